@@ -1,0 +1,68 @@
+"""sqllake: SQL for an Apache Iceberg lakehouse.
+
+    import sqllake
+    con = sqllake.connect("lakehouse")
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id BIGINT NOT NULL, name VARCHAR)")
+    cur.execute("INSERT INTO t VALUES (?, ?)", (1, "a"))
+    con.commit()
+"""
+
+from __future__ import annotations
+
+from sqllake.catalog import CatalogSettings
+from sqllake.dbapi import (
+    BINARY,
+    DATETIME,
+    NUMBER,
+    ROWID,
+    STRING,
+    Binary,
+    Connection,
+    Cursor,
+    Date,
+    DateFromTicks,
+    Time,
+    TimeFromTicks,
+    Timestamp,
+    TimestampFromTicks,
+    apilevel,
+    paramstyle,
+    threadsafety,
+)
+from sqllake.errors import (
+    DatabaseError,
+    DataError,
+    Error,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    Warning,
+)
+
+__version__ = "0.1.0"
+
+
+def connect(
+    warehouse: str | None = None, *, catalog: str | None = None, autocommit: bool = False
+) -> Connection:
+    """Open a connection.
+
+    ``warehouse`` is the folder (or object-store URI) holding the tables, default
+    ``$SQLLAKE_WAREHOUSE`` or ``./lakehouse``. ``catalog`` is a SQLAlchemy URI of a SQL
+    catalog or the name of a PyIceberg-configured catalog, default ``$SQLLAKE_CATALOG``
+    or a SQLite catalog at ``<warehouse>/catalog.db``.
+    """
+    return Connection(CatalogSettings.resolve(warehouse, catalog), autocommit=autocommit)
+
+
+__all__ = [
+    "BINARY", "DATETIME", "NUMBER", "ROWID", "STRING", "Binary", "Connection", "Cursor",
+    "DataError", "DatabaseError", "Date", "DateFromTicks", "Error", "IntegrityError",
+    "InterfaceError", "InternalError", "NotSupportedError", "OperationalError",
+    "ProgrammingError", "Time", "TimeFromTicks", "Timestamp", "TimestampFromTicks", "Warning",
+    "apilevel", "connect", "paramstyle", "threadsafety",
+]

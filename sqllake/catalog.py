@@ -1,0 +1,200 @@
+"""The lakehouse catalog: the only module that talks to a PyIceberg catalog.
+
+The embedded default is a SQLite Iceberg SQL catalog at ``<warehouse>/catalog.db``.
+``catalog`` may instead be a SQLAlchemy URI (a PostgreSQL SQL catalog shares its
+tables with Spark's, Trino's and Flink's JDBC catalogs) or the name of a catalog
+configured for PyIceberg (``~/.pyiceberg.yaml`` or ``PYICEBERG_CATALOG__*``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.fs as pafs
+from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import (
+    NamespaceAlreadyExistsError,
+    NoSuchNamespaceError,
+    NoSuchTableError,
+    TableAlreadyExistsError,
+)
+from pyiceberg.partitioning import PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table
+
+from sqllake.errors import OperationalError, ProgrammingError
+
+DEFAULT_WAREHOUSE = "lakehouse"
+DEFAULT_NAMESPACE = "default"
+CATALOG_NAME = "sqllake"
+DEFAULT_TABLE_PROPERTIES = {"write.parquet.compression-codec": "zstd"}
+
+
+@dataclass(frozen=True, order=True)
+class TableName:
+    namespace: tuple[str, ...]
+    name: str
+
+    @property
+    def identifier(self) -> tuple[str, ...]:
+        return (*self.namespace, self.name)
+
+    def __str__(self) -> str:
+        return ".".join(self.identifier)
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    """Where the warehouse is and which catalog holds the table pointers."""
+
+    warehouse: str
+    catalog: str | None = None
+
+    @classmethod
+    def resolve(cls, warehouse: str | None = None, catalog: str | None = None) -> CatalogSettings:
+        """Arguments first, then ``SQLLAKE_WAREHOUSE`` / ``SQLLAKE_CATALOG``, then defaults."""
+        warehouse = warehouse or os.environ.get("SQLLAKE_WAREHOUSE") or DEFAULT_WAREHOUSE
+        catalog = catalog or os.environ.get("SQLLAKE_CATALOG") or None
+        if "://" not in warehouse:
+            warehouse = str(Path(warehouse).expanduser().resolve())
+        return cls(warehouse=warehouse, catalog=catalog)
+
+    @property
+    def warehouse_uri(self) -> str:
+        return self.warehouse if "://" in self.warehouse else f"file://{self.warehouse}"
+
+
+def _open(settings: CatalogSettings) -> Catalog:
+    if settings.catalog is None:
+        if "://" in settings.warehouse:
+            raise ProgrammingError(
+                "a warehouse in object storage needs a catalog (--catalog URI or NAME)"
+            )
+        Path(settings.warehouse).mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{settings.warehouse}/catalog.db"
+        return SqlCatalog(CATALOG_NAME, uri=uri, warehouse=settings.warehouse_uri)
+    if "://" in settings.catalog:
+        return SqlCatalog(CATALOG_NAME, uri=settings.catalog, warehouse=settings.warehouse_uri)
+    return load_catalog(settings.catalog, warehouse=settings.warehouse_uri)
+
+
+class Lakehouse:
+    """Namespaces and tables of one catalog, in sqllake's terms and errors."""
+
+    def __init__(self, settings: CatalogSettings) -> None:
+        self.settings = settings
+        try:
+            self._catalog = _open(settings)
+        except (OSError, ValueError, ImportError) as exc:
+            raise OperationalError(f"cannot open catalog: {exc}") from exc
+        except Exception as exc:  # SQLAlchemy's errors when the database is unreachable
+            if type(exc).__module__.startswith("sqlalchemy"):
+                raise OperationalError(f"cannot open catalog: {exc}") from exc
+            raise
+
+    @property
+    def is_sql_catalog(self) -> bool:
+        return isinstance(self._catalog, SqlCatalog)
+
+    # Namespaces
+
+    def namespaces(self) -> list[str]:
+        return sorted(".".join(ns) for ns in self._catalog.list_namespaces())
+
+    def namespace_exists(self, namespace: tuple[str, ...]) -> bool:
+        return self._catalog.namespace_exists(namespace)
+
+    def create_namespace(self, namespace: tuple[str, ...], if_not_exists: bool) -> None:
+        try:
+            self._catalog.create_namespace(namespace)
+        except NamespaceAlreadyExistsError:
+            if not if_not_exists:
+                raise ProgrammingError(f"schema {'.'.join(namespace)} already exists") from None
+
+    def drop_namespace(self, namespace: tuple[str, ...], if_exists: bool, cascade: bool) -> None:
+        name = ".".join(namespace)
+        if not self.namespace_exists(namespace):
+            if if_exists:
+                return
+            raise ProgrammingError(f"schema {name} does not exist")
+        tables = self.tables(namespace)
+        if tables and not cascade:
+            raise ProgrammingError(
+                f"schema {name} is not empty ({len(tables)} tables); use DROP SCHEMA ... CASCADE"
+            )
+        for table in tables:
+            self._catalog.drop_table(table.identifier)
+        self._catalog.drop_namespace(namespace)
+
+    # Tables
+
+    def tables(self, namespace: tuple[str, ...]) -> list[TableName]:
+        try:
+            found = self._catalog.list_tables(namespace)
+        except NoSuchNamespaceError:
+            raise ProgrammingError(f"schema {'.'.join(namespace)} does not exist") from None
+        return sorted(TableName(tuple(ident[:-1]), ident[-1]) for ident in found)
+
+    def exists(self, table: TableName) -> bool:
+        return self._catalog.table_exists(table.identifier)
+
+    def load(self, table: TableName) -> Table:
+        try:
+            return self._catalog.load_table(table.identifier)
+        except (NoSuchTableError, NoSuchNamespaceError):
+            raise ProgrammingError(f"table {table} does not exist") from None
+
+    def location_for(self, table: TableName) -> str:
+        return "/".join([self.settings.warehouse_uri.rstrip("/"), *table.namespace, table.name])
+
+    def create_table(
+        self,
+        table: TableName,
+        schema: Schema,
+        spec: PartitionSpec,
+        properties: dict[str, str],
+    ) -> Table:
+        if not self.namespace_exists(table.namespace):
+            raise ProgrammingError(f"schema {'.'.join(table.namespace)} does not exist")
+        try:
+            return self._catalog.create_table(
+                table.identifier,
+                schema,
+                location=self.location_for(table),
+                partition_spec=spec,
+                properties={**DEFAULT_TABLE_PROPERTIES, **properties},
+            )
+        except TableAlreadyExistsError:
+            raise ProgrammingError(f"table {table} already exists") from None
+
+    def drop_table(self, table: TableName, purge: bool) -> None:
+        try:
+            if purge:
+                self._catalog.purge_table(table.identifier)
+            else:
+                self._catalog.drop_table(table.identifier)
+        except (NoSuchTableError, NoSuchNamespaceError):
+            raise ProgrammingError(f"table {table} does not exist") from None
+
+    def rename_table(self, table: TableName, new: TableName) -> None:
+        if self.exists(new):
+            raise ProgrammingError(f"table {new} already exists")
+        if not self.namespace_exists(new.namespace):
+            raise ProgrammingError(f"schema {'.'.join(new.namespace)} does not exist")
+        try:
+            self._catalog.rename_table(table.identifier, new.identifier)
+        except (NoSuchTableError, NoSuchNamespaceError):
+            raise ProgrammingError(f"table {table} does not exist") from None
+
+
+def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
+    """The Arrow filesystem and path of a file or folder location."""
+    return pafs.FileSystem.from_uri(location)
+
+
+def local_path(location: str) -> str:
+    """A location as DuckDB reads it (``file://`` URIs become plain paths)."""
+    return location[len("file://"):] if location.startswith("file://") else location

@@ -1,0 +1,283 @@
+"""PEP 249 (DB-API 2.0) Connection and Cursor: a thin face over a Session."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from sqllake import errors
+from sqllake.catalog import CatalogSettings
+from sqllake.result import Result
+from sqllake.session import Session
+
+apilevel = "2.0"
+threadsafety = 1  # threads may share the module, not connections
+paramstyle = "qmark"
+
+
+class _TypeObject:
+    """Compares equal to every type code of one PEP 249 type group."""
+
+    def __init__(self, *prefixes: str) -> None:
+        self._prefixes = prefixes
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other.upper().startswith(self._prefixes)
+
+    def __hash__(self) -> int:
+        return hash(self._prefixes)
+
+
+STRING = _TypeObject("VARCHAR", "UUID")
+BINARY = _TypeObject("BLOB")
+NUMBER = _TypeObject(
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL",
+    "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "BOOLEAN",
+)
+DATETIME = _TypeObject("DATE", "TIME", "TIMESTAMP")
+ROWID = _TypeObject("ROWID")
+
+Date = datetime.date
+Time = datetime.time
+Timestamp = datetime.datetime
+Binary = bytes
+
+
+def DateFromTicks(ticks: float) -> datetime.date:  # noqa: N802 - PEP 249 name
+    return Date(*time.localtime(ticks)[:3])
+
+
+def TimeFromTicks(ticks: float) -> datetime.time:  # noqa: N802 - PEP 249 name
+    return Time(*time.localtime(ticks)[3:6])
+
+
+def TimestampFromTicks(ticks: float) -> datetime.datetime:  # noqa: N802 - PEP 249 name
+    return Timestamp(*time.localtime(ticks)[:6])
+
+
+class Connection:
+    """A connection to one catalog. Autocommit is off unless asked for (PEP 249)."""
+
+    Warning = errors.Warning
+    Error = errors.Error
+    InterfaceError = errors.InterfaceError
+    DatabaseError = errors.DatabaseError
+    DataError = errors.DataError
+    OperationalError = errors.OperationalError
+    IntegrityError = errors.IntegrityError
+    InternalError = errors.InternalError
+    ProgrammingError = errors.ProgrammingError
+    NotSupportedError = errors.NotSupportedError
+
+    def __init__(self, settings: CatalogSettings, autocommit: bool = False) -> None:
+        self._session: Session | None = Session(settings, autocommit=autocommit)
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise errors.InterfaceError("connection is closed")
+        return self._session
+
+    @property
+    def autocommit(self) -> bool:
+        return self.session.autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        if value and not self.session.autocommit:
+            self.session.commit()  # switching on commits the open transaction (psycopg does too)
+        self.session.autocommit = value
+
+    @property
+    def closed(self) -> bool:
+        return self._session is None
+
+    def cursor(self) -> Cursor:
+        return Cursor(self)
+
+    def execute(self, operation: str, parameters: Sequence[Any] = ()) -> Cursor:
+        """Shortcut: a new cursor that has run ``operation`` (as sqlite3 and DuckDB offer)."""
+        return self.cursor().execute(operation, parameters)
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def interrupt(self) -> None:
+        """Cancel the statement running on this connection (from another thread)."""
+        self.session.interrupt()
+
+    def close(self) -> None:
+        """Close; uncommitted work is discarded (PEP 249). Closing twice is harmless."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            session.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        if kind is None and self._session is not None and not self._session.autocommit:
+            self.commit()
+        self.close()
+
+
+def _rows(reader: pa.RecordBatchReader) -> Iterator[tuple[Any, ...]]:
+    for batch in reader:
+        columns = [column.to_pylist() for column in batch.columns]
+        yield from zip(*columns, strict=True)
+
+
+class Cursor:
+    """Runs statements and fetches their rows; rows stream from the engine as fetched."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.arraysize = 1
+        self._result: Result | None = None
+        self._batch_rows: Iterator[tuple[Any, ...]] | None = None
+        self._closed = False
+
+    # Running statements
+
+    def execute(self, operation: str, parameters: Sequence[Any] | None = None) -> Cursor:
+        session = self._session()
+        self._reset()
+        self._result = session.execute(operation, tuple(parameters or ()))
+        return self
+
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Sequence[Any]]) -> Cursor:
+        """Run ``operation`` once per parameter set, as one transaction.
+
+        In autocommit mode the sets still commit together, once, at the end (and a
+        failure in any set leaves nothing committed).
+        """
+        session = self._session()
+        self._reset()
+        total = 0
+        opened = session.autocommit and not session.transaction.explicit
+        if opened:
+            session.begin()
+        try:
+            for parameters in seq_of_parameters:
+                result = session.execute(operation, tuple(parameters))
+                total += max(result.rowcount, 0)
+            if opened:
+                session.commit()
+        except BaseException:
+            if opened:
+                session.rollback()
+            raise
+        self._result = Result.status_only("EXECUTEMANY", rowcount=total)
+        return self
+
+    # Results
+
+    @property
+    def description(self) -> tuple[tuple[str, str, None, None, None, None, None], ...] | None:
+        if self._result is None or self._result.reader is None:
+            return None
+        return tuple((c.name, c.type_name, None, None, None, None, None) for c in self._result.columns)
+
+    @property
+    def rowcount(self) -> int:
+        return -1 if self._result is None else self._result.rowcount
+
+    @property
+    def status(self) -> str | None:
+        return None if self._result is None else self._result.status
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self._take(1)
+        return rows[0] if rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
+        return self._take(self.arraysize if size is None else size)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._take(None)
+
+    def fetch_record_batch(self, rows: int = 100_000) -> pa.RecordBatchReader:
+        """The rest of the result as a streaming ``pyarrow.RecordBatchReader``."""
+        reader = self._reader()
+        schema = reader.schema
+
+        def rebatched() -> Iterator[pa.RecordBatch]:
+            pending: list[pa.RecordBatch] = []
+            count = 0
+            for batch in reader:
+                pending.append(batch)
+                count += batch.num_rows
+                while count >= rows:
+                    table = pa.Table.from_batches(pending, schema)
+                    yield from table.slice(0, rows).combine_chunks().to_batches()
+                    rest = table.slice(rows)
+                    pending, count = rest.to_batches(), rest.num_rows
+            if count:
+                yield from pa.Table.from_batches(pending, schema).combine_chunks().to_batches()
+
+        return pa.RecordBatchReader.from_batches(schema, rebatched())
+
+    def fetch_arrow_table(self) -> pa.Table:
+        """The rest of the result as one ``pyarrow.Table``."""
+        return self._reader().read_all()
+
+    def setinputsizes(self, sizes: object) -> None:
+        """Accepted and ignored (PEP 249 allows this)."""
+
+    def setoutputsize(self, size: object, column: object = None) -> None:
+        """Accepted and ignored (PEP 249 allows this)."""
+
+    def close(self) -> None:
+        self._reset()
+        self._closed = True
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Internals
+
+    def _session(self) -> Session:
+        if self._closed:
+            raise errors.InterfaceError("cursor is closed")
+        return self.connection.session
+
+    def _reset(self) -> None:
+        self._result = None
+        self._batch_rows = None
+
+    def _reader(self) -> pa.RecordBatchReader:
+        self._session()
+        if self._result is None or self._result.reader is None:
+            raise errors.InterfaceError("the last statement returned no rows to fetch")
+        if self._batch_rows is not None:
+            raise errors.InterfaceError("rows were already fetched one by one from this result")
+        return self._result.reader
+
+    def _take(self, count: int | None) -> list[tuple[Any, ...]]:
+        if self._batch_rows is None:
+            self._batch_rows = _rows(self._reader())
+        rows: list[tuple[Any, ...]] = []
+        try:
+            while count is None or len(rows) < count:
+                rows.append(next(self._batch_rows))
+        except StopIteration:
+            pass
+        except errors.Error:
+            raise
+        except Exception as exc:
+            raise errors.translate(exc) from exc
+        return rows

@@ -1,0 +1,196 @@
+"""The PEP 249 error hierarchy, SQL locations, and the one translation of foreign exceptions.
+
+Every exception that reaches a user is one of the classes below. Foreign exceptions
+(DuckDB, sqlglot, PyIceberg, PyArrow, SQLAlchemy) are translated by :func:`translate`
+at the execution boundary and nowhere else.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import sqlglot.errors
+from pyiceberg import exceptions as ice
+
+
+@dataclass(frozen=True)
+class Location:
+    """A 1-based line and column, and the 0-based character offset they came from."""
+
+    line: int
+    col: int
+    offset: int
+
+    @classmethod
+    def of(cls, text: str, offset: int) -> Location:
+        offset = max(0, min(offset, len(text)))
+        line = text.count("\n", 0, offset) + 1
+        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return cls(line, col, offset)
+
+
+class Warning(builtins.Exception):  # noqa: A001 - the name PEP 249 requires
+    """Important warnings (PEP 249)."""
+
+
+class Error(builtins.Exception):
+    """Base of every sqllake error (PEP 249).
+
+    ``offset`` is the 0-based position in the statement the error points at, when known;
+    ``location`` is filled in once the statement text is known (see :meth:`locate`).
+    """
+
+    def __init__(self, message: str, *, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.location: Location | None = None
+
+    def locate(self, text: str, base: int = 0) -> Error:
+        """Resolve ``offset`` (relative to a statement starting at ``base`` in ``text``)."""
+        self.location = Location.of(text, base + (self.offset or 0))
+        return self
+
+    def __str__(self) -> str:
+        if self.location is None:
+            return self.message
+        return f"{self.message} (line {self.location.line}, column {self.location.col})"
+
+
+class InterfaceError(Error):
+    """Misuse of the DB-API interface itself (closed cursor, fetch without a result)."""
+
+
+class DatabaseError(Error):
+    """Errors related to the database."""
+
+
+class DataError(DatabaseError):
+    """A value that does not fit: bad cast, overflow, out of range."""
+
+
+class OperationalError(DatabaseError):
+    """Commit conflict after retries, storage or catalog unreachable, cancelled statement."""
+
+
+class IntegrityError(DatabaseError):
+    """A NULL in a NOT NULL column."""
+
+
+class InternalError(DatabaseError):
+    """A bug in sqllake: the message says what failed."""
+
+
+class ProgrammingError(DatabaseError):
+    """Bad SQL: syntax, unknown table or column, wrong parameter count."""
+
+
+class NotSupportedError(DatabaseError):
+    """SQL that sqllake understands but does not support (yet)."""
+
+
+@contextmanager
+def located(offset: int | None) -> Iterator[None]:
+    """Point errors raised inside the block that carry no position at ``offset``."""
+    try:
+        yield
+    except Error as exc:
+        if exc.offset is None:
+            exc.offset = offset
+        raise
+
+
+# DuckDB error kinds -> PEP 249 classes. DuckDB's own hierarchy is broad, so the most
+# specific class is looked up first along the exception's MRO.
+_DUCKDB_CLASSES: dict[type[builtins.Exception], type[Error]] = {
+    duckdb.ConversionException: DataError,
+    duckdb.OutOfRangeException: DataError,
+    duckdb.ConstraintException: IntegrityError,
+    duckdb.InterruptException: OperationalError,
+    duckdb.IOException: OperationalError,
+    duckdb.HTTPException: OperationalError,
+    duckdb.NotImplementedException: NotSupportedError,
+    duckdb.ParserException: ProgrammingError,
+    duckdb.BinderException: ProgrammingError,
+    duckdb.CatalogException: ProgrammingError,
+    duckdb.InvalidInputException: ProgrammingError,
+    duckdb.SyntaxException: ProgrammingError,
+    duckdb.TypeMismatchException: ProgrammingError,
+    duckdb.DataError: DataError,
+    duckdb.ProgrammingError: ProgrammingError,
+    duckdb.Error: DatabaseError,
+}
+
+_ICEBERG_CLASSES: dict[type[builtins.Exception], type[Error]] = {
+    ice.NoSuchTableError: ProgrammingError,
+    ice.NoSuchNamespaceError: ProgrammingError,
+    ice.TableAlreadyExistsError: ProgrammingError,
+    ice.NamespaceAlreadyExistsError: ProgrammingError,
+    ice.NamespaceNotEmptyError: ProgrammingError,
+    ice.CommitFailedException: OperationalError,
+    ice.ValidationError: ProgrammingError,
+    ice.ServerError: OperationalError,
+}
+
+_OTHER_CLASSES: dict[type[builtins.Exception], type[Error]] = {
+    sqlglot.errors.ParseError: ProgrammingError,
+    sqlglot.errors.TokenError: ProgrammingError,
+    pa.ArrowInvalid: DataError,
+    pa.ArrowNotImplementedError: NotSupportedError,
+    OSError: OperationalError,
+    KeyboardInterrupt: OperationalError,
+}
+
+_TRANSLATIONS = {**_DUCKDB_CLASSES, **_ICEBERG_CLASSES, **_OTHER_CLASSES}
+
+# DuckDB appends "LINE 1: <sql>" with a caret into the SQL sqllake generated, which is
+# not the user's text; keep only the first paragraph and drop the "Kind Error: " prefix.
+_DUCKDB_PREFIX = re.compile(r"^[A-Za-z ]+Error: ")
+_QUOTED_NAME = re.compile(r'"([^"]+)"')
+
+
+def _clean_message(exc: builtins.BaseException) -> str:
+    text = str(exc).split("\n\nLINE ")[0].split("\nLINE ")[0].strip()
+    if isinstance(exc, duckdb.Error):
+        text = _DUCKDB_PREFIX.sub("", text, count=1)
+    if isinstance(exc, KeyboardInterrupt) or isinstance(exc, duckdb.InterruptException):
+        text = "statement cancelled"
+    return text or type(exc).__name__
+
+
+def _error_class(exc: builtins.BaseException) -> type[Error]:
+    for klass in type(exc).__mro__:
+        if klass in _TRANSLATIONS:
+            return _TRANSLATIONS[klass]
+    return InternalError
+
+
+def translate(
+    exc: builtins.BaseException, *, locate_name: Callable[[str], int | None] | None = None
+) -> Error:
+    """The one translation of a foreign exception into the PEP 249 hierarchy.
+
+    ``locate_name`` maps a name quoted in the message (a column, a table) to its offset in
+    the user's statement, so the error points at what the user typed.
+    """
+    if isinstance(exc, Error):
+        return exc
+    message = _clean_message(exc)
+    offset = None
+    if locate_name is not None:
+        for name in _QUOTED_NAME.findall(message):
+            offset = locate_name(name)
+            if offset is not None:
+                break
+    if isinstance(exc, sqlglot.errors.ParseError) and exc.errors:
+        first = exc.errors[0]
+        message = str(first.get("description") or message)
+    error = _error_class(exc)(message, offset=offset)
+    error.__cause__ = exc if isinstance(exc, builtins.Exception) else None
+    return error

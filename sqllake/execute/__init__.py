@@ -1,0 +1,34 @@
+"""Plan class -> the handler that runs it in a session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqllake.execute import insert, query, schema, table, transaction
+from sqllake.plan import nodes
+from sqllake.result import Result
+
+if TYPE_CHECKING:
+    from sqllake.session import Session
+
+Handler = Callable[["Session", Any, Sequence[Any]], Result]
+
+HANDLERS: dict[type[nodes.Plan], Handler] = {
+    nodes.CreateSchema: schema.create_schema,
+    nodes.DropSchema: schema.drop_schema,
+    nodes.ShowSchemas: schema.show_schemas,
+    nodes.UseSchema: schema.use_schema,
+    nodes.CreateTable: table.create_table,
+    nodes.DropTable: table.drop_table,
+    nodes.RenameTable: table.rename_table,
+    nodes.ShowTables: table.show_tables,
+    nodes.DescribeTable: table.describe_table,
+    nodes.ShowCreateTable: table.show_create_table,
+    nodes.Query: query.run_query,
+    nodes.Explain: query.explain,
+    nodes.Insert: insert.insert,
+    nodes.Begin: transaction.begin,
+    nodes.Commit: transaction.commit,
+    nodes.Rollback: transaction.rollback,
+}

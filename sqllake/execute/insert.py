@@ -1,0 +1,111 @@
+"""INSERT: run the source in DuckDB, cast to the table's types, write Parquet, stage files.
+
+Values are converted to the column types with SQL ``CAST`` semantics. When DuckDB
+rejects a value, the statement is run again looking for the first value that does not
+convert, so the error names the table, column, row and value. Nothing is staged
+unless every row was written; the files of a failed statement are deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pyiceberg.table import Table
+from pyiceberg.types import NestedField
+
+from sqllake.catalog import TableName
+from sqllake.errors import DataError, Error, ProgrammingError, translate
+from sqllake.execute.query import check_parameters, prepare
+from sqllake.plan import nodes
+from sqllake.result import Result
+from sqllake.types import duckdb_type, quote_ident
+from sqllake.write.rows import write_rows
+
+if TYPE_CHECKING:
+    from sqllake.session import Session
+
+
+def _targets(table: Table, name: TableName, plan: nodes.Insert) -> list[NestedField]:
+    fields = table.schema().fields
+    if plan.columns is None:
+        return list(fields)
+    by_name = {f.name.lower(): f for f in fields}
+    targets: list[NestedField] = []
+    for column, offset in plan.columns:
+        found = by_name.get(column.lower())
+        if found is None:
+            raise ProgrammingError(f"table {name} has no column {column}", offset=offset)
+        if found in targets:
+            raise ProgrammingError(f"column {column} is listed twice", offset=offset)
+        targets.append(found)
+    return targets
+
+
+def _first_bad_value(
+    session: Session, source_sql: str, aliases: str, targets: list[NestedField], params: Sequence[Any]
+) -> tuple[NestedField, int, Any] | None:
+    """The first (column, row, value) that does not convert, or None."""
+    for i, field in enumerate(targets):
+        probe = (
+            f"SELECT __row, __v FROM (SELECT row_number() OVER () AS __row, __src.c{i} AS __v "
+            f"FROM ({source_sql}) AS __src({aliases})) "
+            f"WHERE __v IS NOT NULL AND TRY_CAST(__v AS {duckdb_type(field.field_type)}) IS NULL "
+            "ORDER BY __row LIMIT 1"
+        )
+        found = session.engine.relation(probe, params).fetchall()
+        if found:
+            return field, int(found[0][0]), found[0][1]
+    return None
+
+
+def insert_rows(
+    session: Session,
+    name: TableName,
+    table: Table,
+    targets: list[NestedField],
+    source: nodes.Query,
+    params: Sequence[Any],
+) -> int:
+    """Write the rows of ``source`` into ``table``'s ``targets``; stage the files. Row count."""
+    check_parameters(source, params)
+    source_sql = prepare(session, source).sql
+    width = len(session.engine.relation(source_sql, params).columns)
+    if width != len(targets):
+        raise ProgrammingError(
+            f"INSERT into {name} has {len(targets)} target columns but the source has {width}",
+            offset=0,
+        )
+    aliases = ", ".join(f"c{i}" for i in range(width))
+    position = {field.field_id: i for i, field in enumerate(targets)}
+    casts = []
+    for field in table.schema().fields:
+        value = f"__src.c{position[field.field_id]}" if field.field_id in position else "NULL"
+        casts.append(f"CAST({value} AS {duckdb_type(field.field_type)}) AS {quote_ident(field.name)}")
+    wrapped = f"SELECT {', '.join(casts)} FROM ({source_sql}) AS __src({aliases})"
+    try:
+        reader = session.engine.reader(session.engine.relation(wrapped, params))
+        files = write_rows(table, str(name), reader)
+    except Error:
+        raise
+    except Exception as exc:
+        error = translate(exc)
+        if isinstance(error, DataError):
+            bad = _first_bad_value(session, source_sql, aliases, targets, params)
+            if bad is not None:
+                field, row, value = bad
+                raise DataError(
+                    f"value {value!r} does not fit column {field.name} "
+                    f"({duckdb_type(field.field_type)}) of table {name} (row {row})",
+                    offset=0,
+                ) from exc
+        raise error from exc
+    session.transaction.add(name, files)
+    return sum(file.record_count for file in files)
+
+
+def insert(session: Session, plan: nodes.Insert, params: Sequence[Any]) -> Result:
+    name = session.table_name(plan.name)
+    table = session.load(name, plan.name.offset)
+    count = insert_rows(session, name, table, _targets(table, name, plan), plan.source, params)
+    return Result.status_only(f"INSERT {count}", rowcount=count)

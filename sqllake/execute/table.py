@@ -1,0 +1,135 @@
+"""Tables: CREATE (and CREATE ... AS SELECT), DROP, RENAME, SHOW TABLES, DESCRIBE, SHOW CREATE."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC
+from pyiceberg.schema import Schema
+from pyiceberg.types import NestedField
+
+from sqllake.errors import NotSupportedError, located
+from sqllake.execute.insert import insert_rows
+from sqllake.execute.query import check_parameters, prepare
+from sqllake.plan import nodes
+from sqllake.result import Result
+from sqllake.types import duckdb_type, field_ids, iceberg_type, parse_sql_type, quote_ident
+
+if TYPE_CHECKING:
+    from sqllake.session import Session
+
+
+def _query_schema(session: Session, query: nodes.Query, params: Sequence[Any]) -> Schema:
+    check_parameters(query, params)
+    relation = session.engine.relation(prepare(session, query).sql, params)
+    columns = session.engine.columns(relation)
+    ids = field_ids()
+    fields = []
+    for name, type_name in zip(columns.names, columns.types, strict=True):
+        field_type = iceberg_type(parse_sql_type(type_name), ids, f"column {name}")
+        fields.append(NestedField(next(ids), name, field_type, required=False))
+    return Schema(*fields)
+
+
+def create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any]) -> Result:
+    name = session.table_name(plan.name)
+    with located(plan.name.offset):
+        exists = session.lakehouse.exists(name)
+        if exists and plan.if_not_exists:
+            return Result.status_only("CREATE TABLE")
+        if plan.query is not None and plan.or_replace and exists:
+            raise NotSupportedError(
+                "CREATE OR REPLACE TABLE ... AS SELECT of an existing table is not supported "
+                "(it could not be undone if the query failed); DROP TABLE first"
+            )
+        schema = plan.schema or _query_schema(session, plan.query, params)  # type: ignore[arg-type]
+        if exists and plan.or_replace:
+            session.transaction.discard(name)
+            session.lakehouse.drop_table(name, purge=False)
+        table = session.lakehouse.create_table(
+            name, schema, UNPARTITIONED_PARTITION_SPEC, plan.properties
+        )
+    if plan.query is None:
+        return Result.status_only("CREATE TABLE")
+    try:
+        count = insert_rows(session, name, table, list(table.schema().fields), plan.query, params)
+    except BaseException:
+        # CREATE TABLE ... AS SELECT is one statement: a failed load leaves no table.
+        session.transaction.discard(name)
+        session.lakehouse.drop_table(name, purge=True)
+        raise
+    return Result.status_only(f"CREATE TABLE {count}", rowcount=count)
+
+
+def drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -> Result:
+    name = session.table_name(plan.name)
+    with located(plan.name.offset):
+        if plan.if_exists and not session.lakehouse.exists(name):
+            return Result.status_only("DROP TABLE")
+        session.lakehouse.drop_table(name, plan.purge)
+    session.transaction.discard(name)
+    return Result.status_only("DROP TABLE")
+
+
+def rename_table(session: Session, plan: nodes.RenameTable, params: Sequence[Any]) -> Result:
+    name = session.table_name(plan.name)
+    new_parts = plan.new_name.parts
+    # An unqualified new name keeps the table in its schema (Spark and Trino agree).
+    new = session.table_name(nodes.Name((*name.namespace, *new_parts), plan.new_name.offset)
+                             if len(new_parts) == 1 else plan.new_name)
+    if session.transaction.files(name):
+        raise NotSupportedError(f"cannot rename {name} while this transaction has writes to it")
+    with located(plan.name.offset):
+        session.lakehouse.load(name)
+    with located(plan.new_name.offset):
+        session.lakehouse.rename_table(name, new)
+    return Result.status_only("ALTER TABLE")
+
+
+def show_tables(session: Session, plan: nodes.ShowTables, params: Sequence[Any]) -> Result:
+    namespace = plan.schema.parts if plan.schema else session.schema
+    with located(plan.schema.offset if plan.schema else 0):
+        tables = session.lakehouse.tables(namespace)
+    rows = [(t.name,) for t in tables]
+    return Result.rows("SHOW TABLES", [("name", "VARCHAR")], rows)
+
+
+def describe_table(session: Session, plan: nodes.DescribeTable, params: Sequence[Any]) -> Result:
+    table = session.load(session.table_name(plan.name), plan.name.offset)
+    rows = [
+        (f.name, duckdb_type(f.field_type), "NO" if f.required else "YES", f.doc, f.field_id)
+        for f in table.schema().fields
+    ]
+    columns = [
+        ("column_name", "VARCHAR"),
+        ("column_type", "VARCHAR"),
+        ("null", "VARCHAR"),
+        ("comment", "VARCHAR"),
+        ("field_id", "BIGINT"),
+    ]
+    return Result.rows("DESCRIBE", columns, rows)
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def show_create_table(session: Session, plan: nodes.ShowCreateTable, params: Sequence[Any]) -> Result:
+    name = session.table_name(plan.name)
+    table = session.load(name, plan.name.offset)
+    columns = []
+    for f in table.schema().fields:
+        line = f"  {quote_ident(f.name)} {duckdb_type(f.field_type)}"
+        line += " NOT NULL" if f.required else ""
+        line += f" COMMENT {_sql_string(f.doc)}" if f.doc else ""
+        columns.append(line)
+    qualified = ".".join(quote_ident(p) for p in name.identifier)
+    text = f"CREATE TABLE {qualified} (\n" + ",\n".join(columns) + "\n)"
+    properties = {"format-version": str(table.format_version), **table.properties}
+    if properties:
+        listed = ",\n".join(
+            f"  {_sql_string(k)} = {_sql_string(v)}" for k, v in sorted(properties.items())
+        )
+        text += f"\nWITH (\n{listed}\n)"
+    return Result.rows("SHOW CREATE TABLE", [("create_statement", "VARCHAR")], [(text,)])

@@ -1,0 +1,124 @@
+"""Typed plans: one frozen dataclass per statement kind.
+
+A plan says what a statement asks for in sqllake's terms; names are still as the user
+wrote them (``parts``), because what ``t`` means depends on the session's current
+schema when the statement runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyiceberg.schema import Schema
+from sqlglot import exp
+
+
+@dataclass(frozen=True)
+class Name:
+    """A (possibly qualified) schema or table name as written, and where it was written."""
+
+    parts: tuple[str, ...]
+    offset: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Base of all plans."""
+
+
+@dataclass(frozen=True)
+class CreateSchema(Plan):
+    name: Name
+    if_not_exists: bool
+
+
+@dataclass(frozen=True)
+class DropSchema(Plan):
+    name: Name
+    if_exists: bool
+    cascade: bool
+
+
+@dataclass(frozen=True)
+class ShowSchemas(Plan):
+    pass
+
+
+@dataclass(frozen=True)
+class UseSchema(Plan):
+    name: Name
+
+
+@dataclass(frozen=True)
+class CreateTable(Plan):
+    name: Name
+    schema: Schema | None  # None: taken from the query (CREATE TABLE ... AS SELECT)
+    properties: dict[str, str] = field(hash=False)
+    if_not_exists: bool = False
+    or_replace: bool = False
+    query: Query | None = None
+
+
+@dataclass(frozen=True)
+class DropTable(Plan):
+    name: Name
+    if_exists: bool
+    purge: bool
+
+
+@dataclass(frozen=True)
+class RenameTable(Plan):
+    name: Name
+    new_name: Name
+
+
+@dataclass(frozen=True)
+class ShowTables(Plan):
+    schema: Name | None
+
+
+@dataclass(frozen=True)
+class DescribeTable(Plan):
+    name: Name
+
+
+@dataclass(frozen=True)
+class ShowCreateTable(Plan):
+    name: Name
+
+
+@dataclass(frozen=True)
+class Query(Plan):
+    """A DuckDB query over lakehouse tables; ``tree`` is rewritten when it runs."""
+
+    tree: exp.Expr
+    text: str
+    parameters: int
+
+
+@dataclass(frozen=True)
+class Insert(Plan):
+    name: Name
+    columns: tuple[tuple[str, int], ...] | None  # (column, offset) as listed, or all
+    source: Query
+
+
+@dataclass(frozen=True)
+class Explain(Plan):
+    query: Query
+    analyze: bool
+
+
+@dataclass(frozen=True)
+class Begin(Plan):
+    pass
+
+
+@dataclass(frozen=True)
+class Commit(Plan):
+    pass
+
+
+@dataclass(frozen=True)
+class Rollback(Plan):
+    pass

@@ -1,0 +1,75 @@
+"""The only module that runs DuckDB.
+
+Every lakehouse table a statement reads becomes a temporary view over its planned
+Parquet files; the statement's SQL, rewritten to name those views, runs here. Results
+stream as Arrow record batches: a relation's reader does not materialize rows ahead of
+the consumer (a DB-API ``execute`` result would).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+DEFAULT_BATCH_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class QueryColumns:
+    names: tuple[str, ...]
+    types: tuple[str, ...]  # DuckDB type names
+
+
+class Engine:
+    """One in-memory DuckDB database per session; it holds no data of its own."""
+
+    def __init__(self) -> None:
+        self._con = duckdb.connect(":memory:")
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._views: list[str] = []
+        self._counter = 0
+
+    def view(self, select_sql: str) -> str:
+        """Create a temporary view over ``select_sql``; its name."""
+        self._counter += 1
+        name = f"__sqllake_scan_{self._counter}"
+        self._con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {select_sql}')
+        self._views.append(name)
+        return name
+
+    def drop_views(self) -> None:
+        """Forget the views of earlier statements (results already streaming keep theirs)."""
+        for name in self._views:
+            self._con.execute(f'DROP VIEW IF EXISTS "{name}"')
+        self._views.clear()
+
+    def relation(self, sql: str, params: Sequence[Any] = ()) -> duckdb.DuckDBPyRelation:
+        relation = self._con.sql(sql, params=list(params) if params else None)
+        if relation is None:
+            raise duckdb.InvalidInputException("statement returned no result")
+        return relation
+
+    @staticmethod
+    def columns(relation: duckdb.DuckDBPyRelation) -> QueryColumns:
+        return QueryColumns(tuple(relation.columns), tuple(str(t) for t in relation.types))
+
+    @staticmethod
+    def reader(
+        relation: duckdb.DuckDBPyRelation, batch_rows: int = DEFAULT_BATCH_ROWS
+    ) -> pa.RecordBatchReader:
+        return relation.to_arrow_reader(batch_rows)
+
+    def explain(self, sql: str, params: Sequence[Any] = ()) -> str:
+        rows = self._con.execute(f"EXPLAIN {sql}", list(params) if params else None).fetchall()
+        return "\n".join(str(row[-1]) for row in rows)
+
+    def interrupt(self) -> None:
+        """Cancel the running query (called from another thread, e.g. on Ctrl-C)."""
+        self._con.interrupt()
+
+    def close(self) -> None:
+        self._con.close()

@@ -1,0 +1,156 @@
+"""WHERE clause -> PyIceberg row filter, for pruning files only.
+
+The filter only decides which files the scan opens; DuckDB still applies the full
+WHERE clause to every row. So a translation may be looser than the SQL (anything not
+understood becomes "always true"), never tighter: dropping a file that holds a
+matching row would be a wrong answer.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from decimal import Decimal
+
+from pyiceberg import expressions as ie
+from pyiceberg.expressions.visitors import bind
+from pyiceberg.schema import Schema
+from sqlglot import exp
+
+Literal = bool | int | float | str | Decimal
+ColumnResolver = Callable[[exp.Column], str | None]
+
+_COMPARISONS: dict[type[exp.Expr], type[ie.BooleanExpression]] = {
+    exp.EQ: ie.EqualTo,
+    exp.NEQ: ie.NotEqualTo,
+    exp.GT: ie.GreaterThan,
+    exp.GTE: ie.GreaterThanOrEqual,
+    exp.LT: ie.LessThan,
+    exp.LTE: ie.LessThanOrEqual,
+}
+# a < col  is  col > a
+_MIRRORED: dict[type[exp.Expr], type[exp.Expr]] = {
+    exp.EQ: exp.EQ,
+    exp.NEQ: exp.NEQ,
+    exp.GT: exp.LT,
+    exp.GTE: exp.LTE,
+    exp.LT: exp.GT,
+    exp.LTE: exp.GTE,
+}
+
+
+def _literal(node: exp.Expr) -> Literal | None:
+    """A constant a file's min/max can be compared with, or None."""
+    if isinstance(node, exp.Paren):
+        return _literal(node.this)
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Neg):
+        inner = _literal(node.this)
+        return -inner if isinstance(inner, int | float | Decimal) else None
+    if isinstance(node, exp.Cast | exp.TsOrDsToDate) and isinstance(node.this, exp.Literal):
+        kind = node.args.get("to")
+        if isinstance(kind, exp.DataType) and kind.this == exp.DataType.Type.DATE:
+            try:
+                return datetime.date.fromisoformat(node.this.name).isoformat()
+            except ValueError:
+                return None
+        return None
+    if not isinstance(node, exp.Literal):
+        return None
+    if node.is_string:
+        return str(node.this)
+    text = str(node.this)
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return Decimal(text) if "e" not in text.lower() else float(text)
+    except ArithmeticError:
+        return None
+
+
+class _Translator:
+    def __init__(self, resolve: ColumnResolver) -> None:
+        self._resolve = resolve
+
+    def translate(self, node: exp.Expr) -> ie.BooleanExpression:
+        handler = self.HANDLERS.get(type(node))
+        if handler is None:
+            return ie.AlwaysTrue()
+        return handler(self, node)
+
+    def _column(self, node: exp.Expr) -> str | None:
+        return self._resolve(node) if isinstance(node, exp.Column) else None
+
+    def _and(self, node: exp.Expr) -> ie.BooleanExpression:
+        return ie.And(self.translate(node.this), self.translate(node.expression))
+
+    def _or(self, node: exp.Expr) -> ie.BooleanExpression:
+        return ie.Or(self.translate(node.this), self.translate(node.expression))
+
+    def _paren(self, node: exp.Expr) -> ie.BooleanExpression:
+        return self.translate(node.this)
+
+    def _compare(self, node: exp.Expr) -> ie.BooleanExpression:
+        kind = type(node)
+        left, right = node.this, node.expression
+        column, value = self._column(left), _literal(right)
+        if column is None:
+            column, value = self._column(right), _literal(left)
+            kind = _MIRRORED[kind]
+        if column is None or value is None:
+            return ie.AlwaysTrue()
+        return _COMPARISONS[kind](column, value)
+
+    def _between(self, node: exp.Expr) -> ie.BooleanExpression:
+        column = self._column(node.this)
+        low, high = _literal(node.args["low"]), _literal(node.args["high"])
+        if column is None or low is None or high is None:
+            return ie.AlwaysTrue()
+        return ie.And(ie.GreaterThanOrEqual(column, low), ie.LessThanOrEqual(column, high))
+
+    def _in(self, node: exp.Expr) -> ie.BooleanExpression:
+        column = self._column(node.this)
+        values = [_literal(v) for v in node.expressions]
+        if column is None or not values or any(v is None for v in values) or node.args.get("query"):
+            return ie.AlwaysTrue()
+        return ie.In(column, values)
+
+    def _is(self, node: exp.Expr) -> ie.BooleanExpression:
+        column = self._column(node.this)
+        if column is None or not isinstance(node.expression, exp.Null):
+            return ie.AlwaysTrue()
+        return ie.IsNull(column)
+
+    def _not(self, node: exp.Expr) -> ie.BooleanExpression:
+        inner = node.this
+        if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null):
+            column = self._column(inner.this)
+            return ie.NotNull(column) if column else ie.AlwaysTrue()
+        return ie.AlwaysTrue()
+
+    HANDLERS: dict[type[exp.Expr], Callable[[_Translator, exp.Expr], ie.BooleanExpression]] = {
+        exp.And: _and,
+        exp.Or: _or,
+        exp.Paren: _paren,
+        **dict.fromkeys(_COMPARISONS, _compare),
+        exp.Between: _between,
+        exp.In: _in,
+        exp.Is: _is,
+        exp.Not: _not,
+    }
+
+
+def row_filter(where: exp.Expr | None, schema: Schema, resolve: ColumnResolver) -> ie.BooleanExpression:
+    """The pruning filter for one table, checked to bind against its schema."""
+    if where is None:
+        return ie.AlwaysTrue()
+    predicate = _Translator(resolve).translate(where)
+    try:
+        bind(schema, predicate, case_sensitive=True)
+    except (ValueError, TypeError, ArithmeticError, KeyError):
+        # A literal that does not convert to the column's type: prune nothing.
+        return ie.AlwaysTrue()
+    return predicate

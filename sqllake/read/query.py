@@ -1,0 +1,97 @@
+"""Find the lakehouse tables a statement reads and point them at scan views.
+
+A table reference is a lakehouse table unless it is a CTE, a table function
+(``read_csv(...)``, ``range(10)``), a file path literal (``FROM 'x.parquet'``) or
+one of DuckDB's own catalog schemas. Each reference is rewritten to a view of its own,
+so each gets its own pruning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from sqllake.errors import NotSupportedError
+
+_ENGINE_SCHEMAS = {"information_schema", "pg_catalog"}
+
+
+@dataclass(frozen=True)
+class TableReference:
+    node: exp.Table
+    parts: tuple[str, ...]  # as written, case-normalized: unquoted names are lower-cased
+    offset: int
+
+    @property
+    def alias(self) -> str:
+        return self.node.alias or self.parts[-1]
+
+
+def normalize(identifier: exp.Expr) -> str:
+    name = identifier.name
+    quoted = isinstance(identifier, exp.Identifier) and identifier.quoted
+    return name if quoted else name.lower()
+
+
+def offset_of(node: exp.Expr) -> int:
+    """The character offset where ``node`` starts in the statement (0 if unknown)."""
+    starts = [i.meta["start"] for i in node.find_all(exp.Identifier) if "start" in i.meta]
+    return min(starts) if starts else 0
+
+
+def _is_file_literal(identifier: exp.Identifier, text: str) -> bool:
+    start = identifier.meta.get("start")
+    return start is not None and text[start : start + 1] == "'"
+
+
+def table_references(tree: exp.Expr, text: str) -> list[TableReference]:
+    """Every lakehouse table reference in ``tree``, in source order."""
+    ctes = {normalize(cte.args["alias"].this) for cte in tree.find_all(exp.CTE)}
+    found = []
+    for node in tree.find_all(exp.Table):
+        ident = node.this
+        if not isinstance(ident, exp.Identifier) or _is_file_literal(ident, text):
+            continue
+        parts = tuple(normalize(p) for p in node.parts)
+        if len(parts) == 1 and parts[0] in ctes:
+            continue
+        if len(parts) > 1 and parts[-2] in _ENGINE_SCHEMAS:
+            continue
+        if node.args.get("version") or node.args.get("when"):
+            raise NotSupportedError("time travel (AS OF) is not supported yet", offset=offset_of(node))
+        found.append(TableReference(node, parts, offset_of(node)))
+    found.sort(key=lambda ref: ref.offset)
+    return found
+
+
+def _sources(select: exp.Select) -> list[exp.Expr]:
+    from_ = select.args.get("from_")
+    joins = select.args.get("joins") or []
+    return ([from_.this] if from_ else []) + [join.this for join in joins]
+
+
+def pruning_scope(ref: TableReference) -> tuple[exp.Expr | None, bool]:
+    """The WHERE clause that may prune ``ref``, and whether unqualified columns are its own.
+
+    Only a table read directly by a SELECT, and not on the NULL-supplying side of an
+    outer join, may be pruned by that SELECT's WHERE.
+    """
+    parent = ref.node.parent
+    select = parent.parent if isinstance(parent, exp.From | exp.Join) else None
+    if not isinstance(select, exp.Select):
+        return None, False
+    for join in select.args.get("joins") or []:
+        if join.side or join.kind in ("FULL", "OUTER", "SEMI", "ANTI", "ASOF"):
+            return None, False
+    where = select.args.get("where")
+    return (where.this if where else None), len(_sources(select)) == 1
+
+
+def point_at_view(ref: TableReference, view: str) -> None:
+    """Rewrite the reference to read ``view``, keeping the name queries qualify it by."""
+    alias = ref.node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(ref.parts[-1]))
+    ref.node.set("this", exp.to_identifier(view, quoted=True))
+    ref.node.set("db", None)
+    ref.node.set("catalog", None)
+    ref.node.set("alias", alias)

@@ -1,0 +1,172 @@
+"""A session: the current schema, the open transaction, and the execution boundary.
+
+``Session.execute`` is where SQL text becomes a plan, the plan runs through the
+handler its class names in :data:`sqllake.execute.HANDLERS`, and every foreign
+exception is translated (once) into the PEP 249 hierarchy with a location.
+
+Transactions: written Parquet files wait in the :class:`Transaction` until commit,
+which publishes one Iceberg snapshot per table. Reads in the transaction see those
+files too. DDL (CREATE, DROP, ALTER) takes effect at once, as in Spark and Trino.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyiceberg.manifest import DataFile
+from pyiceberg.table import Table
+from sqlglot import exp
+
+from sqllake.catalog import DEFAULT_NAMESPACE, CatalogSettings, Lakehouse, TableName, filesystem
+from sqllake.execute import HANDLERS
+from sqllake.errors import Error, OperationalError, ProgrammingError, located, translate
+from sqllake.plan import nodes
+from sqllake.plan.build import build
+from sqllake.read.engine import Engine
+from sqllake.result import Result
+from sqllake.sql import parse
+from sqllake.write.commit import append_files
+
+
+@dataclass
+class Transaction:
+    """Files written and not yet committed, per table.
+
+    Failure semantics of :meth:`commit`: tables commit one after another, each as one
+    snapshot; if one fails, the tables before it stay committed, its own files and
+    those of the tables after it are deleted, and the error names what was committed.
+    """
+
+    explicit: bool = False
+    pending: dict[TableName, list[DataFile]] = field(default_factory=dict)
+
+    def add(self, table: TableName, files: list[DataFile]) -> None:
+        self.pending.setdefault(table, []).extend(files)
+
+    def files(self, table: TableName) -> list[DataFile]:
+        return self.pending.get(table, [])
+
+    def discard(self, table: TableName) -> None:
+        _delete(self.pending.pop(table, []))
+
+    def rollback(self) -> None:
+        for table in list(self.pending):
+            self.discard(table)
+
+    def commit(self, lakehouse: Lakehouse) -> None:
+        committed: list[str] = []
+        tables = sorted(self.pending)
+        for i, table in enumerate(tables):
+            files = self.pending[table]
+            try:
+                if files:
+                    append_files(lambda table=table: lakehouse.load(table), files)
+            except BaseException as exc:
+                for rest in tables[i:]:
+                    self.discard(rest)
+                if committed:
+                    raise OperationalError(
+                        f"commit of {table} failed after {', '.join(committed)} committed: {exc}"
+                    ) from exc
+                raise
+            committed.append(str(table))
+            del self.pending[table]
+
+
+def _delete(files: list[DataFile]) -> None:
+    for file in files:
+        fs, path = filesystem(file.file_path)
+        try:
+            fs.delete_file(path)
+        except OSError:
+            pass
+
+
+class Session:
+    """The state behind one connection."""
+
+    def __init__(self, settings: CatalogSettings, autocommit: bool = False) -> None:
+        self.lakehouse = Lakehouse(settings)
+        self.engine = Engine()
+        self.autocommit = autocommit
+        self.schema: tuple[str, ...] = (DEFAULT_NAMESPACE,)
+        self.transaction = Transaction()
+        if not self.lakehouse.namespace_exists(self.schema):
+            self.lakehouse.create_namespace(self.schema, if_not_exists=True)
+
+    # Names
+
+    def table_name(self, name: nodes.Name) -> TableName:
+        parts = name.parts
+        namespace = tuple(parts[:-1]) if len(parts) > 1 else self.schema
+        return TableName(namespace, parts[-1])
+
+    def load(self, name: TableName, offset: int | None = None) -> Table:
+        with located(offset):
+            return self.lakehouse.load(name)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.transaction.explicit or bool(self.transaction.pending)
+
+    # Execution
+
+    def execute(self, text: str, params: Sequence[Any] = ()) -> Result:
+        """Run one statement; errors carry their location in ``text``."""
+        tree: exp.Expr | None = None
+        try:
+            tree = parse(text)
+            plan = build(tree, text)
+            self.engine.drop_views()
+            result = HANDLERS[type(plan)](self, plan, params)
+            if self.autocommit and not self.transaction.explicit and self.transaction.pending:
+                self.transaction.commit(self.lakehouse)
+            return result
+        except Error as exc:
+            self._abort_statement()
+            raise exc.locate(text) from exc.__cause__
+        except (Exception, KeyboardInterrupt) as exc:
+            self._abort_statement()
+            error = translate(exc, locate_name=lambda name: _find_name(tree, name))
+            raise error.locate(text) from exc
+
+    def _abort_statement(self) -> None:
+        # In autocommit mode a failed statement's files are not part of any transaction.
+        if self.autocommit and not self.transaction.explicit:
+            self.transaction.rollback()
+
+    def begin(self) -> None:
+        if self.transaction.explicit:
+            raise ProgrammingError("a transaction is already open")
+        self.transaction.explicit = True
+
+    def commit(self) -> None:
+        try:
+            self.transaction.commit(self.lakehouse)
+        finally:
+            self.transaction.explicit = False
+
+    def rollback(self) -> None:
+        self.transaction.rollback()
+        self.transaction.explicit = False
+
+    def interrupt(self) -> None:
+        self.engine.interrupt()
+
+    def close(self) -> None:
+        """Discard uncommitted work (PEP 249) and release the engine."""
+        self.rollback()
+        self.engine.close()
+
+
+def _find_name(tree: exp.Expr | None, name: str) -> int | None:
+    """Offset of the first identifier spelled ``name`` in the statement."""
+    if tree is None:
+        return None
+    wanted = name.lower().split(".")[-1]
+    for identifier in tree.find_all(exp.Identifier):
+        if identifier.name.lower() == wanted and "start" in identifier.meta:
+            return int(identifier.meta["start"])
+    return None

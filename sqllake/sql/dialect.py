@@ -1,0 +1,122 @@
+"""The sqllake dialect: DuckDB SQL plus the lakehouse statements.
+
+sqlglot's DuckDB dialect already parses most of what sqllake needs (it keeps
+``PARTITIONED BY`` and table properties in the tree even though its generator drops
+them). This dialect adds the statements DuckDB's grammar lacks, through a dispatch
+table keyed by the statement's first keyword, and records the character offset of
+every parse error so messages point at the user's text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
+from sqlglot.errors import ParseError
+from sqlglot.parsers.duckdb import DuckDBParser
+from sqlglot.tokens import Token, TokenType
+
+
+class ShowSchemas(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {}
+
+
+class ShowTables(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": False}
+
+
+class ShowCreateTable(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True}
+
+
+class Explain(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "analyze": False}
+
+
+class LocatedParseError(ParseError):
+    """A sqlglot parse error that knows the character offset it points at."""
+
+    def __init__(self, message: str, offset: int, errors: list[dict[str, Any]]) -> None:
+        super().__init__(message, errors)
+        self.offset = offset
+
+
+# sqlglot puts token reprs into some messages ("but got <Token token_type: ...>").
+_TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: .*?>")
+_CLASS_REPR = re.compile(r"<class 'sqlglot\.expressions\.[\w.]*?(\w+)'>")
+
+
+def _token_text(match: re.Match[str]) -> str:
+    return "end of statement" if match.group(1) == "SENTINEL" else repr(match.group(2))
+
+
+def _readable(message: str) -> str:
+    return _CLASS_REPR.sub(r"\1", _TOKEN_REPR.sub(_token_text, message))
+
+
+_SCHEMA_WORDS = {"SCHEMAS", "DATABASES", "NAMESPACES"}
+
+
+class SqlLakeParser(DuckDBParser):
+    def _parse_show_lakehouse(self) -> exp.Expr:
+        word = self._curr.text.upper() if self._curr else ""
+        if word in _SCHEMA_WORDS:
+            self._advance()
+            return self.expression(ShowSchemas())
+        if word == "TABLES":
+            self._advance()
+            schema = None
+            if self._curr and self._curr.text.upper() in ("FROM", "IN"):
+                self._advance()
+                schema = self._parse_table_parts()
+            return self.expression(ShowTables(this=schema))
+        if self._match_text_seq("CREATE", "TABLE"):
+            return self.expression(ShowCreateTable(this=self._parse_table_parts()))
+        self.raise_error("Expected SCHEMAS, TABLES or CREATE TABLE after SHOW")
+        return exp.Null()
+
+    def _parse_explain(self) -> exp.Expr:
+        analyze = self._match_text_seq("ANALYZE")
+        inner = self._parse_statement()
+        if inner is None:
+            self.raise_error("Expected a statement after EXPLAIN")
+        return self.expression(Explain(this=inner, analyze=analyze))
+
+    # First keyword of a lakehouse statement -> its parser.
+    LAKEHOUSE_STATEMENTS: ClassVar[dict[str, Callable[[SqlLakeParser], exp.Expr]]] = {
+        "SHOW": _parse_show_lakehouse,
+        "EXPLAIN": _parse_explain,
+    }
+
+    def _parse_statement(self) -> exp.Expr | None:
+        if self._curr is not None:
+            handler = self.LAKEHOUSE_STATEMENTS.get(self._curr.text.upper())
+            if handler is not None:
+                self._advance()
+                return handler(self)
+        return super()._parse_statement()
+
+    def raise_error(self, message: str, token: Token | None = None) -> None:
+        token = token or self._curr or self._prev
+        offset = token.start if token is not None else 0
+        at_end = token is None or token.token_type == TokenType.SENTINEL
+        near = " at end of statement" if at_end else f" near {token.text!r}"
+        description = f"syntax error{near}: {_readable(message)}"
+        raise LocatedParseError(description, offset, [{"description": description}])
+
+
+class SqlLakeTokenizer(DuckDB.Tokenizer):
+    # sqlglot swallows the rest of an EXPLAIN statement as one opaque string;
+    # sqllake parses what follows as a statement of its own.
+    KEYWORDS = {**DuckDB.Tokenizer.KEYWORDS, "EXPLAIN": TokenType.VAR}
+
+
+class SqlLake(DuckDB):
+    Tokenizer = SqlLakeTokenizer
+    Parser = SqlLakeParser
+
+
+DIALECT = SqlLake()

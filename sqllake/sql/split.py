@@ -1,0 +1,127 @@
+"""Split SQL text into statements, keeping each statement's position in the text.
+
+One splitter serves the script runner, the REPL (is the buffer complete?) and the
+DB-API. A statement ends at ``;`` outside string literals, quoted identifiers,
+dollar-quoted strings and comments. At the start of a statement, a line beginning
+with ``.`` is a dot command that ends at the end of its line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement: its text (no trailing ``;``) and where it starts in the source."""
+
+    text: str
+    start: int
+    is_dot_command: bool = False
+
+
+def _skip_quoted(text: str, i: int, quote: str, backslash: bool) -> int:
+    """Index just past the literal opened at ``i`` (or ``len(text)`` if unterminated)."""
+    i += 1
+    while i < len(text):
+        ch = text[i]
+        if backslash and ch == "\\":
+            i += 2
+            continue
+        if ch == quote:
+            if i + 1 < len(text) and text[i + 1] == quote:
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    return len(text)
+
+
+def _skip_token(text: str, i: int) -> int | None:
+    """If a literal or comment opens at ``i``, the index just past it; else None."""
+    ch = text[i]
+    nxt = text[i + 1] if i + 1 < len(text) else ""
+    if ch == "-" and nxt == "-":
+        end = text.find("\n", i)
+        return len(text) if end < 0 else end
+    if ch == "/" and nxt == "*":
+        end = text.find("*/", i + 2)
+        return len(text) if end < 0 else end + 2
+    if ch in "'\"":
+        escaped = ch == "'" and i > 0 and text[i - 1] in "eE" and not _is_word(text, i - 2)
+        return _skip_quoted(text, i, ch, backslash=escaped)
+    if ch == "$":
+        match = _DOLLAR_TAG.match(text, i)
+        if match and not (i > 0 and _is_word(text, i - 1)):
+            end = text.find(match.group(0), match.end())
+            return len(text) if end < 0 else end + len(match.group(0))
+    return None
+
+
+def _is_word(text: str, i: int) -> bool:
+    return i >= 0 and (text[i].isalnum() or text[i] == "_")
+
+
+def _skip_blank(text: str, i: int) -> int:
+    """Skip whitespace and comments before a statement."""
+    while i < len(text):
+        if text[i].isspace():
+            i += 1
+        elif text.startswith("--", i) or text.startswith("/*", i):
+            i = _skip_token(text, i) or i + 1
+        else:
+            break
+    return i
+
+
+def split(text: str) -> Iterator[Statement]:
+    """Yield the statements of ``text``; empty statements (``;;``) are dropped."""
+    i = _skip_blank(text, 0)
+    while i < len(text):
+        if text[i] == ".":
+            end = text.find("\n", i)
+            end = len(text) if end < 0 else end
+            yield Statement(text[i:end].rstrip(), i, is_dot_command=True)
+            i = _skip_blank(text, end)
+            continue
+        start = i
+        while i < len(text) and text[i] != ";":
+            skipped = _skip_token(text, i)
+            i = skipped if skipped is not None else i + 1
+        body = text[start:i].rstrip()
+        if body.strip(";"):
+            yield Statement(body, start)
+        i = _skip_blank(text, i + 1)
+
+
+def is_complete(text: str) -> bool:
+    """True when ``text`` ends with a finished statement or dot command.
+
+    The REPL runs the buffer once this holds: a ``;`` outside literals and comments
+    closes the last statement, and a dot command is complete at once.
+    """
+    i = _skip_blank(text, 0)
+    if i >= len(text):
+        return False
+    if text[i] == ".":
+        return True
+    last_end_is_semicolon = False
+    while i < len(text):
+        skipped = _skip_token(text, i)
+        if skipped is not None:
+            i = skipped
+            continue
+        if text[i] == ";":
+            last_end_is_semicolon = True
+            i = _skip_blank(text, i + 1)
+            if i < len(text) and text[i] != ";":
+                last_end_is_semicolon = False
+            continue
+        if not text[i].isspace():
+            last_end_is_semicolon = False
+        i += 1
+    return last_end_is_semicolon

@@ -1,0 +1,139 @@
+"""A rolling Parquet writer: Arrow batches in, files cut at a target size on disk out.
+
+Failure semantics: the writer only creates new files under its data folder, with
+fresh unique names; nothing references them until a commit does. :meth:`abort`
+deletes every file this writer created, so a failed statement leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """One finished Parquet file: its location, size on disk and footer metadata."""
+
+    location: str
+    size_in_bytes: int
+    metadata: pq.FileMetaData
+    record_count: int
+
+
+@dataclass(frozen=True)
+class WriterOptions:
+    target_file_size: int = 128 * 1024 * 1024
+    row_group_rows: int = 1024 * 1024
+    # A row group is written once this many bytes of Arrow data are buffered, even
+    # if it has fewer rows, so wide rows do not hold whole row groups in memory.
+    row_group_bytes: int = 64 * 1024 * 1024
+    compression: str = "zstd"
+
+
+class RollingParquetWriter:
+    """Writes batches of one schema into files of about ``target_file_size`` bytes."""
+
+    def __init__(
+        self,
+        fs: pafs.FileSystem,
+        folder: str,
+        location_prefix: str,
+        schema: pa.Schema,
+        options: WriterOptions,
+    ) -> None:
+        self._fs = fs
+        self._folder = folder.rstrip("/")
+        self._prefix = location_prefix.rstrip("/")
+        self._schema = schema
+        self._options = options
+        self._name: str | None = None
+        self._sink: pa.NativeFile | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._rows = 0
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self._pending_bytes = 0
+        self._created: list[str] = []
+        self.files: list[WrittenFile] = []
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        self._pending_bytes += batch.nbytes
+        if (
+            self._pending_rows >= self._options.row_group_rows
+            or self._pending_bytes >= self._options.row_group_bytes
+        ):
+            self._flush_row_group()
+
+    def close(self) -> list[WrittenFile]:
+        """Finish the open file; the files written, in order."""
+        self._flush_row_group()
+        if self._writer is not None:
+            self._close_file()
+        return self.files
+
+    def _flush_row_group(self) -> None:
+        if not self._pending:
+            return
+        if self._writer is None:
+            self._open()
+        assert self._writer is not None and self._sink is not None
+        table = pa.Table.from_batches(self._pending, self._schema)
+        self._writer.write_table(table, row_group_size=self._options.row_group_rows)
+        self._rows += table.num_rows
+        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
+        # The sink's position counts the bytes already on disk (finished row groups).
+        if self._sink.tell() >= self._options.target_file_size:
+            self._close_file()
+
+    def abort(self) -> None:
+        """Delete every file this writer created (safe to call more than once)."""
+        if self._writer is not None:
+            try:
+                self._writer.close()
+                assert self._sink is not None
+                self._sink.close()
+            except (OSError, pa.ArrowException):
+                pass
+            self._writer = None
+        for path in self._created:
+            try:
+                self._fs.delete_file(path)
+            except (OSError, FileNotFoundError):
+                pass
+        self._created.clear()
+        self._pending.clear()
+        self.files.clear()
+
+    def _open(self) -> None:
+        self._name = f"{uuid.uuid4()}.parquet"
+        path = f"{self._folder}/{self._name}"
+        self._fs.create_dir(self._folder, recursive=True)
+        self._created.append(path)
+        self._sink = self._fs.open_output_stream(path)
+        self._writer = pq.ParquetWriter(
+            self._sink,
+            self._schema,
+            compression=self._options.compression,
+        )
+        self._rows = 0
+
+    def _close_file(self) -> None:
+        assert self._writer is not None and self._sink is not None and self._name
+        self._writer.close()
+        size = self._sink.tell()
+        self._sink.close()
+        metadata = self._writer.writer.metadata
+        self.files.append(
+            WrittenFile(f"{self._prefix}/{self._name}", size, metadata, self._rows)
+        )
+        self._writer = None
+        self._sink = None
