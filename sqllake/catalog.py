@@ -95,6 +95,11 @@ class Lakehouse:
                 raise OperationalError(f"cannot open catalog: {exc}") from exc
             raise
 
+    def close(self) -> None:
+        """Release the catalog's database connections (a SQL catalog pools them)."""
+        if isinstance(self._catalog, SqlCatalog):
+            self._catalog.engine.dispose()
+
     @property
     def is_sql_catalog(self) -> bool:
         return isinstance(self._catalog, SqlCatalog)

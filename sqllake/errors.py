@@ -149,6 +149,23 @@ _OTHER_CLASSES: dict[type[builtins.Exception], type[Error]] = {
 
 _TRANSLATIONS = {**_DUCKDB_CLASSES, **_ICEBERG_CLASSES, **_OTHER_CLASSES}
 
+# A DuckDB error raised while Arrow pulls batches arrives as a plain OSError or
+# ArrowInvalid; its message still starts with DuckDB's error kind.
+_DUCKDB_KINDS: dict[str, type[Error]] = {
+    "Conversion": DataError,
+    "Out of Range": DataError,
+    "Constraint": IntegrityError,
+    "INTERRUPT": OperationalError,
+    "Interrupt": OperationalError,
+    "IO": OperationalError,
+    "Not implemented": NotSupportedError,
+    "Binder": ProgrammingError,
+    "Catalog": ProgrammingError,
+    "Parser": ProgrammingError,
+    "Invalid Input": ProgrammingError,
+}
+_DUCKDB_KIND = re.compile(r"^([A-Za-z ]+?) Error: ")
+
 # DuckDB appends "LINE 1: <sql>" with a caret into the SQL sqllake generated, which is
 # not the user's text; keep only the first paragraph and drop the "Kind Error: " prefix.
 _DUCKDB_PREFIX = re.compile(r"^[A-Za-z ]+Error: ")
@@ -157,14 +174,26 @@ _QUOTED_NAME = re.compile(r'"([^"]+)"')
 
 def _clean_message(exc: builtins.BaseException) -> str:
     text = str(exc).split("\n\nLINE ")[0].split("\nLINE ")[0].strip()
-    if isinstance(exc, duckdb.Error):
+    if isinstance(exc, duckdb.Error) or _duckdb_kind(exc):
         text = _DUCKDB_PREFIX.sub("", text, count=1)
-    if isinstance(exc, KeyboardInterrupt) or isinstance(exc, duckdb.InterruptException):
+    if isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or text.startswith(
+        "INTERRUPT"
+    ):
         text = "statement cancelled"
     return text or type(exc).__name__
 
 
+def _duckdb_kind(exc: builtins.BaseException) -> type[Error] | None:
+    if isinstance(exc, duckdb.Error):
+        return None
+    match = _DUCKDB_KIND.match(str(exc))
+    return _DUCKDB_KINDS.get(match.group(1)) if match else None
+
+
 def _error_class(exc: builtins.BaseException) -> type[Error]:
+    kind = _duckdb_kind(exc)
+    if kind is not None:
+        return kind
     for klass in type(exc).__mro__:
         if klass in _TRANSLATIONS:
             return _TRANSLATIONS[klass]

@@ -157,8 +157,11 @@ class Session:
 
     def close(self) -> None:
         """Discard uncommitted work (PEP 249) and release the engine."""
-        self.rollback()
-        self.engine.close()
+        try:
+            self.rollback()
+        finally:
+            self.engine.close()
+            self.lakehouse.close()
 
 
 def _find_name(tree: exp.Expr | None, name: str) -> int | None:

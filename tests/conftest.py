@@ -1,0 +1,78 @@
+"""Shared fixtures: a fresh catalog per test, on SQLite and on PostgreSQL.
+
+PostgreSQL is reached at ``SQLLAKE_TEST_PG`` (default ``postgresql://postgres@127.0.0.1:5432``).
+Each test gets a database of its own, dropped afterwards. Where no server answers, the
+PostgreSQL cases are skipped with the reason, unless ``SQLLAKE_REQUIRE_POSTGRES=1``
+(as ``.ci/run`` sets), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+import sqllake
+
+PG_SERVER = os.environ.get("SQLLAKE_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+REQUIRE_POSTGRES = os.environ.get("SQLLAKE_REQUIRE_POSTGRES") == "1"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CORPUS = REPO_ROOT.parent / "shared" / "iceberg-corpus"
+
+
+@dataclass(frozen=True)
+class CatalogTarget:
+    """Where a test's lakehouse lives: a warehouse folder and a catalog (None = SQLite)."""
+
+    kind: str
+    warehouse: Path
+    catalog: str | None
+
+    def connect(self, autocommit: bool = False) -> sqllake.Connection:
+        return sqllake.connect(str(self.warehouse), catalog=self.catalog, autocommit=autocommit)
+
+
+def _pg_admin() -> psycopg.Connection:
+    try:
+        return psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL not reachable at {PG_SERVER}: {exc}".strip()
+        if REQUIRE_POSTGRES:
+            pytest.fail(message + " (SQLLAKE_REQUIRE_POSTGRES=1)")
+        pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_catalog() -> Iterator[str]:
+    """A SQLAlchemy URI of a new, empty PostgreSQL database."""
+    name = f"sqllake_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+    finally:
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> CatalogTarget:
+    """Each catalog-dependent test runs once on SQLite and once on PostgreSQL."""
+    warehouse = tmp_path / "lakehouse"
+    if request.param == "sqlite":
+        return CatalogTarget("sqlite", warehouse, None)
+    uri = request.getfixturevalue("postgres_catalog")
+    return CatalogTarget("postgres", warehouse, uri)
+
+
+@pytest.fixture
+def con(target: CatalogTarget) -> Iterator[sqllake.Connection]:
+    """An autocommit connection to a fresh lakehouse (closed afterwards)."""
+    connection = target.connect(autocommit=True)
+    yield connection
+    connection.close()

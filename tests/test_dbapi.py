@@ -1,0 +1,238 @@
+"""PEP 249 conformance: module globals, connection, cursor, transactions, types."""
+
+from __future__ import annotations
+
+import datetime
+import resource
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import sqllake
+from sqllake.catalog import TableName
+from tests.conftest import CatalogTarget
+
+
+def test_module_globals() -> None:
+    assert sqllake.apilevel == "2.0"
+    assert sqllake.threadsafety == 1
+    assert sqllake.paramstyle == "qmark"
+
+
+def test_error_hierarchy() -> None:
+    assert issubclass(sqllake.Warning, Exception)
+    assert issubclass(sqllake.Error, Exception)
+    for cls in (sqllake.InterfaceError, sqllake.DatabaseError):
+        assert issubclass(cls, sqllake.Error)
+    for cls in (
+        sqllake.DataError,
+        sqllake.OperationalError,
+        sqllake.IntegrityError,
+        sqllake.InternalError,
+        sqllake.ProgrammingError,
+        sqllake.NotSupportedError,
+    ):
+        assert issubclass(cls, sqllake.DatabaseError)
+
+
+def test_connection_exposes_exception_classes(con: sqllake.Connection) -> None:
+    assert con.ProgrammingError is sqllake.ProgrammingError
+    assert con.Error is sqllake.Error
+    assert con.Warning is sqllake.Warning
+
+
+def test_type_objects_and_constructors() -> None:
+    assert sqllake.NUMBER == "BIGINT" and sqllake.NUMBER == "DECIMAL(10,2)"
+    assert sqllake.STRING == "VARCHAR" and sqllake.STRING != "BIGINT"
+    assert sqllake.DATETIME == "TIMESTAMP WITH TIME ZONE" and sqllake.DATETIME == "DATE"
+    assert sqllake.BINARY == "BLOB"
+    assert sqllake.Date(2026, 1, 2) == datetime.date(2026, 1, 2)
+    assert sqllake.Binary(b"x") == b"x"
+    assert isinstance(sqllake.TimestampFromTicks(0), datetime.datetime)
+    assert isinstance(sqllake.DateFromTicks(0), datetime.date)
+    assert isinstance(sqllake.TimeFromTicks(0), datetime.time)
+
+
+def test_autocommit_is_off_by_default(target: CatalogTarget) -> None:
+    con = target.connect()
+    assert con.autocommit is False
+    con.close()
+
+
+def test_commit_publishes_and_close_discards(target: CatalogTarget) -> None:
+    con = target.connect()
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id BIGINT, name VARCHAR)")
+    cur.execute("INSERT INTO t VALUES (?, ?)", (1, "a"))
+    assert cur.rowcount == 1
+    con.commit()
+    cur.execute("INSERT INTO t VALUES (?, ?)", (2, "b"))
+    cur.execute("SELECT count(*) FROM t")
+    assert cur.fetchone() == (2,)  # the transaction reads its own writes
+    con.close()  # without commit: discarded
+
+    con = target.connect()
+    cur = con.cursor()
+    cur.execute("SELECT id, name FROM t")
+    assert cur.fetchall() == [(1, "a")]
+    con.close()
+
+
+def test_rollback_discards_and_deletes_files(target: CatalogTarget) -> None:
+    con = target.connect()
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id BIGINT)")
+    data = target.warehouse / "default" / "t" / "data"
+    cur.execute("INSERT INTO t SELECT range FROM range(10)")
+    assert len(list(data.glob("*.parquet"))) == 1
+    con.rollback()
+    assert list(data.glob("*.parquet")) == []
+    cur.execute("SELECT count(*) FROM t")
+    assert cur.fetchone() == (0,)
+    con.close()
+
+
+def test_one_snapshot_per_table_per_transaction(target: CatalogTarget) -> None:
+    con = target.connect()
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id BIGINT)")
+    for i in range(3):
+        cur.execute("INSERT INTO t VALUES (?)", (i,))
+    con.commit()
+    table = con.session.lakehouse.load(TableName(("default",), "t"))
+    assert len(table.metadata.snapshots) == 1
+    con.close()
+
+
+def test_executemany_is_one_write(target: CatalogTarget) -> None:
+    con = target.connect(autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id BIGINT, name VARCHAR)")
+    cur.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"n{i}") for i in range(50)])
+    assert cur.rowcount == 50
+    table = con.session.lakehouse.load(TableName(("default",), "t"))
+    assert len(table.metadata.snapshots) == 1
+    cur.execute("SELECT count(*), sum(id) FROM t")
+    assert cur.fetchone() == (50, sum(range(50)))
+    con.close()
+
+
+def test_executemany_failure_commits_nothing(con: sqllake.Connection) -> None:
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id BIGINT NOT NULL)")
+    with pytest.raises(sqllake.IntegrityError):
+        cur.executemany("INSERT INTO t VALUES (?)", [(1,), (None,)])
+    cur.execute("SELECT count(*) FROM t")
+    assert cur.fetchone() == (0,)
+
+
+def test_description_rowcount_and_fetch_variants(con: sqllake.Connection) -> None:
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id BIGINT, amount DECIMAL(10,2), ts TIMESTAMPTZ)")
+    assert cur.description is None
+    cur.execute(
+        "INSERT INTO t VALUES (1, 1.50, '2026-01-01 10:00:00+00'), (2, 2.25, NULL), (3, NULL, NULL)"
+    )
+    assert cur.rowcount == 3
+    cur.execute("SELECT id, amount, ts FROM t ORDER BY id")
+    assert [d[0] for d in cur.description] == ["id", "amount", "ts"]
+    assert cur.description[0][1] == sqllake.NUMBER
+    assert cur.description[2][1] == sqllake.DATETIME
+    assert all(len(d) == 7 for d in cur.description)
+    assert cur.rowcount == -1
+    first = cur.fetchone()
+    assert first == (1, Decimal("1.50"), datetime.datetime(2026, 1, 1, 10, tzinfo=datetime.UTC))
+    cur.arraysize = 1
+    assert len(cur.fetchmany()) == 1
+    assert cur.fetchall() == [(3, None, None)]
+    assert cur.fetchone() is None
+    assert cur.fetchall() == []
+
+
+def test_fetch_without_result_is_an_error(con: sqllake.Connection) -> None:
+    cur = con.cursor()
+    with pytest.raises(sqllake.Error):
+        cur.fetchone()
+    cur.execute("CREATE TABLE t (id BIGINT)")
+    with pytest.raises(sqllake.Error):
+        cur.fetchall()
+
+
+def test_parameters_are_bound_not_pasted(con: sqllake.Connection) -> None:
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (name VARCHAR)")
+    evil = "x'); DROP TABLE t; --"
+    cur.execute("INSERT INTO t VALUES (?)", (evil,))
+    cur.execute("SELECT name FROM t WHERE name = ?", (evil,))
+    assert cur.fetchall() == [(evil,)]
+
+
+def test_wrong_parameter_count_is_a_programming_error(con: sqllake.Connection) -> None:
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (a BIGINT, b BIGINT)")
+    with pytest.raises(sqllake.ProgrammingError, match="2 parameters"):
+        cur.execute("INSERT INTO t VALUES (?, ?)", (1,))
+
+
+def test_closed_cursor_and_connection(target: CatalogTarget) -> None:
+    con = target.connect()
+    cur = con.cursor()
+    cur.close()
+    with pytest.raises(sqllake.InterfaceError):
+        cur.execute("SELECT 1")
+    con.close()
+    con.close()  # closing twice is harmless
+    with pytest.raises(sqllake.InterfaceError):
+        con.cursor().execute("SELECT 1")
+
+
+def test_setinputsizes_and_setoutputsize_are_accepted(con: sqllake.Connection) -> None:
+    cur = con.cursor()
+    cur.setinputsizes([None])
+    cur.setoutputsize(10)
+    cur.setoutputsize(10, 0)
+    cur.execute("SELECT 1")
+    assert cur.fetchall() == [(1,)]
+
+
+def test_arrow_fetches(con: sqllake.Connection) -> None:
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t AS SELECT range AS id FROM range(2500)")
+    cur.execute("SELECT id FROM t ORDER BY id")
+    table = cur.fetch_arrow_table()
+    assert isinstance(table, pa.Table) and table.num_rows == 2500
+    cur.execute("SELECT id FROM t ORDER BY id")
+    reader = cur.fetch_record_batch(rows=1000)
+    assert isinstance(reader, pa.RecordBatchReader)
+    sizes = [batch.num_rows for batch in reader]
+    assert sizes == [1000, 1000, 500]
+
+
+def test_context_manager_commits(target: CatalogTarget) -> None:
+    with target.connect() as con:
+        con.cursor().execute("CREATE TABLE t AS SELECT 1 AS a")
+    with target.connect() as con:
+        assert con.cursor().execute("SELECT a FROM t").fetchall() == [(1,)]
+
+
+def test_streaming_does_not_materialize_the_rest(tmp_path: Path) -> None:
+    """Fetching 1,000 rows of a 100-million-row result stays small and fast."""
+    script = f"""
+import resource, sqllake
+con = sqllake.connect({str(tmp_path / 'wh')!r})
+cur = con.cursor()
+cur.execute("SELECT range AS a, range * 2 AS b FROM range(100000000)")
+rows = cur.fetchmany(1000)
+assert len(rows) == 1000 and rows[999] == (999, 1998)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    peak_mb = int(out.stdout.strip())
+    # 100M rows of two BIGINTs are 1.6 GB; a streaming cursor stays far below that.
+    assert peak_mb < 600, f"peak RSS {peak_mb} MB"
+    assert resource  # imported for the child script's sake

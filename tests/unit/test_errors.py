@@ -1,0 +1,40 @@
+import duckdb
+import pytest
+import sqlglot.errors
+
+from sqllake import errors
+
+
+def test_location_is_one_based_line_and_column() -> None:
+    text = "SELECT 1;\nSELECT nope FROM t"
+    loc = errors.Location.of(text, text.index("nope"))
+    assert (loc.line, loc.col) == (2, 8)
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (duckdb.ConversionException("Conversion Error: bad"), errors.DataError),
+        (duckdb.BinderException("Binder Error: x"), errors.ProgrammingError),
+        (duckdb.CatalogException("Catalog Error: x"), errors.ProgrammingError),
+        (duckdb.InterruptException("INTERRUPT Error: x"), errors.OperationalError),
+        (sqlglot.errors.ParseError("x"), errors.ProgrammingError),
+        (RuntimeError("boom"), errors.InternalError),
+    ],
+)
+def test_foreign_exceptions_map_to_pep249_classes(exc: Exception, expected: type) -> None:
+    assert type(errors.translate(exc)) is expected
+
+
+def test_duckdb_message_loses_prefix_and_generated_sql() -> None:
+    exc = duckdb.BinderException(
+        'Binder Error: Referenced column "nope" not found\n\nLINE 1: SELECT nope FROM "__v"'
+    )
+    error = errors.translate(exc, locate_name=lambda name: 7 if name == "nope" else None)
+    assert error.message == 'Referenced column "nope" not found'
+    assert error.offset == 7
+
+
+def test_str_includes_location_once_located() -> None:
+    error = errors.ProgrammingError("bad", offset=4).locate("ab\ncdef")
+    assert str(error) == "bad (line 2, column 2)"
