@@ -1,11 +1,11 @@
 """sqllake: SQL for an Apache Iceberg lakehouse.
 
-    import sqllake
-    con = sqllake.connect("lakehouse")
-    cur = con.cursor()
-    cur.execute("CREATE TABLE t (id BIGINT NOT NULL, name VARCHAR)")
-    cur.execute("INSERT INTO t VALUES (?, ?)", (1, "a"))
-    con.commit()
+import sqllake
+con = sqllake.connect("lakehouse")
+cur = con.cursor()
+cur.execute("CREATE TABLE t (id BIGINT NOT NULL, name VARCHAR)")
+cur.execute("INSERT INTO t VALUES (?, ?)", (1, "a"))
+con.commit()
 """
 
 from __future__ import annotations
@@ -60,9 +60,32 @@ def connect(
 
 
 __all__ = [
-    "BINARY", "DATETIME", "NUMBER", "ROWID", "STRING", "Binary", "Connection", "Cursor",
-    "DataError", "DatabaseError", "Date", "DateFromTicks", "Error", "IntegrityError",
-    "InterfaceError", "InternalError", "NotSupportedError", "OperationalError",
-    "ProgrammingError", "Time", "TimeFromTicks", "Timestamp", "TimestampFromTicks", "Warning",
-    "apilevel", "connect", "paramstyle", "threadsafety",
+    "BINARY",
+    "DATETIME",
+    "NUMBER",
+    "ROWID",
+    "STRING",
+    "Binary",
+    "Connection",
+    "Cursor",
+    "DataError",
+    "DatabaseError",
+    "Date",
+    "DateFromTicks",
+    "Error",
+    "IntegrityError",
+    "InterfaceError",
+    "InternalError",
+    "NotSupportedError",
+    "OperationalError",
+    "ProgrammingError",
+    "Time",
+    "TimeFromTicks",
+    "Timestamp",
+    "TimestampFromTicks",
+    "Warning",
+    "apilevel",
+    "connect",
+    "paramstyle",
+    "threadsafety",
 ]

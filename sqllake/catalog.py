@@ -8,7 +8,9 @@ configured for PyIceberg (``~/.pyiceberg.yaml`` or ``PYICEBERG_CATALOG__*``).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,6 +202,14 @@ def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
     return pafs.FileSystem.from_uri(location)
 
 
+def remove_files(locations: Iterable[str]) -> None:
+    """Delete files nothing references any more; one already gone is not an error."""
+    for location in locations:
+        fs, path = filesystem(location)
+        with contextlib.suppress(FileNotFoundError):
+            fs.delete_file(path)
+
+
 def local_path(location: str) -> str:
     """A location as DuckDB reads it (``file://`` URIs become plain paths)."""
-    return location[len("file://"):] if location.startswith("file://") else location
+    return location[len("file://") :] if location.startswith("file://") else location

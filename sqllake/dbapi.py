@@ -35,8 +35,19 @@ class _TypeObject:
 STRING = _TypeObject("VARCHAR", "UUID")
 BINARY = _TypeObject("BLOB")
 NUMBER = _TypeObject(
-    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL",
-    "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "BOOLEAN",
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "BOOLEAN",
 )
 DATETIME = _TypeObject("DATE", "TIME", "TIMESTAMP")
 ROWID = _TypeObject("ROWID")
@@ -183,7 +194,9 @@ class Cursor:
     def description(self) -> tuple[tuple[str, str, None, None, None, None, None], ...] | None:
         if self._result is None or self._result.reader is None:
             return None
-        return tuple((c.name, c.type_name, None, None, None, None, None) for c in self._result.columns)
+        return tuple(
+            (c.name, c.type_name, None, None, None, None, None) for c in self._result.columns
+        )
 
     @property
     def rowcount(self) -> int:

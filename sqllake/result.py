@@ -46,7 +46,9 @@ class Result:
             for i, c in enumerate(cols)
         }
         table = pa.table(arrays) if cols else pa.table({})
-        return cls(cols, pa.RecordBatchReader.from_batches(table.schema, table.to_batches()), -1, status)
+        return cls(
+            cols, pa.RecordBatchReader.from_batches(table.schema, table.to_batches()), -1, status
+        )
 
 
 # Arrow types for the few column types Python-computed results use.

@@ -19,9 +19,9 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from sqlglot import exp
 
-from sqllake.catalog import DEFAULT_NAMESPACE, CatalogSettings, Lakehouse, TableName, filesystem
-from sqllake.execute import HANDLERS
+from sqllake.catalog import DEFAULT_NAMESPACE, CatalogSettings, Lakehouse, TableName, remove_files
 from sqllake.errors import Error, OperationalError, ProgrammingError, located, translate
+from sqllake.execute import HANDLERS
 from sqllake.plan import nodes
 from sqllake.plan.build import build
 from sqllake.read.engine import Engine
@@ -49,7 +49,7 @@ class Transaction:
         return self.pending.get(table, [])
 
     def discard(self, table: TableName) -> None:
-        _delete(self.pending.pop(table, []))
+        remove_files(f.file_path for f in self.pending.pop(table, []))
 
     def rollback(self) -> None:
         for table in list(self.pending):
@@ -73,15 +73,6 @@ class Transaction:
                 raise
             committed.append(str(table))
             del self.pending[table]
-
-
-def _delete(files: list[DataFile]) -> None:
-    for file in files:
-        fs, path = filesystem(file.file_path)
-        try:
-            fs.delete_file(path)
-        except OSError:
-            pass
 
 
 class Session:

@@ -154,7 +154,9 @@ def duckdb_type(itype: IcebergType) -> str:
     if isinstance(itype, MapType):
         return f"MAP({duckdb_type(itype.key_type)}, {duckdb_type(itype.value_type)})"
     if isinstance(itype, StructType):
-        inner = ", ".join(f"{quote_ident(f.name)} {duckdb_type(f.field_type)}" for f in itype.fields)
+        inner = ", ".join(
+            f"{quote_ident(f.name)} {duckdb_type(f.field_type)}" for f in itype.fields
+        )
         return f"STRUCT({inner})"
     return _ICEBERG_TO_DUCKDB[type(itype)]
 

@@ -223,14 +223,16 @@ def test_streaming_does_not_materialize_the_rest(tmp_path: Path) -> None:
     """Fetching 1,000 rows of a 100-million-row result stays small and fast."""
     script = f"""
 import resource, sqllake
-con = sqllake.connect({str(tmp_path / 'wh')!r})
+con = sqllake.connect({str(tmp_path / "wh")!r})
 cur = con.cursor()
 cur.execute("SELECT range AS a, range * 2 AS b FROM range(100000000)")
 rows = cur.fetchmany(1000)
 assert len(rows) == 1000 and rows[999] == (999, 1998)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     peak_mb = int(out.stdout.strip())
     # 100M rows of two BIGINTs are 1.6 GB; a streaming cursor stays far below that.

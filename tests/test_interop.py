@@ -25,11 +25,21 @@ CREATE TABLE everything (
 """
 
 ROW = (
-    1, True, 7, 2**40, 1.5, 2.25, Decimal("123.456"),
-    datetime.date(2026, 3, 1), datetime.time(12, 30, 15, 123456),
+    1,
+    True,
+    7,
+    2**40,
+    1.5,
+    2.25,
+    Decimal("123.456"),
+    datetime.date(2026, 3, 1),
+    datetime.time(12, 30, 15, 123456),
     datetime.datetime(2026, 3, 1, 12, 30, 15, 654321),
     datetime.datetime(2026, 3, 1, 12, 30, tzinfo=datetime.UTC),
-    "héllo", "s", uuid.UUID("12345678-1234-5678-1234-567812345678"), b"\x00\x01",
+    "héllo",
+    "s",
+    uuid.UUID("12345678-1234-5678-1234-567812345678"),
+    b"\x00\x01",
 )
 
 
@@ -118,8 +128,10 @@ def test_pyiceberg_appends_are_read_by_sqllake(target: CatalogTarget) -> None:
     ("statement", "error"),
     [
         ("INSERT INTO t VALUES (1, 'ok'), (2, NULL)", sqllake.IntegrityError),
-        ("INSERT INTO t SELECT range, 'x' || range FROM range(5000) UNION ALL SELECT 'abc', 'y'",
-         sqllake.DataError),
+        (
+            "INSERT INTO t SELECT range, 'x' || range FROM range(5000) UNION ALL SELECT 'abc', 'y'",
+            sqllake.DataError,
+        ),
     ],
 )
 def test_a_failed_insert_changes_nothing(

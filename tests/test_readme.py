@@ -1,4 +1,4 @@
-"""The README is executable documentation: its Python example runs, its Quick start is two commands."""
+"""The README is executable: its Python example runs; its Quick start is the two commands."""
 
 from __future__ import annotations
 

@@ -43,7 +43,11 @@ def _targets(table: Table, name: TableName, plan: nodes.Insert) -> list[NestedFi
 
 
 def _first_bad_value(
-    session: Session, source_sql: str, aliases: str, targets: list[NestedField], params: Sequence[Any]
+    session: Session,
+    source_sql: str,
+    aliases: str,
+    targets: list[NestedField],
+    params: Sequence[Any],
 ) -> tuple[NestedField, int, Any] | None:
     """The first (column, row, value) that does not convert, or None."""
     for i, field in enumerate(targets):
@@ -81,7 +85,9 @@ def insert_rows(
     casts = []
     for field in table.schema().fields:
         value = f"__src.c{position[field.field_id]}" if field.field_id in position else "NULL"
-        casts.append(f"CAST({value} AS {duckdb_type(field.field_type)}) AS {quote_ident(field.name)}")
+        casts.append(
+            f"CAST({value} AS {duckdb_type(field.field_type)}) AS {quote_ident(field.name)}"
+        )
     wrapped = f"SELECT {', '.join(casts)} FROM ({source_sql}) AS __src({aliases})"
     try:
         reader = session.engine.reader(session.engine.relation(wrapped, params))

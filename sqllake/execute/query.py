@@ -34,7 +34,9 @@ def _resolver(ref: TableReference, schema: Schema, unqualified_is_mine: bool):  
 
     def resolve(column: exp.Column) -> str | None:
         qualifier = column.table.lower()
-        if (qualifier and qualifier not in qualifiers) or (not qualifier and not unqualified_is_mine):
+        if (qualifier and qualifier not in qualifiers) or (
+            not qualifier and not unqualified_is_mine
+        ):
             return None
         return names.get(column.name.lower())
 
@@ -44,7 +46,8 @@ def _resolver(ref: TableReference, schema: Schema, unqualified_is_mine: bool):  
 def check_parameters(query: nodes.Query, params: Sequence[Any]) -> None:
     if query.parameters != len(params):
         raise ProgrammingError(
-            f"the statement has {query.parameters} parameters (?) but {len(params)} values were given",
+            f"the statement has {query.parameters} parameters (?) "
+            f"but {len(params)} values were given",
             offset=0,
         )
 

@@ -21,7 +21,9 @@ def create_schema(session: Session, plan: nodes.CreateSchema, params: Sequence[A
 
 def drop_schema(session: Session, plan: nodes.DropSchema, params: Sequence[Any]) -> Result:
     with located(plan.name.offset):
-        if plan.name.parts == session.schema and session.lakehouse.namespace_exists(plan.name.parts):
+        if plan.name.parts == session.schema and session.lakehouse.namespace_exists(
+            plan.name.parts
+        ):
             raise ProgrammingError(f"cannot drop the current schema {'.'.join(plan.name.parts)}")
         session.lakehouse.drop_namespace(plan.name.parts, plan.if_exists, plan.cascade)
     return Result.status_only("DROP SCHEMA")

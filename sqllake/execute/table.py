@@ -76,8 +76,11 @@ def rename_table(session: Session, plan: nodes.RenameTable, params: Sequence[Any
     name = session.table_name(plan.name)
     new_parts = plan.new_name.parts
     # An unqualified new name keeps the table in its schema (Spark and Trino agree).
-    new = session.table_name(nodes.Name((*name.namespace, *new_parts), plan.new_name.offset)
-                             if len(new_parts) == 1 else plan.new_name)
+    new = session.table_name(
+        nodes.Name((*name.namespace, *new_parts), plan.new_name.offset)
+        if len(new_parts) == 1
+        else plan.new_name
+    )
     if session.transaction.files(name):
         raise NotSupportedError(f"cannot rename {name} while this transaction has writes to it")
     with located(plan.name.offset):
@@ -115,7 +118,9 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def show_create_table(session: Session, plan: nodes.ShowCreateTable, params: Sequence[Any]) -> Result:
+def show_create_table(
+    session: Session, plan: nodes.ShowCreateTable, params: Sequence[Any]
+) -> Result:
     name = session.table_name(plan.name)
     table = session.load(name, plan.name.offset)
     columns = []

@@ -46,7 +46,9 @@ _COLUMN_CONSTRAINTS = {exp.NotNullColumnConstraint, exp.CommentColumnConstraint}
 
 
 def _column(column: exp.Expr, ids: object) -> NestedField:
-    if not isinstance(column, exp.ColumnDef) or not isinstance(column.args.get("kind"), exp.DataType):
+    if not isinstance(column, exp.ColumnDef) or not isinstance(
+        column.args.get("kind"), exp.DataType
+    ):
         raise ProgrammingError("expected a column name and type", offset=offset_of(column))
     required, doc = False, None
     for constraint in column.constraints:
@@ -219,6 +221,8 @@ def build(tree: exp.Expr, text: str) -> nodes.Plan:
         keyword = text.split()[0].upper() if text.split() else type(tree).__name__
         raise NotSupportedError(f"{keyword} is not supported", offset=0)
     raise ProgrammingError(
-        f"syntax error near {text.split()[0]!r}: not a statement" if text.split() else "empty statement",
+        f"syntax error near {text.split()[0]!r}: not a statement"
+        if text.split()
+        else "empty statement",
         offset=0,
     )

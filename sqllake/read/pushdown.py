@@ -143,7 +143,9 @@ class _Translator:
     }
 
 
-def row_filter(where: exp.Expr | None, schema: Schema, resolve: ColumnResolver) -> ie.BooleanExpression:
+def row_filter(
+    where: exp.Expr | None, schema: Schema, resolve: ColumnResolver
+) -> ie.BooleanExpression:
     """The pruning filter for one table, checked to bind against its schema."""
     if where is None:
         return ie.AlwaysTrue()

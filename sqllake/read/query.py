@@ -59,7 +59,9 @@ def table_references(tree: exp.Expr, text: str) -> list[TableReference]:
         if len(parts) > 1 and parts[-2] in _ENGINE_SCHEMAS:
             continue
         if node.args.get("version") or node.args.get("when"):
-            raise NotSupportedError("time travel (AS OF) is not supported yet", offset=offset_of(node))
+            raise NotSupportedError(
+                "time travel (AS OF) is not supported yet", offset=offset_of(node)
+            )
         found.append(TableReference(node, parts, offset_of(node)))
     found.sort(key=lambda ref: ref.offset)
     return found

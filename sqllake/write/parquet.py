@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from sqllake.catalog import remove_files
+
 
 @dataclass(frozen=True)
 class WrittenFile:
@@ -104,11 +106,7 @@ class RollingParquetWriter:
             except (OSError, pa.ArrowException):
                 pass
             self._writer = None
-        for path in self._created:
-            try:
-                self._fs.delete_file(path)
-            except (OSError, FileNotFoundError):
-                pass
+        remove_files(self._created)
         self._created.clear()
         self._pending.clear()
         self.files.clear()
@@ -117,7 +115,7 @@ class RollingParquetWriter:
         self._name = f"{uuid.uuid4()}.parquet"
         path = f"{self._folder}/{self._name}"
         self._fs.create_dir(self._folder, recursive=True)
-        self._created.append(path)
+        self._created.append(f"{self._prefix}/{self._name}")
         self._sink = self._fs.open_output_stream(path)
         self._writer = pq.ParquetWriter(
             self._sink,
@@ -132,8 +130,6 @@ class RollingParquetWriter:
         size = self._sink.tell()
         self._sink.close()
         metadata = self._writer.writer.metadata
-        self.files.append(
-            WrittenFile(f"{self._prefix}/{self._name}", size, metadata, self._rows)
-        )
+        self.files.append(WrittenFile(f"{self._prefix}/{self._name}", size, metadata, self._rows))
         self._writer = None
         self._sink = None

@@ -37,7 +37,13 @@ def test_translates_prunable_predicates(sql: str, expected: ie.BooleanExpression
 
 @pytest.mark.parametrize(
     "sql",
-    ["lower(name) = 'x'", "id + 1 = 3", "id = 1 OR lower(name) = 'x'", "id IN (SELECT 1)", "other = 1"],
+    [
+        "lower(name) = 'x'",
+        "id + 1 = 3",
+        "id = 1 OR lower(name) = 'x'",
+        "id IN (SELECT 1)",
+        "other = 1",
+    ],
 )
 def test_anything_not_understood_prunes_nothing(sql: str) -> None:
     assert row_filter(where(sql), SCHEMA, resolve) == ie.AlwaysTrue()
