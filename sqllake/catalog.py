@@ -199,7 +199,8 @@ class Lakehouse:
 
 def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
     """The Arrow filesystem and path of a file or folder location."""
-    return pafs.FileSystem.from_uri(location)
+    fs, path = pafs.FileSystem.from_uri(location)
+    return fs, str(path)
 
 
 def remove_files(locations: Iterable[str]) -> None:

@@ -108,7 +108,7 @@ def located(offset: int | None) -> Iterator[None]:
 
 # DuckDB error kinds -> PEP 249 classes. DuckDB's own hierarchy is broad, so the most
 # specific class is looked up first along the exception's MRO.
-_DUCKDB_CLASSES: dict[type[builtins.Exception], type[Error]] = {
+_DUCKDB_CLASSES: dict[type[builtins.BaseException], type[Error]] = {
     duckdb.ConversionException: DataError,
     duckdb.OutOfRangeException: DataError,
     duckdb.ConstraintException: IntegrityError,
@@ -127,7 +127,7 @@ _DUCKDB_CLASSES: dict[type[builtins.Exception], type[Error]] = {
     duckdb.Error: DatabaseError,
 }
 
-_ICEBERG_CLASSES: dict[type[builtins.Exception], type[Error]] = {
+_ICEBERG_CLASSES: dict[type[builtins.BaseException], type[Error]] = {
     ice.NoSuchTableError: ProgrammingError,
     ice.NoSuchNamespaceError: ProgrammingError,
     ice.TableAlreadyExistsError: ProgrammingError,
@@ -138,7 +138,7 @@ _ICEBERG_CLASSES: dict[type[builtins.Exception], type[Error]] = {
     ice.ServerError: OperationalError,
 }
 
-_OTHER_CLASSES: dict[type[builtins.Exception], type[Error]] = {
+_OTHER_CLASSES: dict[type[builtins.BaseException], type[Error]] = {
     sqlglot.errors.ParseError: ProgrammingError,
     sqlglot.errors.TokenError: ProgrammingError,
     pa.ArrowInvalid: DataError,

@@ -11,6 +11,7 @@ files too. DDL (CREATE, DROP, ALTER) takes effect at once, as in Spark and Trino
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +63,7 @@ class Transaction:
             files = self.pending[table]
             try:
                 if files:
-                    append_files(lambda table=table: lakehouse.load(table), files)
+                    append_files(functools.partial(lakehouse.load, table), files)
             except BaseException as exc:
                 for rest in tables[i:]:
                     self.discard(rest)

@@ -29,7 +29,6 @@ from pyiceberg.types import (
     LongType,
     MapType,
     NestedField,
-    PrimitiveType,
     StringType,
     StructType,
     TimestampType,
@@ -38,10 +37,9 @@ from pyiceberg.types import (
     UUIDType,
 )
 from sqlglot import exp
+from sqlglot.expressions.datatypes import DType
 
 from sqllake.errors import NotSupportedError
-
-DType = exp.DataType.Type
 
 # SQL primitive types (as sqlglot's DuckDB dialect names them) -> Iceberg primitives.
 _SQL_TO_ICEBERG: dict[DType, IcebergType] = {
@@ -73,7 +71,7 @@ _SQL_TO_ICEBERG: dict[DType, IcebergType] = {
 }
 
 # Iceberg primitives -> DuckDB type names (also sqllake's own spelling in DESCRIBE).
-_ICEBERG_TO_DUCKDB: dict[type[PrimitiveType], str] = {
+_ICEBERG_TO_DUCKDB: dict[type[IcebergType], str] = {
     BooleanType: "BOOLEAN",
     IntegerType: "INTEGER",
     LongType: "BIGINT",
