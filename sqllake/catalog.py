@@ -28,6 +28,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 
 from sqllake.errors import OperationalError, ProgrammingError
+from sqllake.read.locations import RelocatedFileIO, Relocation, table_root
 
 DEFAULT_WAREHOUSE = "lakehouse"
 DEFAULT_NAMESPACE = "default"
@@ -149,10 +150,31 @@ class Lakehouse:
         return self._catalog.table_exists(table.identifier)
 
     def load(self, table: TableName) -> Table:
+        """The table, reading its files from where they are if it was moved or copied."""
         try:
-            return self._catalog.load_table(table.identifier)
+            loaded = self._catalog.load_table(table.identifier)
         except (NoSuchTableError, NoSuchNamespaceError):
             raise ProgrammingError(f"table {table} does not exist") from None
+        relocation = Relocation(loaded.metadata.location, table_root(loaded.metadata_location))
+        if not relocation.needed:
+            return loaded
+        io = RelocatedFileIO(relocation, loaded.io.properties)
+        return Table(loaded.name(), loaded.metadata, loaded.metadata_location, io, loaded.catalog)
+
+    def register(self, table: TableName, metadata_location: str) -> Table:
+        """Add an existing Iceberg table to the catalog by its metadata file."""
+        if "://" not in metadata_location:
+            path = Path(metadata_location).expanduser().resolve()
+            if not path.is_file():
+                raise ProgrammingError(f"metadata file {metadata_location} does not exist")
+            metadata_location = f"file://{path}"
+        if not self.namespace_exists(table.namespace):
+            raise ProgrammingError(f"schema {'.'.join(table.namespace)} does not exist")
+        try:
+            self._catalog.register_table(table.identifier, metadata_location)
+        except TableAlreadyExistsError:
+            raise ProgrammingError(f"table {table} already exists") from None
+        return self.load(table)
 
     def location_for(self, table: TableName) -> str:
         return "/".join([self.settings.warehouse_uri.rstrip("/"), *table.namespace, table.name])

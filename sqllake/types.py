@@ -8,9 +8,11 @@ from PyIceberg's own conversion so files match what other writers produce.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pyarrow as pa
 from pyiceberg.io.pyarrow import schema_to_pyarrow
@@ -157,6 +159,38 @@ def duckdb_type(itype: IcebergType) -> str:
         )
         return f"STRUCT({inner})"
     return _ICEBERG_TO_DUCKDB[type(itype)]
+
+
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+def _string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# How Iceberg stores a partition value of each type -> SQL text DuckDB casts from.
+_LITERAL_TEXT: dict[type[IcebergType], Callable[[Any], str]] = {
+    DateType: lambda days: (_EPOCH + datetime.timedelta(days=days)).date().isoformat(),
+    TimeType: lambda micros: (_EPOCH + datetime.timedelta(microseconds=micros)).time().isoformat(),
+    TimestampType: lambda micros: (_EPOCH + datetime.timedelta(microseconds=micros)).isoformat(),
+    TimestamptzType: lambda micros: (
+        (_EPOCH + datetime.timedelta(microseconds=micros)).isoformat() + "+00:00"
+    ),
+    BinaryType: lambda raw: "\\x" + bytes(raw).hex(),
+    UUIDType: lambda value: str(uuid.UUID(bytes=value) if isinstance(value, bytes) else value),
+}
+
+
+def sql_literal(value: Any, itype: IcebergType) -> str:
+    """A DuckDB literal of an Iceberg value as manifests hold it (dates as days, ...)."""
+    if value is None:
+        return f"CAST(NULL AS {duckdb_type(itype)})"
+    if isinstance(value, datetime.date | datetime.time | datetime.datetime):
+        text = value.isoformat()
+    else:
+        to_text = _LITERAL_TEXT.get(type(itype))
+        text = to_text(value) if to_text else str(value)
+    return f"CAST({_string(text)} AS {duckdb_type(itype)})"
 
 
 def quote_ident(name: str) -> str:

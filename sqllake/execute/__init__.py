@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqllake.execute import insert, query, schema, table, transaction
+from sqllake.execute import insert, procedures, query, schema, table, transaction
 from sqllake.plan import nodes
 from sqllake.result import Result
 
@@ -28,6 +28,7 @@ HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.Query: query.run_query,
     nodes.Explain: query.explain,
     nodes.Insert: insert.insert,
+    nodes.CallProcedure: procedures.call,
     nodes.Begin: transaction.begin,
     nodes.Commit: transaction.commit,
     nodes.Rollback: transaction.rollback,

@@ -6,13 +6,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pyiceberg.expressions import AlwaysTrue
+from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Snapshot
 from sqlglot import exp
 
-from sqllake.errors import ProgrammingError
+from sqllake.catalog import TableName
+from sqllake.errors import ProgrammingError, located
 from sqllake.plan import nodes
+from sqllake.read.metadata_tables import metadata_table, split_name
 from sqllake.read.pushdown import row_filter
 from sqllake.read.query import TableReference, point_at_view, pruning_scope, table_references
-from sqllake.read.scan import ScanPlan, plan_scan, scan_sql
+from sqllake.read.scan import ScanPlan, plan_scan
+from sqllake.read.scan_sql import scan_sql
+from sqllake.read.timetravel import schema_of, snapshot_as_of, snapshot_by_version
 from sqllake.result import Column, Result
 from sqllake.sql.dialect import DIALECT
 
@@ -52,18 +59,48 @@ def check_parameters(query: nodes.Query, params: Sequence[Any]) -> None:
         )
 
 
+def _as_of(session: Session, table: Table, name: TableName, ref: TableReference) -> Snapshot:
+    """The snapshot a FOR VERSION / TIMESTAMP AS OF clause names (its value may be any
+    constant expression, evaluated by the engine)."""
+    assert ref.as_of is not None
+    expression = ref.as_of.args["expression"].sql(dialect=DIALECT)
+    with located(ref.offset):
+        if str(ref.as_of.this).upper() == "TIMESTAMP":
+            moment = session.engine.value(f"SELECT CAST(({expression}) AS TIMESTAMPTZ)")
+            return snapshot_as_of(table, name, moment)
+        return snapshot_by_version(table, name, session.engine.value(f"SELECT {expression}"))
+
+
+def _scan(session: Session, ref: TableReference, name: TableName, table: Table) -> ScanPlan:
+    if ref.as_of is not None:
+        snapshot = _as_of(session, table, name, ref)
+        schema = schema_of(table, snapshot)
+        # A pinned read sees that snapshot only: no pruning by the current schema's
+        # names, no uncommitted files of this transaction.
+        return plan_scan(table, name, snapshot, schema, AlwaysTrue(), [])
+    schema = table.schema()
+    where, unqualified_is_mine = pruning_scope(ref)
+    predicate = row_filter(where, schema, _resolver(ref, schema, unqualified_is_mine))
+    pending = session.transaction.files(name)
+    return plan_scan(table, name, table.current_snapshot(), schema, predicate, pending)
+
+
 def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
     """The DuckDB SQL of ``query`` with every lakehouse table read from a pruned scan."""
     tree = query.tree.copy()
     scans = []
     for ref in table_references(tree, query.text):
-        name = session.table_name(nodes.Name(ref.parts, ref.offset))
+        base, kind = split_name(ref.parts[-1])
+        name = session.table_name(nodes.Name((*ref.parts[:-1], base), ref.offset))
         table = session.load(name, ref.offset)
-        where, unqualified_is_mine = pruning_scope(ref)
-        schema = table.schema()
-        predicate = row_filter(where, schema, _resolver(ref, schema, unqualified_is_mine))
-        scan = plan_scan(table, name, predicate, session.transaction.files(name))
-        point_at_view(ref, session.engine.view(scan_sql(scan)))
+        if kind is not None:
+            with located(ref.offset):
+                view = session.engine.register(metadata_table(table, kind))
+            point_at_view(ref, view)
+            continue
+        with located(ref.offset):
+            scan = _scan(session, ref, name, table)
+            point_at_view(ref, session.engine.view(scan_sql(scan)))
         scans.append(scan)
     return PreparedQuery(tree.sql(dialect=DIALECT), tuple(scans))
 

@@ -180,6 +180,15 @@ def _explain(tree: exp.Expr, text: str) -> nodes.Plan:
     return nodes.Explain(_query(inner, text), bool(tree.args.get("analyze")))
 
 
+def _call(tree: exp.Expr, text: str) -> nodes.Plan:
+    arguments = []
+    for arg in tree.expressions:
+        named = isinstance(arg, exp.Kwarg | exp.PropertyEQ)
+        value = arg.expression if named else arg
+        arguments.append(nodes.Argument(arg.this.name if named else None, value, offset_of(arg)))
+    return nodes.CallProcedure(_name(tree.this), tuple(arguments))
+
+
 def _command(tree: exp.Expr, text: str) -> nodes.Plan:
     word = str(tree.this).split()[0].upper() if tree.this else "this statement"
     raise NotSupportedError(f"{word} is not supported", offset=0)
@@ -197,6 +206,7 @@ PLANNERS: dict[type[exp.Expr], Planner] = {
     dialect.ShowCreateTable: lambda tree, text: nodes.ShowCreateTable(_name(tree.this)),
     exp.Describe: _describe,
     dialect.Explain: _explain,
+    dialect.Call: _call,
     exp.Select: _query,
     exp.Union: _query,
     exp.Intersect: _query,

@@ -110,6 +110,21 @@ class Explain(Plan):
 
 
 @dataclass(frozen=True)
+class Argument:
+    """One argument of a CALL: its name when passed by name (``table => 'x'``)."""
+
+    name: str | None
+    value: exp.Expr
+    offset: int
+
+
+@dataclass(frozen=True)
+class CallProcedure(Plan):
+    name: Name
+    arguments: tuple[Argument, ...]
+
+
+@dataclass(frozen=True)
 class Begin(Plan):
     pass
 

@@ -41,10 +41,26 @@ class Engine:
         self._views.append(name)
         return name
 
+    def register(self, table: pa.Table) -> str:
+        """Expose an Arrow table (a metadata table, say) as a view; its name."""
+        self._counter += 1
+        name = f"__sqllake_arrow_{self._counter}"
+        self._con.register(name, table)
+        self._views.append(name)
+        return name
+
+    def value(self, select_sql: str) -> Any:
+        """The single value a constant SELECT returns."""
+        rows = self._con.sql(select_sql).fetchall()
+        return rows[0][0] if rows else None
+
     def drop_views(self) -> None:
         """Forget the views of earlier statements (results already streaming keep theirs)."""
         for name in self._views:
-            self._con.execute(f'DROP VIEW IF EXISTS "{name}"')
+            if name.startswith("__sqllake_arrow_"):
+                self._con.unregister(name)
+            else:
+                self._con.execute(f'DROP VIEW IF EXISTS "{name}"')
         self._views.clear()
 
     def relation(self, sql: str, params: Sequence[Any] = ()) -> duckdb.DuckDBPyRelation:

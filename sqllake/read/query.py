@@ -22,6 +22,7 @@ class TableReference:
     node: exp.Table
     parts: tuple[str, ...]  # as written, case-normalized: unquoted names are lower-cased
     offset: int
+    as_of: exp.Version | None = None  # FOR VERSION AS OF / FOR TIMESTAMP AS OF
 
     @property
     def alias(self) -> str:
@@ -58,11 +59,12 @@ def table_references(tree: exp.Expr, text: str) -> list[TableReference]:
             continue
         if len(parts) > 1 and parts[-2] in _ENGINE_SCHEMAS:
             continue
-        if node.args.get("version") or node.args.get("when"):
+        if node.args.get("when"):
             raise NotSupportedError(
-                "time travel (AS OF) is not supported yet", offset=offset_of(node)
+                "AT (...) time travel; use FOR VERSION AS OF or FOR TIMESTAMP AS OF",
+                offset=offset_of(node),
             )
-        found.append(TableReference(node, parts, offset_of(node)))
+        found.append(TableReference(node, parts, offset_of(node), node.args.get("version")))
     found.sort(key=lambda ref: ref.offset)
     return found
 
@@ -96,4 +98,5 @@ def point_at_view(ref: TableReference, view: str) -> None:
     ref.node.set("this", exp.to_identifier(view, quoted=True))
     ref.node.set("db", None)
     ref.node.set("catalog", None)
+    ref.node.set("version", None)
     ref.node.set("alias", alias)

@@ -1,109 +1,193 @@
-"""Scan planning: which files of a table a query reads, and the SQL that reads them.
+"""Scan planning: which data and delete files a read of one table at one snapshot uses.
 
-Files come from the snapshot's manifests, pruned by partition values and column
-min/max against the query's row filter. Parquet columns are mapped to table columns
-by Iceberg field id, never by name, so renamed columns keep their data and added
-columns read as NULL from older files.
+Manifests are pruned by partition summaries, then entries by partition values and
+column min/max against the row filter (PyIceberg's evaluators). Delete files are
+matched to data files by Iceberg's rules, which the scan SQL applies:
+
+- a position delete applies to the data file it names when its data sequence number
+  is at least the data file's; a position delete left behind by a compaction names a
+  file the snapshot no longer has, so it applies to nothing;
+- an equality delete applies to data files with a strictly lower data sequence number,
+  in the same partition unless the delete file is unpartitioned;
+- deletion vectors (v3, Puffin) and data formats other than Parquet are refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.manifest import DataFile
+from pyiceberg.manifest import DataFile, DataFileContent, FileFormat, ManifestEntry
 from pyiceberg.schema import Schema
-from pyiceberg.table import Table
+from pyiceberg.table import ManifestGroupPlanner, Table
+from pyiceberg.table.snapshots import Snapshot
+from pyiceberg.transforms import IdentityTransform
 
 from sqllake.catalog import TableName, local_path
-from sqllake.errors import NotSupportedError
-from sqllake.types import duckdb_type, quote_ident
+from sqllake.errors import NotSupportedError, OperationalError
+from sqllake.read.locations import RelocatedFileIO, normalize
+from sqllake.types import sql_literal
 
-# Snapshot summary totals that mean the table has rows deleted by delete files.
-_DELETE_TOTALS = ("total-delete-files", "total-position-deletes", "total-equality-deletes")
+# Files this transaction wrote and has not committed come after every committed delete.
+_UNCOMMITTED_SEQUENCE = 2**62
+
+
+@dataclass(frozen=True)
+class DataFileRef:
+    path: str  # as DuckDB opens it
+    recorded: str  # normalized recorded path: what position deletes name
+    sequence: int
+    partition_key: str
+    # (field id, SQL literal) of identity partition values for a file that may lack the column
+    identity: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DeleteFileRef:
+    path: str
+    sequence: int
+    partition_key: str | None  # None: applies in every partition
+    equality_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class ScanPlan:
     table: TableName
     schema: Schema
-    files: tuple[str, ...]
+    files: tuple[DataFileRef, ...]
     total_files: int
     snapshot_id: int | None
+    position_deletes: tuple[DeleteFileRef, ...] = ()
+    equality_deletes: tuple[DeleteFileRef, ...] = ()
+
+    @property
+    def has_deletes(self) -> bool:
+        return bool(self.position_deletes or self.equality_deletes)
 
 
-def _refuse_deletes(table: Table, name: TableName) -> None:
-    snapshot = table.current_snapshot()
-    summary = snapshot.summary if snapshot is not None else None
-    if summary is None:
-        return
-    for key in _DELETE_TOTALS:
-        if int(summary.get(key) or 0) > 0:
-            raise NotSupportedError(
-                f"table {name} has delete files (row-level deletes), which sqllake cannot read yet"
+def _open_path(table: Table, recorded: str) -> str:
+    io = table.io
+    mapped = io.relocation.map(recorded) if isinstance(io, RelocatedFileIO) else recorded
+    return local_path(mapped)
+
+
+def _partition_key(file: DataFile) -> str:
+    partition = file.partition
+    return f"{file.spec_id}:{[partition[i] for i in range(len(partition))]!r}"
+
+
+def _identity_values(table: Table, schema: Schema, file: DataFile) -> tuple[tuple[int, str], ...]:
+    """Identity partition values, for files that may not hold the partition column.
+
+    Writers may leave identity partition columns out of the data files (their values
+    live in the manifest), and their column metrics cannot be trusted to say so: the
+    corpus has files whose metrics count a column the file does not have. Every row of
+    a file has the identity value, so filling it in where the file has none is exact.
+    """
+    spec = table.metadata.specs()[file.spec_id]
+    top_level = {column.field_id: column for column in schema.fields}
+    values = []
+    for position, field in enumerate(spec.fields):
+        column = top_level.get(field.source_id)
+        if isinstance(field.transform, IdentityTransform) and column is not None:
+            values.append(
+                (field.source_id, sql_literal(file.partition[position], column.field_type))
             )
+    return tuple(values)
+
+
+def _refuse_format(name: TableName, file: DataFile) -> None:
+    if file.file_format == FileFormat.PUFFIN:
+        raise NotSupportedError(
+            f"table {name} has deletion vectors (Iceberg v3), which sqllake cannot read yet"
+        )
+    if file.file_format != FileFormat.PARQUET:
+        raise NotSupportedError(
+            f"table {name} has {file.file_format.name} files; sqllake reads Parquet only"
+        )
+
+
+def _entries(
+    table: Table, name: TableName, snapshot: Snapshot, row_filter: BooleanExpression
+) -> Iterable[ManifestEntry]:
+    planner = ManifestGroupPlanner(table.metadata, table.io, row_filter)
+    try:
+        for entries in planner.plan_manifest_entries(snapshot.manifests(table.io)):
+            yield from entries
+    except (FileNotFoundError, OSError) as exc:
+        raise OperationalError(
+            f"snapshot {snapshot.snapshot_id} of table {name} cannot be read: "
+            f"a metadata file it needs is missing ({exc})"
+        ) from exc
+
+
+def _total_files(table: Table, name: TableName, snapshot: Snapshot, pruned: bool, seen: int) -> int:
+    total = snapshot.summary.get("total-data-files") if snapshot.summary else None
+    if total is not None:
+        return int(total)
+    if not pruned:
+        return seen
+    entries = _entries(table, name, snapshot, AlwaysTrue())
+    return sum(1 for e in entries if e.data_file.content == DataFileContent.DATA)
 
 
 def plan_scan(
     table: Table,
     name: TableName,
+    snapshot: Snapshot | None,
+    schema: Schema,
     row_filter: BooleanExpression,
     pending: list[DataFile],
 ) -> ScanPlan:
-    """Plan the files of ``table``'s current snapshot matching ``row_filter``.
+    """Plan a read of ``table`` at ``snapshot`` (None: the table has no snapshot yet).
 
     ``pending`` are files this transaction wrote and has not committed: they are read
-    too (read-your-writes), unpruned.
+    too (read-your-writes), unpruned, and no committed delete applies to them.
     """
-    _refuse_deletes(table, name)
-    snapshot = table.current_snapshot()
-    files: list[str] = []
-    total = 0
+    files: list[DataFileRef] = []
+    positions: list[DeleteFileRef] = []
+    equalities: list[DeleteFileRef] = []
     if snapshot is not None:
-        scan = table.scan(row_filter=row_filter)
-        for task in scan.plan_files():
-            if task.delete_files:
-                raise NotSupportedError(
-                    f"table {name} has delete files (row-level deletes), which sqllake "
-                    "cannot read yet"
+        for entry in _entries(table, name, snapshot, row_filter):
+            file = entry.data_file
+            _refuse_format(name, file)
+            sequence = entry.sequence_number or 0
+            path = _open_path(table, file.file_path)
+            if file.content == DataFileContent.DATA:
+                files.append(
+                    DataFileRef(
+                        path,
+                        normalize(file.file_path),
+                        sequence,
+                        _partition_key(file),
+                        _identity_values(table, schema, file),
+                    )
                 )
-            files.append(task.file.file_path)
-        total_text = snapshot.summary.get("total-data-files") if snapshot.summary else None
-        if total_text is not None:
-            total = int(total_text)
-        elif isinstance(row_filter, AlwaysTrue):
-            total = len(files)
-        else:
-            total = sum(1 for _ in table.scan().plan_files())
-    files.extend(file.file_path for file in pending)
+            elif file.content == DataFileContent.POSITION_DELETES:
+                positions.append(DeleteFileRef(path, sequence, None))
+            else:
+                spec = table.metadata.specs()[file.spec_id]
+                key = _partition_key(file) if spec.fields else None
+                ids = tuple(file.equality_ids or ())
+                equalities.append(DeleteFileRef(path, sequence, key, ids))
+    total = (
+        _total_files(table, name, snapshot, not isinstance(row_filter, AlwaysTrue), len(files))
+        if snapshot is not None
+        else 0
+    )
+    for file in pending:
+        files.append(
+            DataFileRef(
+                local_path(file.file_path), normalize(file.file_path), _UNCOMMITTED_SEQUENCE, ""
+            )
+        )
     return ScanPlan(
         table=name,
-        schema=table.schema(),
+        schema=schema,
         files=tuple(files),
         total_files=total + len(pending),
         snapshot_id=snapshot.snapshot_id if snapshot else None,
-    )
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def scan_sql(plan: ScanPlan) -> str:
-    """A DuckDB SELECT returning the table's columns from the planned files."""
-    fields = plan.schema.fields
-    if not plan.files:
-        columns = ", ".join(
-            f"CAST(NULL AS {duckdb_type(f.field_type)}) AS {quote_ident(f.name)}" for f in fields
-        )
-        return f"SELECT {columns} LIMIT 0"
-    mapping = ", ".join(
-        f"{f.field_id}: {{name: {_sql_string(f.name)}, type: "
-        f"{_sql_string(duckdb_type(f.field_type))}, default_value: NULL}}"
-        for f in fields
-    )
-    files = ", ".join(_sql_string(local_path(path)) for path in plan.files)
-    return (
-        f"SELECT * FROM read_parquet([{files}], schema = MAP {{{mapping}}}, "
-        "hive_partitioning = false)"
+        position_deletes=tuple(positions),
+        equality_deletes=tuple(equalities),
     )

@@ -36,6 +36,12 @@ class Explain(exp.Expression):
     arg_types: ClassVar[dict[str, bool]] = {"this": True, "analyze": False}
 
 
+class Call(exp.Expression):
+    """CALL catalog.procedure(args): ``this`` is the dotted name, args positional or named."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "expressions": False}
+
+
 class LocatedParseError(ParseError):
     """A sqlglot parse error that knows the character offset it points at."""
 
@@ -85,10 +91,21 @@ class SqlLakeParser(DuckDBParser):
             self.raise_error("Expected a statement after EXPLAIN")
         return self.expression(Explain(this=inner, analyze=analyze))
 
+    def _parse_call(self) -> exp.Expr:
+        parts = [self._parse_id_var(any_token=True)]
+        while self._match(TokenType.DOT):
+            parts.append(self._parse_id_var(any_token=True))
+        if any(part is None for part in parts):
+            self.raise_error("Expected a procedure name after CALL")
+        args = self._parse_wrapped_csv(self._parse_lambda) if self._curr else []
+        name = exp.to_table(".".join(p.name for p in parts if p is not None))
+        return self.expression(Call(this=name, expressions=args))
+
     # First keyword of a lakehouse statement -> its parser.
     LAKEHOUSE_STATEMENTS: ClassVar[dict[str, Callable[[SqlLakeParser], exp.Expr]]] = {
         "SHOW": _parse_show_lakehouse,
         "EXPLAIN": _parse_explain,
+        "CALL": _parse_call,
     }
 
     def _parse_statement(self) -> exp.Expr | None:
@@ -109,9 +126,9 @@ class SqlLakeParser(DuckDBParser):
 
 
 class SqlLakeTokenizer(DuckDB.Tokenizer):
-    # sqlglot swallows the rest of an EXPLAIN statement as one opaque string;
+    # sqlglot swallows the rest of an EXPLAIN or CALL statement as one opaque string;
     # sqllake parses what follows as a statement of its own.
-    KEYWORDS = {**DuckDB.Tokenizer.KEYWORDS, "EXPLAIN": TokenType.VAR}
+    KEYWORDS = {**DuckDB.Tokenizer.KEYWORDS, "EXPLAIN": TokenType.VAR, "CALL": TokenType.VAR}
 
 
 class SqlLake(DuckDB):

@@ -1,0 +1,69 @@
+"""CALL system.<procedure>(...): procedures with positional or named arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqllake.errors import ProgrammingError, located
+from sqllake.plan import nodes
+from sqllake.result import Result
+from sqllake.sql.dialect import DIALECT
+
+if TYPE_CHECKING:
+    from sqllake.session import Session
+
+
+@dataclass(frozen=True)
+class Procedure:
+    parameters: tuple[str, ...]
+    run: Callable[[Session, dict[str, Any]], Result]
+    help: str
+
+
+def _register_table(session: Session, args: dict[str, Any]) -> Result:
+    parts = tuple(str(args["table"]).split("."))
+    name = session.table_name(nodes.Name(parts, 0))
+    session.lakehouse.register(name, str(args["metadata_file"]))
+    return Result.status_only("CALL")
+
+
+PROCEDURES: dict[str, Procedure] = {
+    "register_table": Procedure(
+        ("table", "metadata_file"),
+        _register_table,
+        "add an existing Iceberg table to the catalog by its metadata.json",
+    ),
+}
+
+
+def _bind(session: Session, procedure: Procedure, plan: nodes.CallProcedure) -> dict[str, Any]:
+    bound: dict[str, Any] = {}
+    for position, arg in enumerate(plan.arguments):
+        name = arg.name.lower() if arg.name else None
+        if name is None:
+            if position >= len(procedure.parameters):
+                raise ProgrammingError("too many arguments", offset=arg.offset)
+            name = procedure.parameters[position]
+        if name not in procedure.parameters:
+            raise ProgrammingError(f"unknown argument {name}", offset=arg.offset)
+        if name in bound:
+            raise ProgrammingError(f"argument {name} given twice", offset=arg.offset)
+        with located(arg.offset):
+            bound[name] = session.engine.value(f"SELECT {arg.value.sql(dialect=DIALECT)}")
+    missing = [p for p in procedure.parameters if p not in bound]
+    if missing:
+        raise ProgrammingError(f"missing argument {', '.join(missing)}", offset=plan.name.offset)
+    return bound
+
+
+def call(session: Session, plan: nodes.CallProcedure, params: Sequence[Any]) -> Result:
+    parts = plan.name.parts
+    procedure = PROCEDURES.get(parts[-1]) if len(parts) >= 2 and parts[-2] == "system" else None
+    if procedure is None:
+        known = ", ".join(f"system.{name}" for name in PROCEDURES)
+        raise ProgrammingError(
+            f"unknown procedure {'.'.join(parts)}; known: {known}", offset=plan.name.offset
+        )
+    return procedure.run(session, _bind(session, procedure, plan))

@@ -1,0 +1,150 @@
+"""The DuckDB SELECT that reads one planned scan.
+
+Parquet columns are matched to table columns by Iceberg field id (``read_parquet``'s
+``schema`` map), so renamed columns keep their data and columns added later read as
+their initial default (or NULL) from older files. Without delete files the scan is a
+plain ``read_parquet`` over the planned files. With delete files, each row carries
+its file and position; position deletes and equality deletes are anti-joins (equality
+with NULL matching NULL), restricted by data sequence number and partition as the scan
+plan recorded.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from pyiceberg.schema import Schema
+from pyiceberg.types import NestedField
+
+from sqllake.errors import NotSupportedError
+from sqllake.read.locations import SQL_NORMALIZE
+from sqllake.read.scan import DataFileRef, DeleteFileRef, ScanPlan
+from sqllake.types import duckdb_type, quote_ident
+
+
+def _string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _file_list(paths: list[str]) -> str:
+    return "[" + ", ".join(_string(p) for p in paths) + "]"
+
+
+def _schema_map(fields: Sequence[NestedField]) -> str:
+    entries = []
+    for f in fields:
+        default = f.initial_default
+        default_sql = (
+            "NULL::VARCHAR"
+            if default is None
+            else _string(str(default).lower() if isinstance(default, bool) else str(default))
+        )
+        entries.append(
+            f"{f.field_id}: {{name: {_string(f.name)}, "
+            f"type: {_string(duckdb_type(f.field_type))}, default_value: {default_sql}}}"
+        )
+    return "MAP {" + ", ".join(entries) + "}"
+
+
+def _empty(schema: Schema) -> str:
+    columns = ", ".join(
+        f"CAST(NULL AS {duckdb_type(f.field_type)}) AS {quote_ident(f.name)}" for f in schema.fields
+    )
+    return f"SELECT {columns} LIMIT 0"
+
+
+def _plain(plan: ScanPlan) -> str:
+    return (
+        f"SELECT * FROM read_parquet({_file_list([f.path for f in plan.files])}, "
+        f"schema = {_schema_map(plan.schema.fields)}, hive_partitioning = false)"
+    )
+
+
+def _files_relation(files: tuple[DataFileRef, ...], fill: dict[int, NestedField]) -> str:
+    rows = []
+    for f in files:
+        values = dict(f.identity)
+        filled = [
+            values.get(fid, f"CAST(NULL AS {duckdb_type(field.field_type)})")
+            for fid, field in fill.items()
+        ]
+        row = [_string(f.path), _string(f.recorded), str(f.sequence), _string(f.partition_key)]
+        rows.append("(" + ", ".join(row + filled) + ")")
+    names = ["__path", "__recorded", "__seq", "__part", *(f"__p{fid}" for fid in fill)]
+    return f"(VALUES {', '.join(rows)}) AS __f({', '.join(names)})"
+
+
+def _position_deletes(deletes: tuple[DeleteFileRef, ...]) -> str:
+    recorded = SQL_NORMALIZE.format("file_path")
+    parts = [
+        f"SELECT {recorded} AS __recorded, pos AS __pos, {d.sequence} AS __seq "
+        f"FROM read_parquet([{_string(d.path)}])"
+        for d in deletes
+    ]
+    return (
+        f"NOT EXISTS (SELECT 1 FROM ({' UNION ALL '.join(parts)}) AS __pd "
+        "WHERE __pd.__recorded = __x.__recorded AND __pd.__pos = __x.file_row_number "
+        "AND __pd.__seq >= __x.__seq)"
+    )
+
+
+def _equality_deletes(plan: ScanPlan, ids: tuple[int, ...], deletes: list[DeleteFileRef]) -> str:
+    by_id = {f.field_id: f for f in plan.schema.fields}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise NotSupportedError(
+            f"table {plan.table} has equality deletes on columns that are not top-level "
+            f"columns of the schema read (field ids {missing})"
+        )
+    fields = [by_id[i] for i in ids]
+    names = ", ".join(quote_ident(f.name) for f in fields)
+    parts = [
+        f"SELECT {names}, {d.sequence} AS __seq, "
+        f"{_string(d.partition_key) if d.partition_key else 'NULL::VARCHAR'} AS __part "
+        f"FROM read_parquet([{_string(d.path)}], schema = {_schema_map(fields)})"
+        for d in deletes
+    ]
+    matches = " AND ".join(
+        f"__ed.{quote_ident(f.name)} IS NOT DISTINCT FROM __x.{quote_ident(f.name)}" for f in fields
+    )
+    return (
+        f"NOT EXISTS (SELECT 1 FROM ({' UNION ALL '.join(parts)}) AS __ed "
+        "WHERE __ed.__seq > __x.__seq AND (__ed.__part IS NULL OR __ed.__part = __x.__part) "
+        f"AND {matches})"
+    )
+
+
+def _joined(plan: ScanPlan) -> str:
+    fill_ids = {fid for f in plan.files for fid, _ in f.identity}
+    fill = {f.field_id: f for f in plan.schema.fields if f.field_id in fill_ids}
+    columns = ", ".join(
+        f"COALESCE(__x.{quote_ident(f.name)}, __x.__p{f.field_id}) AS {quote_ident(f.name)}"
+        if f.field_id in fill
+        else f"__x.{quote_ident(f.name)}"
+        for f in plan.schema.fields
+    )
+    data = (
+        f"SELECT __d.*, __f.* FROM read_parquet({_file_list([f.path for f in plan.files])}, "
+        f"schema = {_schema_map(plan.schema.fields)}, hive_partitioning = false, "
+        f"filename = true, file_row_number = true) AS __d "
+        f"JOIN {_files_relation(plan.files, fill)} ON __d.filename = __f.__path"
+    )
+    conditions = []
+    if plan.position_deletes:
+        conditions.append(_position_deletes(plan.position_deletes))
+    groups: dict[tuple[int, ...], list[DeleteFileRef]] = defaultdict(list)
+    for delete in plan.equality_deletes:
+        groups[delete.equality_ids].append(delete)
+    conditions.extend(_equality_deletes(plan, ids, group) for ids, group in groups.items())
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return f"SELECT {columns} FROM ({data}) AS __x{where}"
+
+
+def scan_sql(plan: ScanPlan) -> str:
+    """A DuckDB SELECT returning the table's columns, in order, from the planned files."""
+    if not plan.files:
+        return _empty(plan.schema)
+    if plan.has_deletes or any(f.identity for f in plan.files):
+        return _joined(plan)
+    return _plain(plan)
