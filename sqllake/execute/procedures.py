@@ -6,7 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqllake.errors import ProgrammingError, located
+from sqlglot import exp
+
+from sqllake.errors import ProgrammingError
 from sqllake.plan import nodes
 from sqllake.result import Result
 from sqllake.sql.dialect import DIALECT
@@ -38,8 +40,10 @@ PROCEDURES: dict[str, Procedure] = {
 }
 
 
-def _bind(session: Session, procedure: Procedure, plan: nodes.CallProcedure) -> dict[str, Any]:
-    bound: dict[str, Any] = {}
+def _bind(
+    session: Session, procedure: Procedure, plan: nodes.CallProcedure, params: Sequence[Any]
+) -> dict[str, Any]:
+    bound: dict[str, exp.Expr] = {}
     for position, arg in enumerate(plan.arguments):
         name = arg.name.lower() if arg.name else None
         if name is None:
@@ -50,12 +54,15 @@ def _bind(session: Session, procedure: Procedure, plan: nodes.CallProcedure) -> 
             raise ProgrammingError(f"unknown argument {name}", offset=arg.offset)
         if name in bound:
             raise ProgrammingError(f"argument {name} given twice", offset=arg.offset)
-        with located(arg.offset):
-            bound[name] = session.engine.value(f"SELECT {arg.value.sql(dialect=DIALECT)}")
+        bound[name] = arg.value
     missing = [p for p in procedure.parameters if p not in bound]
     if missing:
         raise ProgrammingError(f"missing argument {', '.join(missing)}", offset=plan.name.offset)
-    return bound
+    # Arguments may be any constant expression, with ? parameters, in the order written.
+    select = ", ".join(arg.value.sql(dialect=DIALECT) for arg in plan.arguments)
+    values = session.engine.row(f"SELECT {select}", params)
+    by_argument = dict(zip((id(arg.value) for arg in plan.arguments), values, strict=True))
+    return {name: by_argument[id(value)] for name, value in bound.items()}
 
 
 def call(session: Session, plan: nodes.CallProcedure, params: Sequence[Any]) -> Result:
@@ -66,4 +73,4 @@ def call(session: Session, plan: nodes.CallProcedure, params: Sequence[Any]) -> 
         raise ProgrammingError(
             f"unknown procedure {'.'.join(parts)}; known: {known}", offset=plan.name.offset
         )
-    return procedure.run(session, _bind(session, procedure, plan))
+    return procedure.run(session, _bind(session, procedure, plan, params))

@@ -66,9 +66,9 @@ def _as_of(session: Session, table: Table, name: TableName, ref: TableReference)
     expression = ref.as_of.args["expression"].sql(dialect=DIALECT)
     with located(ref.offset):
         if str(ref.as_of.this).upper() == "TIMESTAMP":
-            moment = session.engine.value(f"SELECT CAST(({expression}) AS TIMESTAMPTZ)")
+            moment = session.engine.row(f"SELECT CAST(({expression}) AS TIMESTAMPTZ)")[0]
             return snapshot_as_of(table, name, moment)
-        return snapshot_by_version(table, name, session.engine.value(f"SELECT {expression}"))
+        return snapshot_by_version(table, name, session.engine.row(f"SELECT {expression}")[0])
 
 
 def _scan(session: Session, ref: TableReference, name: TableName, table: Table) -> ScanPlan:

@@ -49,10 +49,10 @@ class Engine:
         self._views.append(name)
         return name
 
-    def value(self, select_sql: str) -> Any:
-        """The single value a constant SELECT returns."""
-        rows = self._con.sql(select_sql).fetchall()
-        return rows[0][0] if rows else None
+    def row(self, select_sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
+        """The first row a constant SELECT returns (an empty tuple if none)."""
+        rows = self._con.sql(select_sql, params=list(params) if params else None).fetchall()
+        return tuple(rows[0]) if rows else ()
 
     def drop_views(self) -> None:
         """Forget the views of earlier statements (results already streaming keep theirs)."""
