@@ -122,6 +122,13 @@ class Lakehouse:
             if not if_not_exists:
                 raise ProgrammingError(f"schema {'.'.join(namespace)} already exists") from None
 
+    def set_namespace_properties(
+        self, namespace: tuple[str, ...], properties: dict[str, str]
+    ) -> None:
+        if not self.namespace_exists(namespace):
+            raise ProgrammingError(f"schema {'.'.join(namespace)} does not exist")
+        self._catalog.update_namespace_properties(namespace, updates=properties)
+
     def drop_namespace(self, namespace: tuple[str, ...], if_exists: bool, cascade: bool) -> None:
         name = ".".join(namespace)
         if not self.namespace_exists(namespace):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqllake.execute import insert, procedures, query, schema, table, transaction
+from sqllake.execute import alter, insert, procedures, query, schema, table, transaction
 from sqllake.plan import nodes
 from sqllake.result import Result
 
@@ -22,6 +22,9 @@ HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.CreateTable: table.create_table,
     nodes.DropTable: table.drop_table,
     nodes.RenameTable: table.rename_table,
+    nodes.AlterTable: alter.alter_table,
+    nodes.AlterSchemaProperties: alter.alter_schema_properties,
+    nodes.RenameSchema: alter.rename_schema,
     nodes.ShowTables: table.show_tables,
     nodes.DescribeTable: table.describe_table,
     nodes.ShowCreateTable: table.show_create_table,

@@ -14,35 +14,27 @@ from sqlglot import exp
 
 from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.plan import nodes
-from sqllake.read.query import normalize, offset_of
+from sqllake.plan.alter import plan_alter_schema, plan_alter_table
+from sqllake.plan.common import (
+    name_of,
+    properties_of,
+    query_of,
+    refuse,
+)
+from sqllake.read.query import offset_of
+from sqllake.sql import alter as alter_sql
 from sqllake.sql import dialect
 from sqllake.types import field_ids, iceberg_type
 
 Planner = Callable[[exp.Expr, str], nodes.Plan]
 
 
-def _name(node: exp.Expr) -> nodes.Name:
-    if isinstance(node, exp.Schema):
-        node = node.this
-    if isinstance(node, exp.Table):
-        parts = tuple(normalize(p) for p in node.parts)
-    elif isinstance(node, exp.Identifier | exp.Var | exp.Column | exp.Dot):
-        parts = tuple(normalize(p) for p in node.parts) if hasattr(node, "parts") else (node.name,)
-    else:
-        raise ProgrammingError("expected a name", offset=offset_of(node))
-    return nodes.Name(parts, offset_of(node))
-
-
-def _query(tree: exp.Expr, text: str) -> nodes.Query:
-    return nodes.Query(tree, text, len(list(tree.find_all(exp.Placeholder))))
-
-
-def _refuse(what: str, node: exp.Expr) -> NotSupportedError:
-    return NotSupportedError(f"{what} is not supported", offset=offset_of(node))
-
-
 # Column constraints: which ones CREATE TABLE understands.
-_COLUMN_CONSTRAINTS = {exp.NotNullColumnConstraint, exp.CommentColumnConstraint}
+_COLUMN_CONSTRAINTS = {
+    exp.NotNullColumnConstraint,
+    exp.CommentColumnConstraint,
+    exp.PrimaryKeyColumnConstraint,
+}
 
 
 def _column(column: exp.Expr, ids: object) -> NestedField:
@@ -54,9 +46,11 @@ def _column(column: exp.Expr, ids: object) -> NestedField:
     for constraint in column.constraints:
         kind = constraint.args.get("kind")
         if type(kind) not in _COLUMN_CONSTRAINTS:
-            raise _refuse(f"column constraint {kind.sql('duckdb') if kind else ''}", constraint)
+            raise refuse(f"column constraint {kind.sql('duckdb') if kind else ''}", constraint)
         if isinstance(kind, exp.NotNullColumnConstraint):
             required = not kind.args.get("allow_null")
+        elif isinstance(kind, exp.PrimaryKeyColumnConstraint):
+            required = True
         elif isinstance(kind, exp.CommentColumnConstraint):
             doc = kind.this.name
     name = column.this.name
@@ -64,39 +58,52 @@ def _column(column: exp.Expr, ids: object) -> NestedField:
     return NestedField(next(ids), name, field_type, required=required, doc=doc)  # type: ignore[call-overload]
 
 
-def _schema(columns: list[exp.Expr]) -> Schema:
-    ids = field_ids()
-    fields, seen = [], set()
+def _primary_key(columns: list[exp.Expr]) -> list[tuple[str, int]]:
+    """Key columns, from PRIMARY KEY (...) or a column's own PRIMARY KEY constraint."""
+    key: list[tuple[str, int]] = []
     for column in columns:
+        if isinstance(column, exp.PrimaryKey):
+            key.extend((part.name, offset_of(part)) for part in column.expressions)
+        elif isinstance(column, exp.ColumnDef) and any(
+            isinstance(c.args.get("kind"), exp.PrimaryKeyColumnConstraint)
+            for c in column.constraints
+        ):
+            key.append((column.name, offset_of(column)))
+    return key
+
+
+def _schema(columns: list[exp.Expr]) -> Schema:
+    """The table schema; PRIMARY KEY columns become Iceberg identifier fields (NOT NULL)."""
+    ids = field_ids()
+    key = {name.lower(): offset for name, offset in _primary_key(columns)}
+    fields: list[NestedField] = []
+    for column in columns:
+        if isinstance(column, exp.PrimaryKey):
+            continue
         field = _column(column, ids)
-        if field.name.lower() in seen:
+        if any(f.name.lower() == field.name.lower() for f in fields):
             raise ProgrammingError(f"column {field.name} is listed twice", offset=offset_of(column))
-        seen.add(field.name.lower())
+        if field.name.lower() in key and not field.required:
+            field = NestedField(field.field_id, field.name, field.field_type, True, field.doc)
         fields.append(field)
-    return Schema(*fields)
-
-
-def _property_value(node: exp.Expr) -> str:
-    if isinstance(node, exp.Literal | exp.Var | exp.Identifier | exp.Boolean):
-        return str(node.this).lower() if isinstance(node, exp.Boolean) else node.name
-    raise ProgrammingError("a table property value must be a literal", offset=offset_of(node))
-
-
-# Trino spellings of Iceberg table properties.
-_PROPERTY_ALIASES = {"format_version": "format-version"}
+    identifiers = []
+    for name, offset in key.items():
+        match = next((f for f in fields if f.name.lower() == name), None)
+        if match is None:
+            raise ProgrammingError(f"PRIMARY KEY names unknown column {name}", offset=offset)
+        identifiers.append(match.field_id)
+    return Schema(*fields, identifier_field_ids=identifiers)
 
 
 def _properties(create: exp.Create) -> dict[str, str]:
-    properties: dict[str, str] = {}
     found = create.args.get("properties")
-    for prop in found.expressions if found else []:
+    pairs = found.expressions if found else []
+    for prop in pairs:
         if isinstance(prop, exp.PartitionedByProperty):
-            raise _refuse("PARTITIONED BY", prop)
+            raise refuse("PARTITIONED BY", prop)
         if not isinstance(prop, exp.Property):
-            raise _refuse(f"table option {prop.sql('duckdb')}", prop)
-        key = _property_value(prop.this)
-        properties[_PROPERTY_ALIASES.get(key.lower(), key)] = _property_value(prop.args["value"])
-    return properties
+            raise refuse(f"table option {prop.sql('duckdb')}", prop)
+    return properties_of(pairs)
 
 
 def _create(tree: exp.Expr, text: str) -> nodes.Plan:
@@ -104,28 +111,28 @@ def _create(tree: exp.Expr, text: str) -> nodes.Plan:
     kind = (tree.kind or "").upper()
     exists = bool(tree.args.get("exists"))
     if kind == "SCHEMA":
-        return nodes.CreateSchema(_name(tree.this), if_not_exists=exists)
+        return nodes.CreateSchema(name_of(tree.this), if_not_exists=exists)
     if kind != "TABLE":
-        raise _refuse(f"CREATE {kind}", tree)
+        raise refuse(f"CREATE {kind}", tree)
     if tree.args.get("temporary") or any(
         isinstance(p, exp.TemporaryProperty)
         for p in (tree.args["properties"].expressions if tree.args.get("properties") else [])
     ):
-        raise _refuse("CREATE TEMPORARY TABLE", tree)
+        raise refuse("CREATE TEMPORARY TABLE", tree)
     target = tree.this
     columns = target.expressions if isinstance(target, exp.Schema) else []
     query = tree.expression
     if query is not None and columns:
-        raise _refuse("a column list with CREATE TABLE ... AS", tree)
+        raise refuse("a column list with CREATE TABLE ... AS", tree)
     if query is None and not columns:
         raise ProgrammingError("CREATE TABLE needs columns or AS SELECT", offset=offset_of(tree))
     return nodes.CreateTable(
-        name=_name(target),
+        name=name_of(target),
         schema=_schema(columns) if columns else None,
         properties=_properties(tree),
         if_not_exists=exists,
         or_replace=bool(tree.args.get("replace")),
-        query=_query(query, text) if query is not None else None,
+        query=query_of(query, text) if query is not None else None,
     )
 
 
@@ -134,50 +141,40 @@ def _drop(tree: exp.Expr, text: str) -> nodes.Plan:
     kind = (tree.kind or "").upper()
     exists = bool(tree.args.get("exists"))
     if kind in ("SCHEMA", "DATABASE"):
-        return nodes.DropSchema(_name(tree.this), exists, bool(tree.args.get("cascade")))
+        return nodes.DropSchema(name_of(tree.this), exists, bool(tree.args.get("cascade")))
     if kind != "TABLE":
-        raise _refuse(f"DROP {kind}", tree)
+        raise refuse(f"DROP {kind}", tree)
     tables = tree.args.get("tables") or [tree.this]
     if len(tables) != 1:
-        raise _refuse("dropping several tables in one statement", tree)
-    return nodes.DropTable(_name(tables[0]), exists, bool(tree.args.get("purge")))
-
-
-def _alter(tree: exp.Expr, text: str) -> nodes.Plan:
-    assert isinstance(tree, exp.Alter)
-    actions = tree.args.get("actions") or []
-    if (tree.kind or "").upper() == "TABLE" and len(actions) == 1:
-        action = actions[0]
-        if isinstance(action, exp.AlterRename):
-            return nodes.RenameTable(_name(tree.this), _name(action.this))
-    raise _refuse("this ALTER statement", tree)
+        raise refuse("dropping several tables in one statement", tree)
+    return nodes.DropTable(name_of(tables[0]), exists, bool(tree.args.get("purge")))
 
 
 def _insert(tree: exp.Expr, text: str) -> nodes.Plan:
     assert isinstance(tree, exp.Insert)
     for option in ("overwrite", "conflict", "returning", "by_name", "alternative"):
         if tree.args.get(option):
-            raise _refuse(f"INSERT with {option.replace('_', ' ').upper()}", tree)
+            raise refuse(f"INSERT with {option.replace('_', ' ').upper()}", tree)
     target, source = tree.this, tree.expression
     if source is None:
-        raise _refuse("INSERT without VALUES or SELECT", tree)
+        raise refuse("INSERT without VALUES or SELECT", tree)
     columns = None
     if isinstance(target, exp.Schema):
         columns = tuple((c.name, offset_of(c)) for c in target.expressions)
-    return nodes.Insert(_name(target), columns, _query(source, text))
+    return nodes.Insert(name_of(target), columns, query_of(source, text))
 
 
 def _describe(tree: exp.Expr, text: str) -> nodes.Plan:
     if not isinstance(tree.this, exp.Table) or tree.args.get("kind"):
-        raise _refuse("DESCRIBE of a query", tree)
-    return nodes.DescribeTable(_name(tree.this))
+        raise refuse("DESCRIBE of a query", tree)
+    return nodes.DescribeTable(name_of(tree.this))
 
 
 def _explain(tree: exp.Expr, text: str) -> nodes.Plan:
     inner = tree.this
     if not isinstance(inner, exp.Query):
-        raise _refuse("EXPLAIN of a statement other than a query", inner)
-    return nodes.Explain(_query(inner, text), bool(tree.args.get("analyze")))
+        raise refuse("EXPLAIN of a statement other than a query", inner)
+    return nodes.Explain(query_of(inner, text), bool(tree.args.get("analyze")))
 
 
 def _call(tree: exp.Expr, text: str) -> nodes.Plan:
@@ -186,7 +183,7 @@ def _call(tree: exp.Expr, text: str) -> nodes.Plan:
         named = isinstance(arg, exp.Kwarg | exp.PropertyEQ)
         value = arg.expression if named else arg
         arguments.append(nodes.Argument(arg.this.name if named else None, value, offset_of(arg)))
-    return nodes.CallProcedure(_name(tree.this), tuple(arguments))
+    return nodes.CallProcedure(name_of(tree.this), tuple(arguments))
 
 
 def _command(tree: exp.Expr, text: str) -> nodes.Plan:
@@ -197,21 +194,22 @@ def _command(tree: exp.Expr, text: str) -> nodes.Plan:
 PLANNERS: dict[type[exp.Expr], Planner] = {
     exp.Create: _create,
     exp.Drop: _drop,
-    exp.Alter: _alter,
-    exp.Use: lambda tree, text: nodes.UseSchema(_name(tree.this)),
+    alter_sql.AlterTable: plan_alter_table,
+    alter_sql.AlterSchema: plan_alter_schema,
+    exp.Use: lambda tree, text: nodes.UseSchema(name_of(tree.this)),
     dialect.ShowSchemas: lambda tree, text: nodes.ShowSchemas(),
     dialect.ShowTables: lambda tree, text: nodes.ShowTables(
-        _name(tree.this) if tree.this else None
+        name_of(tree.this) if tree.this else None
     ),
-    dialect.ShowCreateTable: lambda tree, text: nodes.ShowCreateTable(_name(tree.this)),
+    dialect.ShowCreateTable: lambda tree, text: nodes.ShowCreateTable(name_of(tree.this)),
     exp.Describe: _describe,
     dialect.Explain: _explain,
     dialect.Call: _call,
-    exp.Select: _query,
-    exp.Union: _query,
-    exp.Intersect: _query,
-    exp.Except: _query,
-    exp.Values: _query,
+    exp.Select: query_of,
+    exp.Union: query_of,
+    exp.Intersect: query_of,
+    exp.Except: query_of,
+    exp.Values: query_of,
     exp.Insert: _insert,
     exp.Transaction: lambda tree, text: nodes.Begin(),
     exp.Commit: lambda tree, text: nodes.Commit(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pyiceberg.schema import Schema
+from pyiceberg.types import IcebergType
 from sqlglot import exp
 
 
@@ -68,6 +69,106 @@ class DropTable(Plan):
 
 @dataclass(frozen=True)
 class RenameTable(Plan):
+    name: Name
+    new_name: Name
+
+
+@dataclass(frozen=True)
+class ColumnRef:
+    """A column path as written (``point.z``) and where it was written."""
+
+    path: tuple[str, ...]
+    offset: int
+
+    def __str__(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class AddColumn:
+    column: ColumnRef
+    field_type: IcebergType
+    required: bool
+    doc: str | None
+    first: bool
+    after: ColumnRef | None
+
+
+@dataclass(frozen=True)
+class DropColumn:
+    column: ColumnRef
+    if_exists: bool
+
+
+@dataclass(frozen=True)
+class RenameColumn:
+    column: ColumnRef
+    new_name: str
+
+
+@dataclass(frozen=True)
+class SetColumnType:
+    column: ColumnRef
+    field_type: IcebergType
+
+
+@dataclass(frozen=True)
+class SetColumnNullability:
+    column: ColumnRef
+    required: bool
+
+
+@dataclass(frozen=True)
+class SetColumnComment:
+    column: ColumnRef
+    doc: str
+
+
+@dataclass(frozen=True)
+class SetProperties:
+    properties: dict[str, str] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class UnsetProperties:
+    keys: tuple[str, ...]
+    if_exists: bool
+
+
+@dataclass(frozen=True)
+class SetIdentifierFields:
+    columns: tuple[ColumnRef, ...]
+
+
+AlterAction = (
+    AddColumn
+    | DropColumn
+    | RenameColumn
+    | SetColumnType
+    | SetColumnNullability
+    | SetColumnComment
+    | SetProperties
+    | UnsetProperties
+    | SetIdentifierFields
+)
+
+
+@dataclass(frozen=True)
+class AlterTable(Plan):
+    """Every action of one ALTER TABLE statement, applied as one metadata commit."""
+
+    name: Name
+    actions: tuple[AlterAction, ...]
+
+
+@dataclass(frozen=True)
+class AlterSchemaProperties(Plan):
+    name: Name
+    properties: dict[str, str] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class RenameSchema(Plan):
     name: Name
     new_name: Name
 

@@ -16,8 +16,9 @@ from typing import Any, ClassVar
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import ParseError
-from sqlglot.parsers.duckdb import DuckDBParser
 from sqlglot.tokenizer_core import Token, TokenType
+
+from sqllake.sql.alter import AlterParsing
 
 
 class ShowSchemas(exp.Expression):
@@ -66,7 +67,7 @@ def _readable(message: str) -> str:
 _SCHEMA_WORDS = {"SCHEMAS", "DATABASES", "NAMESPACES"}
 
 
-class SqlLakeParser(DuckDBParser):
+class SqlLakeParser(AlterParsing):
     def _parse_show_lakehouse(self) -> exp.Expr:
         word = self._curr.text.upper() if self._curr else ""
         if word in _SCHEMA_WORDS:
@@ -106,6 +107,7 @@ class SqlLakeParser(DuckDBParser):
         "SHOW": _parse_show_lakehouse,
         "EXPLAIN": _parse_explain,
         "CALL": _parse_call,
+        "ALTER": AlterParsing._parse_alter_lakehouse,
     }
 
     def _parse_statement(self) -> exp.Expr | None:

@@ -21,7 +21,7 @@ from pyiceberg.io.pyarrow import (
     parquet_path_to_id_mapping,
 )
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
-from pyiceberg.table import Table
+from pyiceberg.table import Table, Transaction
 from pyiceberg.typedef import Record
 
 from sqllake.errors import OperationalError
@@ -53,16 +53,16 @@ def data_file(table: Table, written: WrittenFile) -> DataFile:
     )
 
 
-def append_files(
-    load: Callable[[], Table], files: list[DataFile], summary: dict[str, str] | None = None
-) -> Table:
-    """Commit ``files`` as one append snapshot, retrying on concurrent commits."""
+def commit_with_retry(load: Callable[[], Table], apply: Callable[[Transaction], None]) -> Table:
+    """Apply changes to a fresh transaction and commit; on a conflict, reload and redo.
+
+    ``apply`` is called again on the new metadata after a conflict, so it re-checks the
+    change against what the other writer committed (a column it drops may be gone).
+    """
     for attempt in range(COMMIT_RETRIES + 1):
         table = load()
         transaction = table.transaction()
-        with transaction.update_snapshot(snapshot_properties=summary or {}).fast_append() as app:
-            for file in files:
-                app.append_data_file(file)
+        apply(transaction)
         try:
             return transaction.commit_transaction()
         except CommitFailedException as exc:
@@ -73,3 +73,16 @@ def append_files(
                 ) from exc
             time.sleep(COMMIT_BACKOFF_SECONDS * (2**attempt) * random.uniform(0.5, 1.5))
     raise AssertionError("unreachable")
+
+
+def append_files(
+    load: Callable[[], Table], files: list[DataFile], summary: dict[str, str] | None = None
+) -> Table:
+    """Commit ``files`` as one append snapshot, retrying on concurrent commits."""
+
+    def apply(transaction: Transaction) -> None:
+        with transaction.update_snapshot(snapshot_properties=summary or {}).fast_append() as app:
+            for file in files:
+                app.append_data_file(file)
+
+    return commit_with_retry(load, apply)

@@ -1,0 +1,179 @@
+"""ALTER TABLE and ALTER SCHEMA: schema evolution and properties, one metadata commit each.
+
+Every action of one ALTER TABLE statement goes into one Iceberg transaction, so the
+table gets one new schema (and metadata file) or, if any action is refused, nothing.
+A conflict with another writer's commit is retried on the fresh metadata, where each
+action is checked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pyiceberg.exceptions import ValidationError
+from pyiceberg.table import Transaction
+from pyiceberg.table.update.schema import UpdateSchema
+
+from sqllake.errors import NotSupportedError, ProgrammingError, located
+from sqllake.plan import nodes
+from sqllake.result import Result
+from sqllake.write.commit import commit_with_retry
+
+if TYPE_CHECKING:
+    from sqllake.session import Session
+
+LEGAL_PROMOTIONS = (
+    "INT -> BIGINT, FLOAT -> DOUBLE, DECIMAL(p,s) -> DECIMAL(p2,s) with p2 >= p "
+    "(and the same for list elements and map values)"
+)
+
+
+def _add(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.AddColumn)
+    if action.required:
+        raise NotSupportedError(
+            f"a new column cannot be NOT NULL: the existing rows have no value for "
+            f"{action.column}; add it nullable"
+        )
+    path = action.column.path
+    parent, name = path[:-1], path[-1]
+    update.add_column((*parent, name), action.field_type, doc=action.doc)
+    if action.first:
+        update.move_first(path)
+    elif action.after is not None:
+        update.move_after(path, action.after.path)
+
+
+def _drop(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.DropColumn)
+    if action.if_exists:
+        try:
+            tx.table_metadata.schema().find_field(".".join(action.column.path), False)
+        except ValueError:
+            return
+    update.delete_column(action.column.path)
+
+
+def _rename(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.RenameColumn)
+    if len(action.column.path) > 1:
+        # Nested fields are matched by name in older files: a rename would hide their data.
+        raise NotSupportedError(
+            f"renaming the nested field {action.column} is not supported yet: files written "
+            "before the rename would read it as NULL"
+        )
+    update.rename_column(action.column.path, action.new_name)
+
+
+def _set_type(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.SetColumnType)
+    try:
+        update.update_column(action.column.path, field_type=action.field_type)
+    except (ValidationError, ValueError, TypeError) as exc:
+        if "Could not find" in str(exc):
+            raise
+        raise NotSupportedError(
+            f"cannot change the type of {action.column} to {action.field_type}: Iceberg "
+            f"allows only {LEGAL_PROMOTIONS}"
+        ) from exc
+
+
+def _nullability(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.SetColumnNullability)
+    if action.required:
+        raise NotSupportedError(
+            f"cannot make {action.column} NOT NULL: rows already written may hold NULLs and "
+            "Iceberg tables are not checked; create a new table with the constraint instead"
+        )
+    update.update_column(action.column.path, required=False)
+
+
+def _comment(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.SetColumnComment)
+    update.update_column(action.column.path, doc=action.doc)
+
+
+def _identifier_fields(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.SetIdentifierFields)
+    update.set_identifier_fields(*(".".join(c.path) for c in action.columns))
+
+
+def _set_properties(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.SetProperties)
+    tx.set_properties(action.properties)
+
+
+def _unset_properties(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.UnsetProperties)
+    present = tx.table_metadata.properties
+    missing = [key for key in action.keys if key not in present]
+    if missing and not action.if_exists:
+        table = ".".join(tx.table_metadata.location.rstrip("/").rsplit("/", 2)[-2:])
+        raise ProgrammingError(f"table {table} has no property {', '.join(missing)}")
+    keys = [key for key in action.keys if key in present]
+    if keys:
+        tx.remove_properties(*keys)
+
+
+Apply = Callable[[Transaction, UpdateSchema, nodes.AlterAction], None]
+
+ACTIONS: dict[type, Apply] = {
+    nodes.AddColumn: _add,
+    nodes.DropColumn: _drop,
+    nodes.RenameColumn: _rename,
+    nodes.SetColumnType: _set_type,
+    nodes.SetColumnNullability: _nullability,
+    nodes.SetColumnComment: _comment,
+    nodes.SetIdentifierFields: _identifier_fields,
+    nodes.SetProperties: _set_properties,
+    nodes.UnsetProperties: _unset_properties,
+}
+
+
+_PROPERTY_ACTIONS = (nodes.SetProperties, nodes.UnsetProperties)
+
+
+def _offset(action: nodes.AlterAction) -> int | None:
+    column = getattr(action, "column", None)
+    return column.offset if isinstance(column, nodes.ColumnRef) else None
+
+
+def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
+    name = session.table_name(plan.name)
+    session.load(name, plan.name.offset)
+    if session.transaction.files(name):
+        raise NotSupportedError(f"cannot alter {name} while this transaction has writes to it")
+
+    def apply(tx: Transaction) -> None:
+        update = tx.update_schema(case_sensitive=False)
+        for action in plan.actions:
+            with located(_offset(action)):
+                try:
+                    ACTIONS[type(action)](tx, update, action)
+                except (ValueError, ValidationError) as exc:
+                    column = getattr(action, "column", None)
+                    if column is not None and "Could not find field" in str(exc):
+                        raise ProgrammingError(f"table {name} has no column {column}") from exc
+                    raise ProgrammingError(f"table {name}: {exc}") from exc
+        if any(type(action) not in _PROPERTY_ACTIONS for action in plan.actions):
+            update.commit()
+
+    commit_with_retry(lambda: session.lakehouse.load(name), apply)
+    return Result.status_only("ALTER TABLE")
+
+
+def alter_schema_properties(
+    session: Session, plan: nodes.AlterSchemaProperties, params: Sequence[Any]
+) -> Result:
+    with located(plan.name.offset):
+        session.lakehouse.set_namespace_properties(plan.name.parts, plan.properties)
+    return Result.status_only("ALTER SCHEMA")
+
+
+def rename_schema(session: Session, plan: nodes.RenameSchema, params: Sequence[Any]) -> Result:
+    raise NotSupportedError(
+        "ALTER SCHEMA ... RENAME TO: Iceberg catalogs reached through PyIceberg cannot rename "
+        "a schema; create the new schema and ALTER TABLE ... RENAME TO each table into it",
+        offset=plan.name.offset,
+    )

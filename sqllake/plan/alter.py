@@ -1,0 +1,78 @@
+"""ALTER TABLE / ALTER SCHEMA trees -> typed plans, one dataclass per action."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from sqllake.plan import nodes
+from sqllake.plan.common import name_of, properties_of, property_value, refuse
+from sqllake.read.query import offset_of
+from sqllake.sql import alter
+from sqllake.types import field_ids, iceberg_type
+
+
+def _column(path: exp.Expr) -> nodes.ColumnRef:
+    assert isinstance(path, alter.ColumnPath)
+    return nodes.ColumnRef(path.path, offset_of(path))
+
+
+def _add(action: exp.Expr) -> nodes.AlterAction:
+    column = _column(action.this)
+    field_type = iceberg_type(action.args["kind"], field_ids(), f"column {column}")
+    comment = action.args.get("comment")
+    after = action.args.get("after")
+    return nodes.AddColumn(
+        column,
+        field_type,
+        required=bool(action.args.get("not_null")),
+        doc=comment.name if comment else None,
+        first=bool(action.args.get("first")),
+        after=_column(after) if after is not None else None,
+    )
+
+
+def _set_type(action: exp.Expr) -> nodes.AlterAction:
+    column = _column(action.this)
+    return nodes.SetColumnType(column, iceberg_type(action.args["kind"], field_ids(), str(column)))
+
+
+ACTIONS: dict[type[exp.Expr], Callable[[exp.Expr], nodes.AlterAction]] = {
+    alter.AddColumn: _add,
+    alter.DropColumn: lambda a: nodes.DropColumn(_column(a.this), bool(a.args.get("exists"))),
+    alter.RenameColumn: lambda a: nodes.RenameColumn(_column(a.this), a.args["to"].name),
+    alter.SetColumnType: _set_type,
+    alter.SetColumnNullability: lambda a: nodes.SetColumnNullability(
+        _column(a.this), bool(a.args["not_null"])
+    ),
+    alter.SetColumnComment: lambda a: nodes.SetColumnComment(
+        _column(a.this), a.args["comment"].name
+    ),
+    alter.SetProperties: lambda a: nodes.SetProperties(properties_of(a.expressions)),
+    alter.UnsetProperties: lambda a: nodes.UnsetProperties(
+        tuple(property_value(k) for k in a.expressions), bool(a.args.get("exists"))
+    ),
+    alter.SetIdentifierFields: lambda a: nodes.SetIdentifierFields(
+        tuple(_column(p) for p in a.expressions)
+    ),
+}
+
+
+def plan_alter_table(tree: exp.Expr, text: str) -> nodes.Plan:
+    actions = tree.expressions
+    if len(actions) == 1 and isinstance(actions[0], alter.RenameTo):
+        return nodes.RenameTable(name_of(tree.this), name_of(actions[0].this))
+    planned = []
+    for action in actions:
+        if isinstance(action, alter.RenameTo):
+            raise refuse("RENAME TO together with other changes", action)
+        planned.append(ACTIONS[type(action)](action))
+    return nodes.AlterTable(name_of(tree.this), tuple(planned))
+
+
+def plan_alter_schema(tree: exp.Expr, text: str) -> nodes.Plan:
+    (action,) = tree.expressions
+    if isinstance(action, alter.RenameTo):
+        return nodes.RenameSchema(name_of(tree.this), name_of(action.this))
+    return nodes.AlterSchemaProperties(name_of(tree.this), properties_of(action.expressions))

@@ -1,0 +1,220 @@
+"""ALTER TABLE and ALTER SCHEMA in the sqllake dialect (Spark and Trino spellings).
+
+sqlglot's DuckDB grammar knows only a few ALTER forms and turns the rest into opaque
+commands, so the lakehouse forms are parsed here into expressions of their own, one
+class per action. Column paths are dotted (``point.z``) to reach nested fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from sqlglot import exp
+from sqlglot.parsers.duckdb import DuckDBParser
+from sqlglot.tokenizer_core import TokenType
+
+
+class AlterTable(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "expressions": True}
+
+
+class AlterSchema(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "expressions": True}
+
+
+class ColumnPath(exp.Expression):
+    """A dotted column path; ``expressions`` are its Identifier parts."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"expressions": True}
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(part.name for part in self.expressions)
+
+
+class AddColumn(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {
+        "this": True,  # ColumnPath
+        "kind": True,  # DataType
+        "not_null": False,
+        "comment": False,
+        "first": False,
+        "after": False,  # ColumnPath
+    }
+
+
+class DropColumn(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "exists": False}
+
+
+class RenameColumn(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "to": True}
+
+
+class SetColumnType(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "kind": True}
+
+
+class SetColumnNullability(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "not_null": True}
+
+
+class SetColumnComment(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "comment": True}
+
+
+class SetProperties(exp.Expression):
+    """``expressions`` are Property(this=key, value=value)."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"expressions": True}
+
+
+class UnsetProperties(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"expressions": True, "exists": False}
+
+
+class SetIdentifierFields(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"expressions": True}
+
+
+class RenameTo(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True}
+
+
+class AlterParsing(DuckDBParser):
+    """The ALTER grammar, one method per action; the dialect's parser extends it."""
+
+    def _alter_column_path(self) -> ColumnPath:
+        parts = [self._parse_id_var(any_token=True)]
+        while self._match(TokenType.DOT):
+            parts.append(self._parse_id_var(any_token=True))
+        if any(part is None for part in parts):
+            self.raise_error("Expected a column name")
+        return self.expression(ColumnPath(expressions=parts))
+
+    def _alter_add_column(self) -> exp.Expr:
+        path = self._alter_column_path()
+        kind = self._parse_types(check_func=False, schema=True)
+        if kind is None:
+            self.raise_error("Expected a column type")
+        action = AddColumn(this=path, kind=kind)
+        while self._curr and self._curr.token_type != TokenType.COMMA:
+            if self._match_text_seq("NOT", "NULL"):
+                action.set("not_null", True)
+            elif self._match_text_seq("NULL"):
+                action.set("not_null", False)
+            elif self._match_text_seq("COMMENT"):
+                action.set("comment", self._parse_string())
+            elif self._match_text_seq("FIRST"):
+                action.set("first", True)
+            elif self._match_text_seq("AFTER"):
+                action.set("after", self._alter_column_path())
+            else:
+                break
+        return self.expression(action)
+
+    def _alter_add(self) -> list[exp.Expr]:
+        if self._match_text_seq("COLUMNS") or (
+            self._match_text_seq("COLUMN")
+            and self._curr
+            and self._curr.token_type == TokenType.L_PAREN
+        ):
+            return list(self._parse_wrapped_csv(self._alter_add_column))
+        self._match_text_seq("COLUMN")
+        if self._curr and self._curr.token_type == TokenType.L_PAREN:
+            return list(self._parse_wrapped_csv(self._alter_add_column))
+        return [self._alter_add_column()]
+
+    def _alter_drop_action(self) -> list[exp.Expr]:
+        self._match_text_seq("COLUMN")
+        exists = self._match_text_seq("IF", "EXISTS")
+        return [self.expression(DropColumn(this=self._alter_column_path(), exists=exists))]
+
+    def _alter_rename_action(self) -> list[exp.Expr]:
+        if self._match_text_seq("TO"):
+            return [self.expression(RenameTo(this=self._parse_table_parts()))]
+        self._match_text_seq("COLUMN")
+        path = self._alter_column_path()
+        if not self._match_text_seq("TO"):
+            self.raise_error("Expected TO")
+        return [self.expression(RenameColumn(this=path, to=self._parse_id_var(any_token=True)))]
+
+    def _alter_alter_column(self) -> list[exp.Expr]:
+        self._match_text_seq("COLUMN")
+        path = self._alter_column_path()
+        if self._match_text_seq("SET", "DATA", "TYPE") or self._match_text_seq("TYPE"):
+            kind = self._parse_types(check_func=False, schema=True)
+            return [self.expression(SetColumnType(this=path, kind=kind))]
+        if self._match_text_seq("DROP", "NOT", "NULL"):
+            return [self.expression(SetColumnNullability(this=path, not_null=False))]
+        if self._match_text_seq("SET", "NOT", "NULL"):
+            return [self.expression(SetColumnNullability(this=path, not_null=True))]
+        if self._match_text_seq("COMMENT"):
+            return [self.expression(SetColumnComment(this=path, comment=self._parse_string()))]
+        self.raise_error("Expected TYPE, SET NOT NULL, DROP NOT NULL or COMMENT")
+        return []
+
+    def _alter_property_pairs(self) -> list[exp.Expr]:
+        def pair() -> exp.Expr:
+            key = self._parse_string() or self._parse_id_var(any_token=True)
+            self._match(TokenType.EQ)
+            return exp.Property(this=key, value=self._parse_primary())
+
+        if self._curr and self._curr.token_type == TokenType.L_PAREN:
+            return list(self._parse_wrapped_csv(pair))
+        return list(self._parse_csv(pair))
+
+    def _alter_set_action(self) -> list[exp.Expr]:
+        if self._match_text_seq("TBLPROPERTIES") or self._match_text_seq("PROPERTIES"):
+            return [self.expression(SetProperties(expressions=self._alter_property_pairs()))]
+        if self._match_text_seq("IDENTIFIER", "FIELDS"):
+            paths = self._parse_csv(self._alter_column_path)
+            return [self.expression(SetIdentifierFields(expressions=paths))]
+        self.raise_error("Expected TBLPROPERTIES, PROPERTIES or IDENTIFIER FIELDS after SET")
+        return []
+
+    def _alter_unset_action(self) -> list[exp.Expr]:
+        if not self._match_text_seq("TBLPROPERTIES"):
+            self.raise_error("Expected TBLPROPERTIES after UNSET")
+        exists = self._match_text_seq("IF", "EXISTS")
+        keys = self._parse_wrapped_csv(lambda: self._parse_string() or self._parse_id_var())
+        return [self.expression(UnsetProperties(expressions=keys, exists=exists))]
+
+    # First keyword of an ALTER TABLE action -> its parser.
+    ALTER_TABLE_ACTIONS: ClassVar[dict[str, Callable[[AlterParsing], list[exp.Expr]]]] = {
+        "ADD": _alter_add,
+        "DROP": _alter_drop_action,
+        "RENAME": _alter_rename_action,
+        "ALTER": _alter_alter_column,
+        "SET": _alter_set_action,
+        "UNSET": _alter_unset_action,
+    }
+
+    def _parse_alter_lakehouse(self) -> exp.Expr:
+        if self._match_text_seq("SCHEMA") or self._match_text_seq("DATABASE"):
+            name = self._parse_table_parts()
+            if self._match_text_seq("SET", "PROPERTIES") or self._match_text_seq(
+                "SET", "DBPROPERTIES"
+            ):
+                action: exp.Expr = SetProperties(expressions=self._alter_property_pairs())
+            elif self._match_text_seq("RENAME", "TO"):
+                action = RenameTo(this=self._parse_table_parts())
+            else:
+                self.raise_error("Expected SET PROPERTIES or RENAME TO")
+            return self.expression(AlterSchema(this=name, expressions=[action]))
+        if not self._match_text_seq("TABLE"):
+            self.raise_error("Expected TABLE or SCHEMA after ALTER")
+        table = self._parse_table_parts()
+        actions: list[exp.Expr] = []
+        while True:
+            word = self._curr.text.upper() if self._curr else ""
+            handler = self.ALTER_TABLE_ACTIONS.get(word)
+            if handler is None:
+                self.raise_error("Expected ADD, DROP, RENAME, ALTER, SET or UNSET in ALTER TABLE")
+                return exp.Null()  # raise_error raises; this keeps type checkers informed
+            self._advance()
+            actions.extend(handler(self))
+            if not self._match(TokenType.COMMA):
+                break
+        return self.expression(AlterTable(this=table, expressions=actions))
