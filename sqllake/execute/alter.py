@@ -9,12 +9,14 @@ action is checked again.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pyiceberg.exceptions import ValidationError
 from pyiceberg.table import Transaction
 from pyiceberg.table.update.schema import UpdateSchema
 
+from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, ProgrammingError, located
 from sqllake.plan import nodes
 from sqllake.result import Result
@@ -23,13 +25,23 @@ from sqllake.write.commit import commit_with_retry
 if TYPE_CHECKING:
     from sqllake.session import Session
 
+
+@dataclass(frozen=True)
+class AlterContext:
+    """What an action changes: the table's transaction and its pending schema update."""
+
+    name: TableName
+    tx: Transaction
+    update: UpdateSchema
+
+
 LEGAL_PROMOTIONS = (
     "INT -> BIGINT, FLOAT -> DOUBLE, DECIMAL(p,s) -> DECIMAL(p2,s) with p2 >= p "
     "(and the same for list elements and map values)"
 )
 
 
-def _add(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+def _add(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.AddColumn)
     if action.required:
         raise NotSupportedError(
@@ -38,24 +50,24 @@ def _add(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> No
         )
     path = action.column.path
     parent, name = path[:-1], path[-1]
-    update.add_column((*parent, name), action.field_type, doc=action.doc)
+    ctx.update.add_column((*parent, name), action.field_type, doc=action.doc)
     if action.first:
-        update.move_first(path)
+        ctx.update.move_first(path)
     elif action.after is not None:
-        update.move_after(path, action.after.path)
+        ctx.update.move_after(path, action.after.path)
 
 
-def _drop(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+def _drop(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.DropColumn)
     if action.if_exists:
         try:
-            tx.table_metadata.schema().find_field(".".join(action.column.path), False)
+            ctx.tx.table_metadata.schema().find_field(".".join(action.column.path), False)
         except ValueError:
             return
-    update.delete_column(action.column.path)
+    ctx.update.delete_column(action.column.path)
 
 
-def _rename(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+def _rename(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.RenameColumn)
     if len(action.column.path) > 1:
         # Nested fields are matched by name in older files: a rename would hide their data.
@@ -63,13 +75,13 @@ def _rename(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) ->
             f"renaming the nested field {action.column} is not supported yet: files written "
             "before the rename would read it as NULL"
         )
-    update.rename_column(action.column.path, action.new_name)
+    ctx.update.rename_column(action.column.path, action.new_name)
 
 
-def _set_type(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+def _set_type(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.SetColumnType)
     try:
-        update.update_column(action.column.path, field_type=action.field_type)
+        ctx.update.update_column(action.column.path, field_type=action.field_type)
     except (ValidationError, ValueError, TypeError) as exc:
         if "Could not find" in str(exc):
             raise
@@ -79,44 +91,43 @@ def _set_type(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) 
         ) from exc
 
 
-def _nullability(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+def _nullability(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.SetColumnNullability)
     if action.required:
         raise NotSupportedError(
             f"cannot make {action.column} NOT NULL: rows already written may hold NULLs and "
             "Iceberg tables are not checked; create a new table with the constraint instead"
         )
-    update.update_column(action.column.path, required=False)
+    ctx.update.update_column(action.column.path, required=False)
 
 
-def _comment(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+def _comment(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.SetColumnComment)
-    update.update_column(action.column.path, doc=action.doc)
+    ctx.update.update_column(action.column.path, doc=action.doc)
 
 
-def _identifier_fields(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+def _identifier_fields(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.SetIdentifierFields)
-    update.set_identifier_fields(*(".".join(c.path) for c in action.columns))
+    ctx.update.set_identifier_fields(*(".".join(c.path) for c in action.columns))
 
 
-def _set_properties(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+def _set_properties(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.SetProperties)
-    tx.set_properties(action.properties)
+    ctx.tx.set_properties(action.properties)
 
 
-def _unset_properties(tx: Transaction, update: UpdateSchema, action: nodes.AlterAction) -> None:
+def _unset_properties(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.UnsetProperties)
-    present = tx.table_metadata.properties
+    present = ctx.tx.table_metadata.properties
     missing = [key for key in action.keys if key not in present]
     if missing and not action.if_exists:
-        table = ".".join(tx.table_metadata.location.rstrip("/").rsplit("/", 2)[-2:])
-        raise ProgrammingError(f"table {table} has no property {', '.join(missing)}")
+        raise ProgrammingError(f"table {ctx.name} has no property {', '.join(missing)}")
     keys = [key for key in action.keys if key in present]
     if keys:
-        tx.remove_properties(*keys)
+        ctx.tx.remove_properties(*keys)
 
 
-Apply = Callable[[Transaction, UpdateSchema, nodes.AlterAction], None]
+Apply = Callable[[AlterContext, nodes.AlterAction], None]
 
 ACTIONS: dict[type, Apply] = {
     nodes.AddColumn: _add,
@@ -147,10 +158,11 @@ def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any])
 
     def apply(tx: Transaction) -> None:
         update = tx.update_schema(case_sensitive=False)
+        context = AlterContext(name, tx, update)
         for action in plan.actions:
             with located(_offset(action)):
                 try:
-                    ACTIONS[type(action)](tx, update, action)
+                    ACTIONS[type(action)](context, action)
                 except (ValueError, ValidationError) as exc:
                     column = getattr(action, "column", None)
                     if column is not None and "Could not find field" in str(exc):
