@@ -20,6 +20,7 @@ from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, ProgrammingError, located
 from sqllake.plan import nodes
 from sqllake.result import Result
+from sqllake.types import duckdb_type
 from sqllake.write.commit import commit_with_retry
 
 if TYPE_CHECKING:
@@ -86,8 +87,8 @@ def _set_type(ctx: AlterContext, action: nodes.AlterAction) -> None:
         if "Could not find" in str(exc):
             raise
         raise NotSupportedError(
-            f"cannot change the type of {action.column} to {action.field_type}: Iceberg "
-            f"allows only {LEGAL_PROMOTIONS}"
+            f"cannot change the type of {action.column} to {duckdb_type(action.field_type)}: "
+            f"Iceberg allows only {LEGAL_PROMOTIONS}"
         ) from exc
 
 
