@@ -17,7 +17,7 @@ from sqllake.plan import nodes
 from sqllake.read.metadata_tables import metadata_table, split_name
 from sqllake.read.pushdown import row_filter
 from sqllake.read.query import TableReference, point_at_view, pruning_scope, table_references
-from sqllake.read.scan import ScanPlan, plan_scan
+from sqllake.read.scan import ScanPlan, keep_missing_identity, plan_scan
 from sqllake.read.scan_sql import scan_sql
 from sqllake.read.timetravel import schema_of, snapshot_as_of, snapshot_by_version
 from sqllake.result import Column, Result
@@ -77,12 +77,22 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
         schema = schema_of(table, snapshot)
         # A pinned read sees that snapshot only: no pruning by the current schema's
         # names, no uncommitted files of this transaction.
-        return plan_scan(table, name, snapshot, schema, AlwaysTrue(), [])
+        return _fill_identity(session, plan_scan(table, name, snapshot, schema, AlwaysTrue(), []))
     schema = table.schema()
     where, unqualified_is_mine = pruning_scope(ref)
     predicate = row_filter(where, schema, _resolver(ref, schema, unqualified_is_mine))
     pending = session.transaction.files(name)
-    return plan_scan(table, name, table.current_snapshot(), schema, predicate, pending)
+    return _fill_identity(
+        session, plan_scan(table, name, table.current_snapshot(), schema, predicate, pending)
+    )
+
+
+def _fill_identity(session: Session, scan: ScanPlan) -> ScanPlan:
+    """Keep identity partition fill-ins only for files that lack the column."""
+    needing = [f.path for f in scan.files if f.identity]
+    if not needing:
+        return scan
+    return keep_missing_identity(scan, session.engine.field_ids(needing))
 
 
 def prepare(session: Session, query: nodes.Query) -> PreparedQuery:

@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC
+from pyiceberg.partitioning import PartitionField
 from pyiceberg.schema import Schema
+from pyiceberg.transforms import (
+    BucketTransform,
+    IdentityTransform,
+    TruncateTransform,
+    VoidTransform,
+)
 from pyiceberg.types import NestedField
 
 from sqllake.errors import NotSupportedError, located
@@ -15,6 +21,7 @@ from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
 from sqllake.types import duckdb_type, field_ids, iceberg_type, parse_sql_type, quote_ident
+from sqllake.write.partitioning import build_spec
 
 if TYPE_CHECKING:
     from sqllake.session import Session
@@ -47,9 +54,8 @@ def create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any
         if exists and plan.or_replace:
             session.transaction.discard(name)
             session.lakehouse.drop_table(name, purge=False)
-        table = session.lakehouse.create_table(
-            name, schema, UNPARTITIONED_PARTITION_SPEC, plan.properties
-        )
+        spec = build_spec(schema, plan.partition_by)
+        table = session.lakehouse.create_table(name, schema, spec, plan.properties)
     if plan.query is None:
         return Result.status_only("CREATE TABLE")
     try:
@@ -118,6 +124,21 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _partition_sql(schema: Schema, field: PartitionField) -> str | None:
+    """A partition field in PARTITIONED BY syntax (None for a void field, which is inert)."""
+    column = quote_ident(schema.find_column_name(field.source_id) or "")
+    transform = field.transform
+    if isinstance(transform, IdentityTransform):
+        return column
+    if isinstance(transform, BucketTransform):
+        return f"bucket({transform.num_buckets}, {column})"
+    if isinstance(transform, TruncateTransform):
+        return f"truncate({transform.width}, {column})"
+    if isinstance(transform, VoidTransform):
+        return None
+    return f"{transform}({column})"
+
+
 def show_create_table(
     session: Session, plan: nodes.ShowCreateTable, params: Sequence[Any]
 ) -> Result:
@@ -129,8 +150,17 @@ def show_create_table(
         line += " NOT NULL" if f.required else ""
         line += f" COMMENT {_sql_string(f.doc)}" if f.doc else ""
         columns.append(line)
+    schema = table.schema()
+    if schema.identifier_field_ids:
+        key = ", ".join(
+            quote_ident(schema.find_column_name(i) or "") for i in schema.identifier_field_ids
+        )
+        columns.append(f"  PRIMARY KEY ({key})")
     qualified = ".".join(quote_ident(p) for p in name.identifier)
     text = f"CREATE TABLE {qualified} (\n" + ",\n".join(columns) + "\n)"
+    partitioning = [_partition_sql(schema, f) for f in table.spec().fields]
+    if any(partitioning):
+        text += f"\nPARTITIONED BY ({', '.join(p for p in partitioning if p)})"
     properties = {"format-version": str(table.format_version), **table.properties}
     if properties:
         listed = ",\n".join(

@@ -21,6 +21,7 @@ from sqllake.plan.common import (
     query_of,
     refuse,
 )
+from sqllake.plan.partition import partition_items, trino_partitioning
 from sqllake.read.query import offset_of
 from sqllake.sql import alter as alter_sql
 from sqllake.sql import dialect
@@ -95,15 +96,23 @@ def _schema(columns: list[exp.Expr]) -> Schema:
     return Schema(*fields, identifier_field_ids=identifiers)
 
 
-def _properties(create: exp.Create) -> dict[str, str]:
+def _properties(
+    create: exp.Create,
+) -> tuple[dict[str, str], tuple[nodes.PartitionItem, ...]]:
+    """Table properties and partitioning (PARTITIONED BY, or Trino's ``partitioning``)."""
     found = create.args.get("properties")
-    pairs = found.expressions if found else []
-    for prop in pairs:
+    pairs: list[exp.Expr] = []
+    partitioning: tuple[nodes.PartitionItem, ...] = ()
+    for prop in found.expressions if found else []:
         if isinstance(prop, exp.PartitionedByProperty):
-            raise refuse("PARTITIONED BY", prop)
-        if not isinstance(prop, exp.Property):
+            partitioning = partition_items(prop.this.expressions)
+        elif not isinstance(prop, exp.Property):
             raise refuse(f"table option {prop.sql('duckdb')}", prop)
-    return properties_of(pairs)
+        elif prop.name.lower() == "partitioning":
+            partitioning = trino_partitioning(prop.args["value"])
+        else:
+            pairs.append(prop)
+    return properties_of(pairs), partitioning
 
 
 def _create(tree: exp.Expr, text: str) -> nodes.Plan:
@@ -126,10 +135,12 @@ def _create(tree: exp.Expr, text: str) -> nodes.Plan:
         raise refuse("a column list with CREATE TABLE ... AS", tree)
     if query is None and not columns:
         raise ProgrammingError("CREATE TABLE needs columns or AS SELECT", offset=offset_of(tree))
+    properties, partitioning = _properties(tree)
     return nodes.CreateTable(
         name=name_of(target),
         schema=_schema(columns) if columns else None,
-        properties=_properties(tree),
+        properties=properties,
+        partition_by=partitioning,
         if_not_exists=exists,
         or_replace=bool(tree.args.get("replace")),
         query=query_of(query, text) if query is not None else None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pyiceberg.schema import Schema
+from pyiceberg.transforms import Transform
 from pyiceberg.types import IcebergType
 from sqlglot import exp
 
@@ -19,6 +20,15 @@ class Name:
     """A (possibly qualified) schema or table name as written, and where it was written."""
 
     parts: tuple[str, ...]
+    offset: int
+
+
+@dataclass(frozen=True)
+class PartitionItem:
+    """One PARTITIONED BY entry: a transform of a source column."""
+
+    source: str
+    transform: Transform  # type: ignore[type-arg]
     offset: int
 
 
@@ -58,6 +68,7 @@ class CreateTable(Plan):
     if_not_exists: bool = False
     or_replace: bool = False
     query: Query | None = None
+    partition_by: tuple[PartitionItem, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ class Engine:
     def __init__(self) -> None:
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone = 'UTC'")
+        # Footers are read again by every query of a table; keep them.
+        self._con.execute("SET parquet_metadata_cache = true")
         self._views: list[str] = []
         self._counter = 0
 
@@ -53,6 +55,17 @@ class Engine:
         """The first row a constant SELECT returns (an empty tuple if none)."""
         rows = self._con.sql(select_sql, params=list(params) if params else None).fetchall()
         return tuple(rows[0]) if rows else ()
+
+    def field_ids(self, paths: Sequence[str]) -> dict[str, set[int]]:
+        """The Iceberg field ids each Parquet file holds, from the file footers."""
+        listed = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+        found: dict[str, set[int]] = {path: set() for path in paths}
+        rows = self._con.sql(
+            f"SELECT file_name, field_id FROM parquet_schema({listed}) WHERE field_id IS NOT NULL"
+        ).fetchall()
+        for path, field_id in rows:
+            found.setdefault(path, set()).add(int(field_id))
+        return found
 
     def drop_views(self) -> None:
         """Forget the views of earlier statements (results already streaming keep theirs)."""

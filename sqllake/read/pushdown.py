@@ -15,6 +15,7 @@ from decimal import Decimal
 from pyiceberg import expressions as ie
 from pyiceberg.expressions.visitors import bind
 from pyiceberg.schema import Schema
+from pyiceberg.types import DateType, IcebergType, TimestampType, TimestamptzType
 from sqlglot import exp
 
 Literal = bool | int | float | str | Decimal
@@ -49,13 +50,10 @@ def _literal(node: exp.Expr) -> Literal | None:
         inner = _literal(node.this)
         return -inner if isinstance(inner, int | float | Decimal) else None
     if isinstance(node, exp.Cast | exp.TsOrDsToDate) and isinstance(node.this, exp.Literal):
+        # DATE '...', TIMESTAMP '...': the text, converted below by the column's type.
         kind = node.args.get("to")
-        if isinstance(kind, exp.DataType) and kind.this == exp.DataType.Type.DATE:
-            try:
-                return datetime.date.fromisoformat(node.this.name).isoformat()
-            except ValueError:
-                return None
-        return None
+        temporal = isinstance(kind, exp.DataType) and kind.this in _TEMPORAL_CASTS
+        return node.this.name if temporal and node.this.is_string else None
     if not isinstance(node, exp.Literal):
         return None
     if node.is_string:
@@ -71,9 +69,53 @@ def _literal(node: exp.Expr) -> Literal | None:
         return None
 
 
+_TEMPORAL_CASTS = {
+    exp.DataType.Type.DATE,
+    exp.DataType.Type.TIMESTAMP,
+    exp.DataType.Type.TIMESTAMPNTZ,
+    exp.DataType.Type.TIMESTAMPTZ,
+}
+
+
+def _timestamp(text: str, with_zone: bool) -> str | None:
+    """SQL timestamp text as the ISO form PyIceberg's literals accept (sessions run in UTC)."""
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if with_zone:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.UTC)
+        return moment.astimezone(datetime.UTC).isoformat()
+    return None if moment.tzinfo is not None else moment.isoformat()
+
+
+def _date(text: str) -> str | None:
+    try:
+        return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        return None
+
+
+# Column type -> how a string literal compared with it is read.
+_COERCE_TEXT: dict[type[IcebergType], Callable[[str], str | None]] = {
+    DateType: _date,
+    TimestampType: lambda text: _timestamp(text, with_zone=False),
+    TimestamptzType: lambda text: _timestamp(text, with_zone=True),
+}
+
+
 class _Translator:
-    def __init__(self, resolve: ColumnResolver) -> None:
+    def __init__(self, resolve: ColumnResolver, schema: Schema) -> None:
         self._resolve = resolve
+        self._types = {f.name: f.field_type for f in schema.fields}
+
+    def _coerce(self, column: str, value: Literal | None) -> Literal | None:
+        """String literals compared with dates and timestamps, in the form they bind."""
+        coerce = _COERCE_TEXT.get(type(self._types.get(column)))
+        if coerce is None or not isinstance(value, str):
+            return value
+        return coerce(value)
 
     def translate(self, node: exp.Expr) -> ie.BooleanExpression:
         handler = self.HANDLERS.get(type(node))
@@ -100,6 +142,7 @@ class _Translator:
         if column is None:
             column, value = self._column(right), _literal(left)
             kind = _MIRRORED[kind]
+        value = self._coerce(column, value) if column is not None else None
         if column is None or value is None:
             return ie.AlwaysTrue()
         return _COMPARISONS[kind](column, value)
@@ -107,6 +150,8 @@ class _Translator:
     def _between(self, node: exp.Expr) -> ie.BooleanExpression:
         column = self._column(node.this)
         low, high = _literal(node.args["low"]), _literal(node.args["high"])
+        if column is not None:
+            low, high = self._coerce(column, low), self._coerce(column, high)
         if column is None or low is None or high is None:
             return ie.AlwaysTrue()
         return ie.And(ie.GreaterThanOrEqual(column, low), ie.LessThanOrEqual(column, high))
@@ -114,6 +159,8 @@ class _Translator:
     def _in(self, node: exp.Expr) -> ie.BooleanExpression:
         column = self._column(node.this)
         values = [_literal(v) for v in node.expressions]
+        if column is not None:
+            values = [self._coerce(column, v) for v in values]
         if column is None or not values or any(v is None for v in values) or node.args.get("query"):
             return ie.AlwaysTrue()
         return ie.In(column, values)
@@ -149,7 +196,7 @@ def row_filter(
     """The pruning filter for one table, checked to bind against its schema."""
     if where is None:
         return ie.AlwaysTrue()
-    predicate = _Translator(resolve).translate(where)
+    predicate = _Translator(resolve, schema).translate(where)
     try:
         bind(schema, predicate, case_sensitive=True)
     except (ValueError, TypeError, ArithmeticError, KeyError):

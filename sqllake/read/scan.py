@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat, ManifestEntry
@@ -233,3 +233,21 @@ def plan_scan(
         position_deletes=tuple(positions),
         equality_deletes=tuple(equalities),
     )
+
+
+def keep_missing_identity(plan: ScanPlan, present: dict[str, set[int]]) -> ScanPlan:
+    """Drop identity fill-ins for files that hold the partition column themselves.
+
+    ``present`` maps a file to the field ids its footer has; a file that holds the
+    column is read as is, which keeps the plain (fastest) scan for most tables.
+    """
+    files = tuple(
+        replace(
+            f,
+            identity=tuple(
+                (fid, v) for fid, v in f.identity if fid not in present.get(f.path, set())
+            ),
+        )
+        for f in plan.files
+    )
+    return replace(plan, files=files)

@@ -31,7 +31,7 @@ COMMIT_RETRIES = 8
 COMMIT_BACKOFF_SECONDS = 0.05
 
 
-def data_file(table: Table, written: WrittenFile) -> DataFile:
+def data_file(table: Table, written: WrittenFile, partition: Record) -> DataFile:
     """The manifest entry of a file: its path, size, row count and column metrics."""
     schema = table.schema()
     stats = data_file_statistics_from_parquet_metadata(
@@ -43,7 +43,7 @@ def data_file(table: Table, written: WrittenFile) -> DataFile:
         content=DataFileContent.DATA,
         file_path=written.location,
         file_format=FileFormat.PARQUET,
-        partition=Record(),
+        partition=partition,
         file_size_in_bytes=written.size_in_bytes,
         sort_order_id=None,
         spec_id=table.metadata.default_spec_id,

@@ -7,22 +7,27 @@ files become visible only when the transaction commits them.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
+from pyiceberg.typedef import Record
 
 from sqllake.catalog import filesystem
-from sqllake.errors import IntegrityError, NotSupportedError
+from sqllake.errors import IntegrityError
 from sqllake.types import arrow_schema, cast_array
 from sqllake.write.commit import data_file
 from sqllake.write.parquet import RollingParquetWriter, WriterOptions
+from sqllake.write.partitioning import PartitionedBatch, split
 
 PROPERTY_TARGET_SIZE = "write.target-file-size-bytes"
 PROPERTY_COMPRESSION = "write.parquet.compression-codec"
 PROPERTY_ROW_GROUP_ROWS = "write.parquet.row-group-limit"
+# Partitions with an open file at once, per write (each holds a row group in memory).
+MAX_OPEN_PARTITIONS = 32
 
 
 def writer_options(properties: dict[str, str]) -> WriterOptions:
@@ -58,22 +63,67 @@ def conform(
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
+class _PartitionWriters:
+    """One rolling writer per partition, at most ``limit`` with an open file at once.
+
+    When a write touches more partitions than the limit, the least recently used
+    partition's file is finished (its later rows start a new file), which bounds memory
+    and open files whatever the order of the incoming rows.
+    """
+
+    def __init__(self, table: Table, schema: pa.Schema, limit: int) -> None:
+        self._table = table
+        self._schema = schema
+        self._options = writer_options(table.properties)
+        self._limit = limit
+        self._open: OrderedDict[tuple[object, ...], RollingParquetWriter] = OrderedDict()
+        self._all: list[tuple[Record, RollingParquetWriter]] = []
+
+    def write(self, part: PartitionedBatch) -> None:
+        writer = self._open.pop(part.key, None)
+        if writer is None:
+            writer = self._new_writer(part.partition)
+            if len(self._open) >= self._limit:
+                _, oldest = self._open.popitem(last=False)
+                oldest.close()
+        self._open[part.key] = writer
+        writer.write(part.batch)
+
+    def _new_writer(self, partition: Record) -> RollingParquetWriter:
+        spec = self._table.spec()
+        location = f"{self._table.location()}/data"
+        if spec.fields:
+            location += "/" + spec.partition_to_path(partition, self._table.schema())
+        fs, folder = filesystem(location)
+        writer = RollingParquetWriter(fs, folder, location, self._schema, self._options)
+        self._all.append((partition, writer))
+        return writer
+
+    def close(self) -> list[DataFile]:
+        return [
+            data_file(self._table, file, partition)
+            for partition, writer in self._all
+            for file in writer.close()
+        ]
+
+    def abort(self) -> None:
+        for _, writer in self._all:
+            writer.abort()
+
+
 def write_rows(table: Table, table_name: str, batches: Iterable[pa.RecordBatch]) -> list[DataFile]:
     """Write every row of ``batches`` as new data files of ``table``; nothing is committed."""
-    if table.spec().fields:
-        raise NotSupportedError(f"writing to partitioned table {table_name} is not supported")
     schema = arrow_schema(table.schema())
-    fs, folder = filesystem(f"{table.location()}/data")
-    writer = RollingParquetWriter(
-        fs, folder, f"{table.location()}/data", schema, writer_options(table.properties)
-    )
+    spec, iceberg_schema = table.spec(), table.schema()
+    writers = _PartitionWriters(table, schema, MAX_OPEN_PARTITIONS)
     row = 1
     try:
         for batch in batches:
-            writer.write(conform(batch, schema, table_name, row))
+            conformed = conform(batch, schema, table_name, row)
+            for part in split(conformed, spec, iceberg_schema):
+                writers.write(part)
             row += batch.num_rows
-        written = writer.close()
-        return [data_file(table, file) for file in written]
+        return writers.close()
     except BaseException:
-        writer.abort()
+        writers.abort()
         raise

@@ -1,0 +1,97 @@
+"""PARTITIONED BY items -> (transform, source column): Spark and Trino spellings.
+
+``day(ts)``/``days(ts)``, ``bucket(16, id)`` and Trino's ``bucket(id, 16)``,
+``truncate(4, s)`` and ``truncate(s, 4)``, a bare column for identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlglot
+from pyiceberg.transforms import (
+    BucketTransform,
+    DayTransform,
+    HourTransform,
+    IdentityTransform,
+    MonthTransform,
+    Transform,
+    TruncateTransform,
+    YearTransform,
+)
+from sqlglot import exp
+
+from sqllake.errors import ProgrammingError
+from sqllake.plan import nodes
+from sqllake.read.query import offset_of
+
+_TEMPORAL: dict[str, Callable[[], Transform]] = {  # type: ignore[type-arg]
+    "year": YearTransform,
+    "years": YearTransform,
+    "month": MonthTransform,
+    "months": MonthTransform,
+    "day": DayTransform,
+    "days": DayTransform,
+    "date": DayTransform,
+    "hour": HourTransform,
+    "hours": HourTransform,
+}
+
+
+def _column_name(node: exp.Expr) -> str:
+    if isinstance(node, exp.Column | exp.Identifier):
+        return node.name
+    raise ProgrammingError("a partition transform takes a column", offset=offset_of(node))
+
+
+def _width(node: exp.Expr | None) -> int:
+    if isinstance(node, exp.Literal) and not node.is_string:
+        return int(node.name)
+    raise ProgrammingError(
+        "a bucket count or truncate width must be a number",
+        offset=offset_of(node) if node is not None else None,
+    )
+
+
+def _item(node: exp.Expr) -> nodes.PartitionItem:
+    offset = offset_of(node)
+    if isinstance(node, exp.Column | exp.Identifier):
+        return nodes.PartitionItem(node.name, IdentityTransform(), offset)
+    if isinstance(node, exp.PartitionedByBucket):
+        return nodes.PartitionItem(
+            _column_name(node.this), BucketTransform(_width(node.expression)), offset
+        )
+    if isinstance(node, exp.PartitionByTruncate | exp.Trunc):
+        width = node.args.get("expression") or node.args.get("decimals")
+        return nodes.PartitionItem(
+            _column_name(node.this), TruncateTransform(_width(width)), offset
+        )
+    name = node.name.lower() if isinstance(node, exp.Anonymous) else type(node).__name__.lower()
+    arguments = node.expressions if isinstance(node, exp.Anonymous) else [node.this]
+    if name in _TEMPORAL and len(arguments) == 1:
+        return nodes.PartitionItem(_column_name(arguments[0]), _TEMPORAL[name](), offset)
+    if name == "bucket" and len(arguments) == 2:
+        return nodes.PartitionItem(
+            _column_name(arguments[0]), BucketTransform(_width(arguments[1])), offset
+        )
+    raise ProgrammingError(
+        f"unknown partition transform {node.sql('duckdb')}; use a column, year(c), month(c), "
+        "day(c), hour(c), bucket(N, c) or truncate(W, c)",
+        offset=offset,
+    )
+
+
+def partition_items(expressions: list[exp.Expr]) -> tuple[nodes.PartitionItem, ...]:
+    return tuple(_item(e) for e in expressions)
+
+
+def trino_partitioning(value: exp.Expr) -> tuple[nodes.PartitionItem, ...]:
+    """``partitioning = ARRAY['day(ts)', 'bucket(id, 16)']`` (Trino's table property)."""
+    if not isinstance(value, exp.Array):
+        raise ProgrammingError("partitioning must be an ARRAY of strings", offset=offset_of(value))
+    items = []
+    for element in value.expressions:
+        parsed = sqlglot.parse_one(element.name, dialect="duckdb")
+        item = _item(parsed)
+        items.append(nodes.PartitionItem(item.source, item.transform, offset_of(element)))
+    return tuple(items)
