@@ -9,12 +9,15 @@ action is checked again.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pyiceberg.exceptions import ValidationError
 from pyiceberg.table import Transaction
+from pyiceberg.table.sorting import NullOrder
 from pyiceberg.table.update.schema import UpdateSchema
+from pyiceberg.table.update.sorting import UpdateSortOrder
+from pyiceberg.table.update.spec import UpdateSpec
+from pyiceberg.transforms import IdentityTransform
 
 from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, ProgrammingError, located
@@ -27,13 +30,52 @@ if TYPE_CHECKING:
     from sqllake.session import Session
 
 
-@dataclass(frozen=True)
 class AlterContext:
-    """What an action changes: the table's transaction and its pending schema update."""
+    """What an action changes: the table's transaction and its pending updates.
 
-    name: TableName
-    tx: Transaction
-    update: UpdateSchema
+    Each kind of update (schema, partition spec, sort order) is created when an action
+    first needs it; a pending schema update is staged before a spec or sort update is
+    created, so ``ADD COLUMN c ..., ADD PARTITION FIELD c`` sees the new column.
+    """
+
+    def __init__(self, name: TableName, tx: Transaction) -> None:
+        self.name = name
+        self.tx = tx
+        self._schema: UpdateSchema | None = None
+        self._spec: UpdateSpec | None = None
+        self._sort: UpdateSortOrder | None = None
+
+    @property
+    def update(self) -> UpdateSchema:
+        if self._schema is None:
+            self._schema = self.tx.update_schema(case_sensitive=False)
+        return self._schema
+
+    @property
+    def spec(self) -> UpdateSpec:
+        self._stage_schema()
+        if self._spec is None:
+            self._spec = self.tx.update_spec()
+        return self._spec
+
+    @property
+    def sort(self) -> UpdateSortOrder:
+        self._stage_schema()
+        if self._sort is None:
+            self._sort = self.tx.update_sort_order(case_sensitive=False)
+        return self._sort
+
+    def _stage_schema(self) -> None:
+        if self._schema is not None:
+            self._schema.commit()
+            self._schema = None
+
+    def stage(self) -> None:
+        """Stage every pending update into the transaction."""
+        self._stage_schema()
+        for update in (self._spec, self._sort):
+            if update is not None:
+                update.commit()
 
 
 LEGAL_PROMOTIONS = (
@@ -128,6 +170,49 @@ def _unset_properties(ctx: AlterContext, action: nodes.AlterAction) -> None:
         ctx.tx.remove_properties(*keys)
 
 
+def _spec_field_name(ctx: AlterContext, item: nodes.PartitionItem) -> str:
+    """The name of the current partition field that ``item`` names (by name or transform)."""
+    spec = ctx.tx.table_metadata.spec()
+    schema = ctx.tx.table_metadata.schema()
+    for field in spec.fields:
+        if (
+            isinstance(item.transform, IdentityTransform)
+            and field.name.lower() == item.source.lower()
+        ):
+            return field.name
+        source = schema.find_column_name(field.source_id) or ""
+        if source.lower() == item.source.lower() and field.transform == item.transform:
+            return field.name
+    raise ProgrammingError(
+        f"table {ctx.name} has no partition field {item.transform}({item.source})"
+    )
+
+
+def _add_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.AddPartitionField)
+    ctx.spec.add_field(action.item.source, action.item.transform, action.name)
+
+
+def _drop_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.DropPartitionField)
+    ctx.spec.remove_field(_spec_field_name(ctx, action.item))
+
+
+def _replace_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.ReplacePartitionField)
+    ctx.spec.remove_field(_spec_field_name(ctx, action.old))
+    ctx.spec.add_field(action.new.source, action.new.transform, action.name)
+
+
+def _write_order(ctx: AlterContext, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.SetWriteOrder)
+    sort = ctx.sort
+    for item in action.items:
+        nulls = NullOrder.NULLS_FIRST if item.nulls_first else NullOrder.NULLS_LAST
+        add = sort.desc if item.descending else sort.asc
+        add(item.column, IdentityTransform(), nulls)
+
+
 Apply = Callable[[AlterContext, nodes.AlterAction], None]
 
 ACTIONS: dict[type, Apply] = {
@@ -140,15 +225,20 @@ ACTIONS: dict[type, Apply] = {
     nodes.SetIdentifierFields: _identifier_fields,
     nodes.SetProperties: _set_properties,
     nodes.UnsetProperties: _unset_properties,
+    nodes.AddPartitionField: _add_partition,
+    nodes.DropPartitionField: _drop_partition,
+    nodes.ReplacePartitionField: _replace_partition,
+    nodes.SetWriteOrder: _write_order,
 }
 
 
-_PROPERTY_ACTIONS = (nodes.SetProperties, nodes.UnsetProperties)
-
-
 def _offset(action: nodes.AlterAction) -> int | None:
-    column = getattr(action, "column", None)
-    return column.offset if isinstance(column, nodes.ColumnRef) else None
+    """Where the action's column or partition field was written."""
+    for attribute in ("column", "item", "old"):
+        target = getattr(action, attribute, None)
+        if isinstance(target, nodes.ColumnRef | nodes.PartitionItem):
+            return target.offset
+    return None
 
 
 def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
@@ -158,8 +248,7 @@ def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any])
         raise NotSupportedError(f"cannot alter {name} while this transaction has writes to it")
 
     def apply(tx: Transaction) -> None:
-        update = tx.update_schema(case_sensitive=False)
-        context = AlterContext(name, tx, update)
+        context = AlterContext(name, tx)
         for action in plan.actions:
             with located(_offset(action)):
                 try:
@@ -169,8 +258,7 @@ def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any])
                     if column is not None and "Could not find field" in str(exc):
                         raise ProgrammingError(f"table {name} has no column {column}") from exc
                     raise ProgrammingError(f"table {name}: {exc}") from exc
-        if any(type(action) not in _PROPERTY_ACTIONS for action in plan.actions):
-            update.commit()
+        context.stage()
 
     commit_with_retry(lambda: session.lakehouse.load(name), apply)
     return Result.status_only("ALTER TABLE")

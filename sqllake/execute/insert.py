@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pyiceberg.table import Table
+from pyiceberg.table.sorting import NullOrder, SortDirection
+from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import NestedField
 
 from sqllake.catalog import TableName
@@ -40,6 +42,23 @@ def _targets(table: Table, name: TableName, plan: nodes.Insert) -> list[NestedFi
             raise ProgrammingError(f"column {column} is listed twice", offset=offset)
         targets.append(found)
     return targets
+
+
+def _write_order(table: Table) -> str:
+    """ORDER BY for the table's sort order (WRITE ORDERED BY), so files cluster for pruning.
+
+    DuckDB sorts out of core, so this keeps a large write in bounded memory.
+    """
+    schema = table.schema()
+    terms = []
+    for field in table.sort_order().fields:
+        name = schema.find_column_name(field.source_id)
+        if name is None or not isinstance(field.transform, IdentityTransform) or "." in name:
+            continue
+        direction = "DESC" if field.direction == SortDirection.DESC else "ASC"
+        nulls = "NULLS FIRST" if field.null_order == NullOrder.NULLS_FIRST else "NULLS LAST"
+        terms.append(f"{quote_ident(name)} {direction} {nulls}")
+    return f" ORDER BY {', '.join(terms)}" if terms else ""
 
 
 def _first_bad_value(
@@ -89,6 +108,7 @@ def insert_rows(
             f"CAST({value} AS {duckdb_type(field.field_type)}) AS {quote_ident(field.name)}"
         )
     wrapped = f"SELECT {', '.join(casts)} FROM ({source_sql}) AS __src({aliases})"
+    wrapped += _write_order(table)
     try:
         reader = session.engine.reader(session.engine.relation(wrapped, params))
         files = write_rows(table, str(name), reader)

@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from sqllake.plan import nodes
 from sqllake.plan.common import name_of, properties_of, property_value, refuse
+from sqllake.plan.partition import partition_item
 from sqllake.read.query import offset_of
 from sqllake.sql import alter
 from sqllake.types import field_ids, iceberg_type
@@ -38,7 +39,35 @@ def _set_type(action: exp.Expr) -> nodes.AlterAction:
     return nodes.SetColumnType(column, iceberg_type(action.args["kind"], field_ids(), str(column)))
 
 
+def _alias(action: exp.Expr) -> str | None:
+    alias = action.args.get("alias")
+    return alias.name if alias is not None else None
+
+
+def _sort_items(action: exp.Expr) -> nodes.AlterAction:
+    items = []
+    for ordered in action.expressions:
+        column = ordered.this
+        if not isinstance(column, exp.Column):
+            raise refuse("WRITE ORDERED BY an expression (name columns)", column)
+        items.append(
+            nodes.SortItem(
+                column.name,
+                bool(ordered.args.get("desc")),
+                bool(ordered.args.get("nulls_first")),
+                offset_of(column),
+            )
+        )
+    return nodes.SetWriteOrder(tuple(items))
+
+
 ACTIONS: dict[type[exp.Expr], Callable[[exp.Expr], nodes.AlterAction]] = {
+    alter.AddPartitionField: lambda a: nodes.AddPartitionField(partition_item(a.this), _alias(a)),
+    alter.DropPartitionField: lambda a: nodes.DropPartitionField(partition_item(a.this)),
+    alter.ReplacePartitionField: lambda a: nodes.ReplacePartitionField(
+        partition_item(a.this), partition_item(a.expression), _alias(a)
+    ),
+    alter.WriteOrderedBy: _sort_items,
     alter.AddColumn: _add,
     alter.DropColumn: lambda a: nodes.DropColumn(_column(a.this), bool(a.args.get("exists"))),
     alter.RenameColumn: lambda a: nodes.RenameColumn(_column(a.this), a.args["to"].name),

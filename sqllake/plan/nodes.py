@@ -151,6 +151,41 @@ class SetIdentifierFields:
     columns: tuple[ColumnRef, ...]
 
 
+@dataclass(frozen=True)
+class AddPartitionField:
+    item: PartitionItem
+    name: str | None
+
+
+@dataclass(frozen=True)
+class DropPartitionField:
+    """A partition field named by its name (``ts_day``) or by its transform (``day(ts)``)."""
+
+    item: PartitionItem
+
+
+@dataclass(frozen=True)
+class ReplacePartitionField:
+    old: PartitionItem
+    new: PartitionItem
+    name: str | None
+
+
+@dataclass(frozen=True)
+class SortItem:
+    column: str
+    descending: bool
+    nulls_first: bool
+    offset: int
+
+
+@dataclass(frozen=True)
+class SetWriteOrder:
+    """WRITE ORDERED BY (...); no items: WRITE UNORDERED."""
+
+    items: tuple[SortItem, ...]
+
+
 AlterAction = (
     AddColumn
     | DropColumn
@@ -161,6 +196,10 @@ AlterAction = (
     | SetProperties
     | UnsetProperties
     | SetIdentifierFields
+    | AddPartitionField
+    | DropPartitionField
+    | ReplacePartitionField
+    | SetWriteOrder
 )
 
 

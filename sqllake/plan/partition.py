@@ -53,27 +53,43 @@ def _width(node: exp.Expr | None) -> int:
     )
 
 
+def _column_and_width(arguments: list[exp.Expr | None]) -> tuple[str, int]:
+    """Spark writes ``bucket(16, id)``, Trino ``bucket(id, 16)``: the number is the width."""
+    numbers = [a for a in arguments if isinstance(a, exp.Literal) and not a.is_string]
+    columns = [a for a in arguments if a is not None and a not in numbers]
+    if len(numbers) != 1 or len(columns) != 1:
+        raise ProgrammingError("expected a column and a number")
+    return _column_name(columns[0]), _width(numbers[0])
+
+
+def partition_item(node: exp.Expr) -> nodes.PartitionItem:
+    """One partition transform expression (also used by ALTER TABLE ... PARTITION FIELD)."""
+    return _item(node)
+
+
 def _item(node: exp.Expr) -> nodes.PartitionItem:
     offset = offset_of(node)
     if isinstance(node, exp.Column | exp.Identifier):
         return nodes.PartitionItem(node.name, IdentityTransform(), offset)
     if isinstance(node, exp.PartitionedByBucket):
-        return nodes.PartitionItem(
-            _column_name(node.this), BucketTransform(_width(node.expression)), offset
-        )
-    if isinstance(node, exp.PartitionByTruncate | exp.Trunc):
-        width = node.args.get("expression") or node.args.get("decimals")
-        return nodes.PartitionItem(
-            _column_name(node.this), TruncateTransform(_width(width)), offset
-        )
+        width = _width(node.expression)
+        return nodes.PartitionItem(_column_name(node.this), BucketTransform(width), offset)
+    if isinstance(node, exp.PartitionByTruncate):
+        width = _width(node.expression)
+        return nodes.PartitionItem(_column_name(node.this), TruncateTransform(width), offset)
+    if isinstance(node, exp.Trunc):
+        column, width = _column_and_width([node.this, node.args.get("decimals")])
+        return nodes.PartitionItem(column, TruncateTransform(width), offset)
     name = node.name.lower() if isinstance(node, exp.Anonymous) else type(node).__name__.lower()
     arguments = node.expressions if isinstance(node, exp.Anonymous) else [node.this]
     if name in _TEMPORAL and len(arguments) == 1:
         return nodes.PartitionItem(_column_name(arguments[0]), _TEMPORAL[name](), offset)
-    if name == "bucket" and len(arguments) == 2:
-        return nodes.PartitionItem(
-            _column_name(arguments[0]), BucketTransform(_width(arguments[1])), offset
+    if name in ("bucket", "truncate") and len(arguments) == 2:
+        column, width = _column_and_width(arguments)
+        transform: Transform = (  # type: ignore[type-arg]
+            BucketTransform(width) if name == "bucket" else TruncateTransform(width)
         )
+        return nodes.PartitionItem(column, transform, offset)
     raise ProgrammingError(
         f"unknown partition transform {node.sql('duckdb')}; use a column, year(c), month(c), "
         "day(c), hour(c), bucket(N, c) or truncate(W, c)",

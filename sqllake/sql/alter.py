@@ -78,6 +78,24 @@ class SetIdentifierFields(exp.Expression):
     arg_types: ClassVar[dict[str, bool]] = {"expressions": True}
 
 
+class AddPartitionField(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "alias": False}
+
+
+class DropPartitionField(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True}
+
+
+class ReplacePartitionField(exp.Expression):
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "expression": True, "alias": False}
+
+
+class WriteOrderedBy(exp.Expression):
+    """``expressions`` are Ordered nodes; none means WRITE UNORDERED."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"expressions": False}
+
+
 class RenameTo(exp.Expression):
     arg_types: ClassVar[dict[str, bool]] = {"this": True}
 
@@ -114,7 +132,15 @@ class AlterParsing(DuckDBParser):
                 break
         return self.expression(action)
 
+    def _alter_partition_alias(self) -> exp.Expr | None:
+        return self._parse_id_var(any_token=True) if self._match_text_seq("AS") else None
+
     def _alter_add(self) -> list[exp.Expr]:
+        if self._match_text_seq("PARTITION", "FIELD"):
+            field = self._parse_bitwise()
+            return [
+                self.expression(AddPartitionField(this=field, alias=self._alter_partition_alias()))
+            ]
         if self._match_text_seq("COLUMNS") or (
             self._match_text_seq("COLUMN")
             and self._curr
@@ -127,6 +153,8 @@ class AlterParsing(DuckDBParser):
         return [self._alter_add_column()]
 
     def _alter_drop_action(self) -> list[exp.Expr]:
+        if self._match_text_seq("PARTITION", "FIELD"):
+            return [self.expression(DropPartitionField(this=self._parse_bitwise()))]
         self._match_text_seq("COLUMN")
         exists = self._match_text_seq("IF", "EXISTS")
         return [self.expression(DropColumn(this=self._alter_column_path(), exists=exists))]
@@ -181,6 +209,32 @@ class AlterParsing(DuckDBParser):
         keys = self._parse_wrapped_csv(lambda: self._parse_string() or self._parse_id_var())
         return [self.expression(UnsetProperties(expressions=keys, exists=exists))]
 
+    def _alter_replace_action(self) -> list[exp.Expr]:
+        if not self._match_text_seq("PARTITION", "FIELD"):
+            self.raise_error("Expected PARTITION FIELD after REPLACE")
+        old = self._parse_bitwise()
+        if not self._match_text_seq("WITH"):
+            self.raise_error("Expected WITH")
+        new = self._parse_bitwise()
+        alias = self._alter_partition_alias()
+        return [self.expression(ReplacePartitionField(this=old, expression=new, alias=alias))]
+
+    def _alter_write_action(self) -> list[exp.Expr]:
+        if self._match_text_seq("UNORDERED"):
+            return [self.expression(WriteOrderedBy(expressions=[]))]
+        if not (
+            self._match_text_seq("LOCALLY", "ORDERED", "BY")
+            or self._match_text_seq("ORDERED", "BY")
+        ):
+            self.raise_error("Expected ORDERED BY or UNORDERED after WRITE")
+        wrapped = self._curr is not None and self._curr.token_type == TokenType.L_PAREN
+        order = (
+            self._parse_wrapped_csv(self._parse_ordered)
+            if wrapped
+            else self._parse_csv(self._parse_ordered)
+        )
+        return [self.expression(WriteOrderedBy(expressions=order))]
+
     # First keyword of an ALTER TABLE action -> its parser.
     ALTER_TABLE_ACTIONS: ClassVar[dict[str, Callable[[AlterParsing], list[exp.Expr]]]] = {
         "ADD": _alter_add,
@@ -189,6 +243,8 @@ class AlterParsing(DuckDBParser):
         "ALTER": _alter_alter_column,
         "SET": _alter_set_action,
         "UNSET": _alter_unset_action,
+        "REPLACE": _alter_replace_action,
+        "WRITE": _alter_write_action,
     }
 
     def _parse_alter_lakehouse(self) -> exp.Expr:
@@ -211,7 +267,9 @@ class AlterParsing(DuckDBParser):
             word = self._curr.text.upper() if self._curr else ""
             handler = self.ALTER_TABLE_ACTIONS.get(word)
             if handler is None:
-                self.raise_error("Expected ADD, DROP, RENAME, ALTER, SET or UNSET in ALTER TABLE")
+                self.raise_error(
+                    "Expected ADD, DROP, RENAME, ALTER, SET, UNSET, REPLACE or WRITE in ALTER TABLE"
+                )
                 return exp.Null()  # raise_error raises; this keeps type checkers informed
             self._advance()
             actions.extend(handler(self))
