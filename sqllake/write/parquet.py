@@ -60,6 +60,7 @@ class RollingParquetWriter:
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
         self._pending_bytes = 0
+        self._written_arrow_bytes = 0  # Arrow bytes in the open file's finished row groups
         self._created: list[str] = []
         self.files: list[WrittenFile] = []
 
@@ -71,9 +72,25 @@ class RollingParquetWriter:
         self._pending_bytes += batch.nbytes
         if (
             self._pending_rows >= self._options.row_group_rows
-            or self._pending_bytes >= self._options.row_group_bytes
+            or self._pending_bytes >= self._row_group_budget()
         ):
             self._flush_row_group()
+
+    def _row_group_budget(self) -> float:
+        """Arrow bytes to buffer before writing a row group.
+
+        Files are cut at a size on disk, but only between row groups. Once a row group
+        has shown how well the data compresses, the next one is sized to end the file
+        near the target instead of overshooting it by a whole row group.
+        """
+        on_disk = self._sink.tell() if self._sink is not None else 0
+        if on_disk == 0 or self._written_arrow_bytes == 0:
+            return min(self._options.row_group_bytes, self._options.target_file_size)
+        ratio = on_disk / self._written_arrow_bytes
+        remaining = max(self._options.target_file_size - on_disk, 0)
+        # A floor keeps the last row groups of a file from becoming tiny.
+        floor = self._options.target_file_size / 16 / ratio
+        return min(self._options.row_group_bytes, max(remaining / ratio, floor))
 
     def close(self) -> list[WrittenFile]:
         """Finish the open file; the files written, in order."""
@@ -91,6 +108,7 @@ class RollingParquetWriter:
         table = pa.Table.from_batches(self._pending, self._schema)
         self._writer.write_table(table, row_group_size=self._options.row_group_rows)
         self._rows += table.num_rows
+        self._written_arrow_bytes += self._pending_bytes
         self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
         # The sink's position counts the bytes already on disk (finished row groups).
         if self._sink.tell() >= self._options.target_file_size:
@@ -123,6 +141,7 @@ class RollingParquetWriter:
             compression=self._options.compression,
         )
         self._rows = 0
+        self._written_arrow_bytes = 0
 
     def _close_file(self) -> None:
         assert self._writer is not None and self._sink is not None and self._name

@@ -7,8 +7,11 @@ files become visible only when the transaction commits them.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from queue import Empty, Full, Queue
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -111,6 +114,49 @@ class _PartitionWriters:
             writer.abort()
 
 
+_DONE = object()
+
+
+def prefetched(batches: Iterable[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Pull ``batches`` on a background thread, ``depth`` ahead of the consumer.
+
+    The engine computes the next batches while this thread converts and compresses the
+    current ones (both release the GIL), so a write keeps both cores busy. Closing the
+    generator early stops the producer.
+    """
+    queue: Queue[object] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        queue.put(batch, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            queue.put(exc)
+
+    producer = threading.Thread(target=produce, name="sqllake-prefetch", daemon=True)
+    producer.start()
+    try:
+        while (item := queue.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while producer.is_alive():
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+        producer.join()
+
+
 def write_rows(table: Table, table_name: str, batches: Iterable[pa.RecordBatch]) -> list[DataFile]:
     """Write every row of ``batches`` as new data files of ``table``; nothing is committed."""
     schema = arrow_schema(table.schema())
@@ -118,7 +164,7 @@ def write_rows(table: Table, table_name: str, batches: Iterable[pa.RecordBatch])
     writers = _PartitionWriters(table, schema, MAX_OPEN_PARTITIONS)
     row = 1
     try:
-        for batch in batches:
+        for batch in prefetched(batches):
             conformed = conform(batch, schema, table_name, row)
             for part in split(conformed, spec, iceberg_schema):
                 writers.write(part)
