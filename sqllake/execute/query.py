@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -128,14 +129,40 @@ def run_query(session: Session, plan: nodes.Query, params: Sequence[Any]) -> Res
     )
 
 
+def _scan_line(scan: ScanPlan) -> str:
+    if scan.snapshot_id is None and not scan.files:
+        return f"scan {scan.table}: 0 of 0 data files (empty table)"
+    deletes = len(scan.position_deletes) + len(scan.equality_deletes)
+    return (
+        f"scan {scan.table}: {len(scan.files)} of {scan.total_files} data files, "
+        f"{scan.manifests_read} of {scan.manifests_total} manifests"
+        + (f", {deletes} delete files" if deletes else "")
+        + (f" (snapshot {scan.snapshot_id})" if scan.snapshot_id else "")
+    )
+
+
 def explain(session: Session, plan: nodes.Explain, params: Sequence[Any]) -> Result:
+    """The scan plan of every lakehouse table, then DuckDB's plan.
+
+    EXPLAIN ANALYZE also runs the query and reports planning time, bytes of the data
+    files scanned, rows returned and execution time.
+    """
     check_parameters(plan.query, params)
+    started = time.perf_counter()
     prepared = prepare(session, plan.query)
-    lines = []
-    for scan in prepared.scans:
-        lines.append(
-            f"scan {scan.table}: {len(scan.files)} of {scan.total_files} data files"
-            + (f" (snapshot {scan.snapshot_id})" if scan.snapshot_id else " (empty table)")
-        )
+    planning = time.perf_counter() - started
+    lines = [_scan_line(scan) for scan in prepared.scans]
+    if plan.analyze:
+        started = time.perf_counter()
+        reader = session.engine.reader(session.engine.relation(prepared.sql, params))
+        rows = sum(batch.num_rows for batch in reader)
+        elapsed = time.perf_counter() - started
+        scanned = sum(scan.bytes for scan in prepared.scans)
+        lines += [
+            f"planning time: {planning * 1000:.1f} ms",
+            f"data files scanned: {scanned} bytes",
+            f"rows: {rows}",
+            f"execution time: {elapsed * 1000:.1f} ms",
+        ]
     lines.extend(session.engine.explain(prepared.sql, params).splitlines())
     return Result.rows("EXPLAIN", [("explain", "VARCHAR")], [(line,) for line in lines])

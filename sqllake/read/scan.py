@@ -15,7 +15,6 @@ matched to data files by Iceberg's rules, which the scan SQL applies:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
@@ -43,6 +42,7 @@ class DataFileRef:
     partition_key: str
     # (field id, SQL literal) of identity partition values for a file that may lack the column
     identity: tuple[tuple[int, str], ...] = ()
+    size: int = 0
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,12 @@ class ScanPlan:
     snapshot_id: int | None
     position_deletes: tuple[DeleteFileRef, ...] = ()
     equality_deletes: tuple[DeleteFileRef, ...] = ()
+    manifests_read: int = 0
+    manifests_total: int = 0
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.size for f in self.files)
 
     @property
     def has_deletes(self) -> bool:
@@ -149,13 +155,22 @@ def _refuse_nested_name_changes(table: Table, name: TableName) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _ManifestScan:
+    entries: list[ManifestEntry]
+    manifests_read: int
+    manifests_total: int
+
+
 def _entries(
     table: Table, name: TableName, snapshot: Snapshot, row_filter: BooleanExpression
-) -> Iterable[ManifestEntry]:
+) -> _ManifestScan:
     planner = ManifestGroupPlanner(table.metadata, table.io, row_filter)
     try:
-        for entries in planner.plan_manifest_entries(snapshot.manifests(table.io)):
-            yield from entries
+        manifests = snapshot.manifests(table.io)
+        per_manifest = list(planner.plan_manifest_entries(manifests))
+        entries = [entry for group in per_manifest for entry in group]
+        return _ManifestScan(entries, len(per_manifest), len(manifests))
     except (FileNotFoundError, OSError) as exc:
         raise OperationalError(
             f"snapshot {snapshot.snapshot_id} of table {name} cannot be read: "
@@ -169,7 +184,7 @@ def _total_files(table: Table, name: TableName, snapshot: Snapshot, pruned: bool
         return int(total)
     if not pruned:
         return seen
-    entries = _entries(table, name, snapshot, AlwaysTrue())
+    entries = _entries(table, name, snapshot, AlwaysTrue()).entries
     return sum(1 for e in entries if e.data_file.content == DataFileContent.DATA)
 
 
@@ -190,8 +205,10 @@ def plan_scan(
     files: list[DataFileRef] = []
     positions: list[DeleteFileRef] = []
     equalities: list[DeleteFileRef] = []
+    manifests = _ManifestScan([], 0, 0)
     if snapshot is not None:
-        for entry in _entries(table, name, snapshot, row_filter):
+        manifests = _entries(table, name, snapshot, row_filter)
+        for entry in manifests.entries:
             file = entry.data_file
             _refuse_format(name, file)
             sequence = entry.sequence_number or 0
@@ -204,6 +221,7 @@ def plan_scan(
                         sequence,
                         _partition_key(file),
                         _identity_values(table, schema, file),
+                        file.file_size_in_bytes,
                     )
                 )
             elif file.content == DataFileContent.POSITION_DELETES:
@@ -232,6 +250,8 @@ def plan_scan(
         snapshot_id=snapshot.snapshot_id if snapshot else None,
         position_deletes=tuple(positions),
         equality_deletes=tuple(equalities),
+        manifests_read=manifests.manifests_read,
+        manifests_total=manifests.manifests_total,
     )
 
 
