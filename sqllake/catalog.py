@@ -13,8 +13,10 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow.fs as pafs
+import sqlalchemy as sa
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import (
@@ -84,13 +86,35 @@ def _open(settings: CatalogSettings) -> Catalog:
     return load_catalog(settings.catalog, warehouse=settings.warehouse_uri)
 
 
+def _sqlite_pragmas(connection: Any, record: Any) -> None:
+    # WAL with synchronous=NORMAL: a commit survives a crash of the process (the
+    # log is in the OS's hands) without an fsync per statement, which small writes
+    # into the insert buffer would otherwise pay for each time.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+# The table pointer, read without loading the metadata file (see Lakehouse.load).
+_POINTER = sa.text(
+    "SELECT metadata_location FROM iceberg_tables WHERE catalog_name = :catalog "
+    "AND table_namespace = :namespace AND table_name = :name"
+)
+
+
 class Lakehouse:
     """Namespaces and tables of one catalog, in sqllake's terms and errors."""
 
     def __init__(self, settings: CatalogSettings) -> None:
         self.settings = settings
+        self._loaded: dict[TableName, Table] = {}
         try:
             self._catalog = _open(settings)
+            engine = self.sql_engine
+            if engine is not None and engine.dialect.name == "sqlite":
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
+                engine.dispose()
         except (OSError, ValueError, ImportError) as exc:
             raise OperationalError(f"cannot open catalog: {exc}") from exc
         except Exception as exc:  # SQLAlchemy's errors when the database is unreachable
@@ -106,6 +130,11 @@ class Lakehouse:
     @property
     def is_sql_catalog(self) -> bool:
         return isinstance(self._catalog, SqlCatalog)
+
+    @property
+    def sql_engine(self) -> sa.Engine | None:
+        """The SQL catalog's database (where the insert buffer lives), if it has one."""
+        return self._catalog.engine if isinstance(self._catalog, SqlCatalog) else None
 
     # Namespaces
 
@@ -156,8 +185,39 @@ class Lakehouse:
     def exists(self, table: TableName) -> bool:
         return self._catalog.table_exists(table.identifier)
 
+    def _pointer(self, table: TableName) -> str | None:
+        engine = self.sql_engine
+        if engine is None:
+            return None
+        with engine.connect() as conn:
+            found = conn.execute(
+                _POINTER,
+                {
+                    "catalog": CATALOG_NAME,
+                    "namespace": ".".join(table.namespace),
+                    "name": table.name,
+                },
+            ).scalar()
+        if found is None:
+            raise ProgrammingError(f"table {table} does not exist")
+        return str(found)
+
     def load(self, table: TableName) -> Table:
-        """The table, reading its files from where they are if it was moved or copied."""
+        """The table, reading its files from where they are if it was moved or copied.
+
+        With a SQL catalog, the table pointer is checked on every load and the metadata
+        file parsed only when the pointer moved.
+        """
+        pointer = self._pointer(table)
+        cached = self._loaded.get(table)
+        if cached is not None and pointer is not None and cached.metadata_location == pointer:
+            return cached
+        loaded = self._load(table)
+        if pointer is not None:
+            self._loaded[table] = loaded
+        return loaded
+
+    def _load(self, table: TableName) -> Table:
         try:
             loaded = self._catalog.load_table(table.identifier)
         except (NoSuchTableError, NoSuchNamespaceError):

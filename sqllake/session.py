@@ -12,15 +12,24 @@ files too. DDL (CREATE, DROP, ALTER) takes effect at once, as in Spark and Trino
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from sqlglot import exp
 
-from sqllake.catalog import DEFAULT_NAMESPACE, CatalogSettings, Lakehouse, TableName, remove_files
+from sqllake.catalog import (
+    CATALOG_NAME,
+    DEFAULT_NAMESPACE,
+    CatalogSettings,
+    Lakehouse,
+    TableName,
+    remove_files,
+)
 from sqllake.errors import Error, OperationalError, ProgrammingError, located, translate
 from sqllake.execute import HANDLERS
 from sqllake.plan import nodes
@@ -28,6 +37,7 @@ from sqllake.plan.build import build
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
+from sqllake.write.buffer import InsertBuffer, flushed_sequence
 from sqllake.write.commit import append_files
 
 
@@ -76,17 +86,87 @@ class Transaction:
             del self.pending[table]
 
 
+@dataclass(frozen=True)
+class WriteSettings:
+    """How small writes are buffered (see :mod:`sqllake.write.buffer`)."""
+
+    inline_rows: int = 10_000  # autocommit INSERTs with fewer rows go to the buffer; 0: never
+    flush_rows: int = 100_000  # flush a table's buffer once it holds this many rows
+    flush_bytes: int = 64 * 1024 * 1024  # ... or this many bytes of Arrow IPC
+    flush_interval: float = 60.0  # ... or once its oldest row is this many seconds old
+
+
+INLINE_ROWS_PROPERTY = "write.inline.rows"
+
+
 class Session:
     """The state behind one connection."""
 
-    def __init__(self, settings: CatalogSettings, autocommit: bool = False) -> None:
+    def __init__(
+        self,
+        settings: CatalogSettings,
+        autocommit: bool = False,
+        write: WriteSettings | None = None,
+    ) -> None:
         self.lakehouse = Lakehouse(settings)
         self.engine = Engine()
         self.autocommit = autocommit
+        self.write = write or WriteSettings()
         self.schema: tuple[str, ...] = (DEFAULT_NAMESPACE,)
         self.transaction = Transaction()
+        sql_engine = self.lakehouse.sql_engine
+        self.buffer = InsertBuffer(sql_engine, CATALOG_NAME) if sql_engine is not None else None
+        self._buffered: set[TableName] = set()
+        self._appended: dict[TableName, int] = {}  # rows appended since the last check
+        self._checked: dict[TableName, float] = {}  # when the buffer totals were last read
         if not self.lakehouse.namespace_exists(self.schema):
             self.lakehouse.create_namespace(self.schema, if_not_exists=True)
+
+    # The insert buffer
+
+    def inline_limit(self, table: Table) -> int:
+        """Row count below which an INSERT into ``table`` is buffered (0: not now)."""
+        if self.buffer is None or not self.autocommit or self.transaction.explicit:
+            return 0
+        return int(table.properties.get(INLINE_ROWS_PROPERTY, self.write.inline_rows))
+
+    def buffer_rows(self, name: TableName, table: Table, batch: pa.RecordBatch) -> None:
+        assert self.buffer is not None
+        self.buffer.append(name, batch)
+        self._buffered.add(name)
+        # Looking at the buffer's totals costs a query: do it once a second, or sooner
+        # when this session alone appended a tenth of a flush.
+        since = self._appended.get(name, 0) + batch.num_rows
+        checked = self._checked.get(name, 0.0)
+        if since * 10 >= self.write.flush_rows or time.monotonic() - checked >= 1.0:
+            self._flush_if_due(name, table)
+        else:
+            self._appended[name] = since
+
+    def _flush_if_due(self, name: TableName, table: Table) -> None:
+        assert self.buffer is not None
+        self._checked[name] = time.monotonic()
+        self._appended[name] = 0
+        stats = self.buffer.stats(name, flushed_sequence(table.metadata))
+        age = time.time() - stats.oldest_ms / 1000 if stats.oldest_ms is not None else 0.0
+        if (
+            stats.rows >= self.write.flush_rows
+            or stats.bytes >= self.write.flush_bytes
+            or age >= self.write.flush_interval
+        ):
+            self.flush(name)
+
+    def flush(self, name: TableName) -> int:
+        """Move ``name``'s buffered rows into Parquet files and one snapshot; rows moved."""
+        if self.buffer is None:
+            return 0
+        return self.buffer.flush(name, functools.partial(self.lakehouse.load, name))
+
+    def flush_due(self) -> None:
+        """Flush the tables this session buffered whose rows are due (a timer calls this)."""
+        for name in sorted(self._buffered):
+            if self.lakehouse.exists(name):
+                self._flush_if_due(name, self.lakehouse.load(name))
 
     # Names
 
@@ -109,8 +189,7 @@ class Session:
         """Run one statement; errors carry their location in ``text``."""
         tree: exp.Expr | None = None
         try:
-            tree = parse(text)
-            plan = build(tree, text)
+            tree, plan = _planned(text)
             self.engine.drop_views()
             result = HANDLERS[type(plan)](self, plan, params)
             if self.autocommit and not self.transaction.explicit and self.transaction.pending:
@@ -148,12 +227,23 @@ class Session:
         self.engine.interrupt()
 
     def close(self) -> None:
-        """Discard uncommitted work (PEP 249) and release the engine."""
+        """Flush what this session buffered, discard uncommitted work (PEP 249), release."""
         try:
             self.rollback()
+            for name in sorted(self._buffered):
+                if self.lakehouse.exists(name):
+                    self.flush(name)
         finally:
             self.engine.close()
             self.lakehouse.close()
+
+
+@functools.lru_cache(maxsize=256)
+def _planned(text: str) -> tuple[exp.Expr, nodes.Plan]:
+    """Parse and plan, once per distinct statement text (plans are immutable: handlers
+    copy a plan's syntax tree before rewriting it)."""
+    tree = parse(text)
+    return tree, build(tree, text)
 
 
 def _find_name(tree: exp.Expr | None, name: str) -> int | None:

@@ -8,9 +8,11 @@ unless every row was written; the files of a failed statement are deleted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 from pyiceberg.table import Table
 from pyiceberg.table.sorting import NullOrder, SortDirection
 from pyiceberg.transforms import IdentityTransform
@@ -21,8 +23,9 @@ from sqllake.errors import DataError, Error, ProgrammingError, translate
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
-from sqllake.types import duckdb_type, quote_ident
-from sqllake.write.rows import write_rows
+from sqllake.types import arrow_schema, duckdb_type, quote_ident
+from sqllake.write.direct import direct_rows
+from sqllake.write.rows import conform, write_rows
 
 if TYPE_CHECKING:
     from sqllake.session import Session
@@ -82,6 +85,30 @@ def _first_bad_value(
     return None
 
 
+def _read_up_to(reader: pa.RecordBatchReader, limit: int) -> tuple[list[pa.RecordBatch], int]:
+    """Batches from ``reader`` until ``limit`` rows are read or it ends; and the count."""
+    head: list[pa.RecordBatch] = []
+    count = 0
+    while count < limit:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        head.append(batch)
+        count += batch.num_rows
+    return head, count
+
+
+def _conformed(table: Table, name: TableName, batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    """The rows of a small INSERT as one batch in the table's Arrow schema, checked."""
+    schema = arrow_schema(table.schema())
+    checked, row = [], 1
+    for batch in batches:
+        checked.append(conform(batch, schema, str(name), row))
+        row += batch.num_rows
+    return pa.Table.from_batches(checked, schema).combine_chunks().to_batches()[0]
+
+
 def insert_rows(
     session: Session,
     name: TableName,
@@ -92,6 +119,11 @@ def insert_rows(
 ) -> int:
     """Write the rows of ``source`` into ``table``'s ``targets``; stage the files. Row count."""
     check_parameters(source, params)
+    schema = arrow_schema(table.schema())
+    direct = direct_rows(source.tree, targets, list(table.schema().fields), schema, params)
+    if direct is not None and direct.num_rows < session.inline_limit(table):
+        session.buffer_rows(name, table, conform(direct, schema, str(name), 1))
+        return int(direct.num_rows)
     source_sql = prepare(session, source).sql
     width = len(session.engine.relation(source_sql, params).columns)
     if width != len(targets):
@@ -111,7 +143,16 @@ def insert_rows(
     wrapped += _write_order(table)
     try:
         reader = session.engine.reader(session.engine.relation(wrapped, params))
-        files = write_rows(table, str(name), reader)
+        limit = session.inline_limit(table)
+        batches: Iterable[pa.RecordBatch] = reader
+        if limit > 0:
+            head, count = _read_up_to(reader, limit)
+            if count < limit:
+                if count:
+                    session.buffer_rows(name, table, _conformed(table, name, head))
+                return count
+            batches = itertools.chain(head, reader)
+        files = write_rows(table, str(name), batches)
     except Error:
         raise
     except Exception as exc:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
@@ -23,6 +24,7 @@ from sqllake.read.scan_sql import scan_sql
 from sqllake.read.timetravel import schema_of, snapshot_as_of, snapshot_by_version
 from sqllake.result import Column, Result
 from sqllake.sql.dialect import DIALECT
+from sqllake.write.buffer import BufferedRows, align, flushed_sequence
 
 if TYPE_CHECKING:
     from pyiceberg.schema import Schema
@@ -96,6 +98,22 @@ def _fill_identity(session: Session, scan: ScanPlan) -> ScanPlan:
     return keep_missing_identity(scan, session.engine.field_ids(needing))
 
 
+def _with_buffer(
+    session: Session, table: Table, buffered: BufferedRows | None, scan: ScanPlan
+) -> tuple[str, ScanPlan]:
+    """The scan's SQL, plus the table's buffered rows that no snapshot holds yet."""
+    sql = scan_sql(scan)
+    if buffered is None:
+        return sql, scan
+    rows = buffered.after(flushed_sequence(table.metadata))
+    if not rows:
+        return sql, scan
+    arrow = pa.Table.from_batches([align(batch, table) for batch in rows])
+    view = session.engine.register(arrow)
+    union = f'SELECT * FROM ({sql}) UNION ALL SELECT * FROM "{view}"'
+    return union, replace(scan, buffered_rows=arrow.num_rows)
+
+
 def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
     """The DuckDB SQL of ``query`` with every lakehouse table read from a pruned scan."""
     tree = query.tree.copy()
@@ -103,6 +121,10 @@ def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
     for ref in table_references(tree, query.text):
         base, kind = split_name(ref.parts[-1])
         name = session.table_name(nodes.Name((*ref.parts[:-1], base), ref.offset))
+        # Buffered rows are read before the metadata: a flush committed in between is
+        # then seen in the metadata, and its rows are skipped from the buffer.
+        current = kind is None and ref.as_of is None and session.buffer is not None
+        buffered = session.buffer.read(name) if current and session.buffer else None
         table = session.load(name, ref.offset)
         if kind is not None:
             with located(ref.offset):
@@ -110,8 +132,8 @@ def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
             point_at_view(ref, view)
             continue
         with located(ref.offset):
-            scan = _scan(session, ref, name, table)
-            point_at_view(ref, session.engine.view(scan_sql(scan)))
+            sql, scan = _with_buffer(session, table, buffered, _scan(session, ref, name, table))
+            point_at_view(ref, session.engine.view(sql))
         scans.append(scan)
     return PreparedQuery(tree.sql(dialect=DIALECT), tuple(scans))
 
@@ -137,6 +159,7 @@ def _scan_line(scan: ScanPlan) -> str:
         f"scan {scan.table}: {len(scan.files)} of {scan.total_files} data files, "
         f"{scan.manifests_read} of {scan.manifests_total} manifests"
         + (f", {deletes} delete files" if deletes else "")
+        + (f", {scan.buffered_rows} buffered rows" if scan.buffered_rows else "")
         + (f" (snapshot {scan.snapshot_id})" if scan.snapshot_id else "")
     )
 

@@ -64,6 +64,7 @@ class ScanPlan:
     equality_deletes: tuple[DeleteFileRef, ...] = ()
     manifests_read: int = 0
     manifests_total: int = 0
+    buffered_rows: int = 0  # rows of the insert buffer read with the files
 
     @property
     def bytes(self) -> int:

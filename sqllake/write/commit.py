@@ -76,11 +76,20 @@ def commit_with_retry(load: Callable[[], Table], apply: Callable[[Transaction], 
 
 
 def append_files(
-    load: Callable[[], Table], files: list[DataFile], summary: dict[str, str] | None = None
+    load: Callable[[], Table],
+    files: list[DataFile],
+    summary: dict[str, str] | None = None,
+    check: Callable[[Transaction], None] | None = None,
 ) -> Table:
-    """Commit ``files`` as one append snapshot, retrying on concurrent commits."""
+    """Commit ``files`` as one append snapshot, retrying on concurrent commits.
+
+    ``check`` runs on the metadata of every attempt and may raise to give up (an append
+    that only makes sense if nobody else did the same in the meantime).
+    """
 
     def apply(transaction: Transaction) -> None:
+        if check is not None:
+            check(transaction)
         with transaction.update_snapshot(snapshot_properties=summary or {}).fast_append() as app:
             for file in files:
                 app.append_data_file(file)

@@ -1,0 +1,244 @@
+"""The insert buffer: small writes kept in the catalog's own database until a flush.
+
+A small INSERT appends its rows (one Arrow IPC batch) to ``sqllake_buffer`` in one
+database transaction, so they survive a crash once the statement returns. Each table
+has a counter row in ``sqllake_buffer_seq``; bumping it takes a row lock that orders
+appends, so sequence numbers become visible in the order they were handed out (a
+reader never sees 11 before 10).
+
+A flush writes the buffered rows as Parquet and commits one Iceberg snapshot whose
+summary records the highest sequence number it holds (``sqllake.buffer-seq``). Readers
+take the buffered rows *before* loading the table metadata and ignore rows at or below
+the recorded number, so a row is counted once whether they see the flush or not.
+
+Failure semantics of :meth:`InsertBuffer.flush`:
+- a crash before the Iceberg commit leaves the rows buffered (and unreferenced Parquet
+  files, which nothing reads);
+- a crash after the commit leaves rows at or below the recorded number in the buffer;
+  readers ignore them and the next flush deletes them;
+- two flushes of one table race on the Iceberg commit: the loser sees the new number,
+  deletes its files and starts again from what is still buffered.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyarrow as pa
+import sqlalchemy as sa
+from pyiceberg.table import Table, Transaction
+from pyiceberg.table.metadata import TableMetadata
+
+from sqllake.catalog import TableName, remove_files
+from sqllake.types import arrow_schema, cast_array
+from sqllake.write.commit import append_files
+from sqllake.write.rows import write_rows
+
+SEQUENCE_PROPERTY = "sqllake.buffer-seq"
+
+_metadata = sa.MetaData()
+_rows = sa.Table(
+    "sqllake_buffer",
+    _metadata,
+    sa.Column("catalog_name", sa.String(255), primary_key=True),
+    sa.Column("table_namespace", sa.String(255), primary_key=True),
+    sa.Column("table_name", sa.String(255), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("batch", sa.LargeBinary, nullable=False),
+)
+_sequences = sa.Table(
+    "sqllake_buffer_seq",
+    _metadata,
+    sa.Column("catalog_name", sa.String(255), primary_key=True),
+    sa.Column("table_namespace", sa.String(255), primary_key=True),
+    sa.Column("table_name", sa.String(255), primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+)
+
+
+# The append path runs once per small INSERT: plain statements, compiled once.
+_KEY = "catalog_name = :catalog AND table_namespace = :namespace AND table_name = :name"
+_BUMP = sa.text(
+    f"UPDATE sqllake_buffer_seq SET last_seq = last_seq + 1 WHERE {_KEY} RETURNING last_seq"
+)
+_FIRST = sa.text(
+    "INSERT INTO sqllake_buffer_seq (catalog_name, table_namespace, table_name, last_seq) "
+    "VALUES (:catalog, :namespace, :name, 1)"
+)
+_APPEND = sa.text(
+    "INSERT INTO sqllake_buffer "
+    "(catalog_name, table_namespace, table_name, seq, row_count, created_ms, batch) "
+    "VALUES (:catalog, :namespace, :name, :seq, :rows, :created, :batch)"
+).bindparams(sa.bindparam("batch", type_=sa.LargeBinary))
+
+
+@dataclass(frozen=True)
+class BufferedRows:
+    """Buffered rows of one table, as read (before the table metadata was loaded)."""
+
+    table: TableName
+    batches: tuple[tuple[int, pa.RecordBatch], ...]  # (sequence number, rows)
+
+    def after(self, flushed: int) -> list[pa.RecordBatch]:
+        return [batch for seq, batch in self.batches if seq > flushed]
+
+
+@dataclass(frozen=True)
+class BufferStats:
+    rows: int
+    bytes: int
+    oldest_ms: int | None
+
+
+def flushed_sequence(metadata: TableMetadata) -> int:
+    """The highest buffer sequence number already in the table (0 if none).
+
+    Other engines' commits carry no number, so the newest ancestor that has one counts.
+    """
+    current = metadata.current_snapshot()
+    while current is not None:
+        recorded = current.summary.get(SEQUENCE_PROPERTY) if current.summary else None
+        if recorded is not None:
+            return int(recorded)
+        parent = current.parent_snapshot_id
+        current = metadata.snapshot_by_id(parent) if parent is not None else None
+    return 0
+
+
+def _serialize(batch: pa.RecordBatch) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _deserialize(data: bytes) -> pa.RecordBatch:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_next_batch()
+
+
+def align(batch: pa.RecordBatch, table: Table) -> pa.RecordBatch:
+    """A buffered batch in the table's current schema, matching columns by field id."""
+    target = arrow_schema(table.schema())
+    by_id = {
+        int(f.metadata[b"PARQUET:field_id"]): i for i, f in enumerate(batch.schema) if f.metadata
+    }
+    columns = []
+    for field in target:
+        position = by_id.get(int(field.metadata[b"PARQUET:field_id"]))
+        if position is None:
+            columns.append(pa.nulls(batch.num_rows, field.type))
+        else:
+            columns.append(cast_array(batch.column(position), field.type))
+    return pa.RecordBatch.from_arrays(columns, schema=target)
+
+
+class InsertBuffer:
+    """The buffer tables in one SQL catalog database."""
+
+    def __init__(self, engine: sa.Engine, catalog_name: str) -> None:
+        self._engine = engine
+        self._catalog = catalog_name
+        _metadata.create_all(engine, checkfirst=True)
+
+    def _key(self, table: TableName, columns: sa.Table) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            columns.c.catalog_name == self._catalog,
+            columns.c.table_namespace == ".".join(table.namespace),
+            columns.c.table_name == table.name,
+        )
+
+    def _names(self, table: TableName) -> dict[str, str]:
+        return {
+            "catalog": self._catalog,
+            "namespace": ".".join(table.namespace),
+            "name": table.name,
+        }
+
+    def append(self, table: TableName, batch: pa.RecordBatch) -> int:
+        """Durably append rows; their sequence number."""
+        names = self._names(table)
+        for _ in range(3):
+            try:
+                with self._engine.begin() as conn:
+                    seq = conn.execute(_BUMP, names).scalar()
+                    if seq is None:
+                        conn.execute(_FIRST, names)
+                        seq = 1
+                    row = {"seq": seq, "rows": batch.num_rows, "batch": _serialize(batch)}
+                    conn.execute(_APPEND, {**names, **row, "created": int(time.time() * 1000)})
+                    return int(seq)
+            except sa.exc.IntegrityError:
+                continue  # two first appends created the counter at once: go again
+        raise RuntimeError(f"could not append to the insert buffer of {table}")
+
+    def read(self, table: TableName) -> BufferedRows:
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                sa.select(_rows.c.seq, _rows.c.batch)
+                .where(self._key(table, _rows))
+                .order_by(_rows.c.seq)
+            ).all()
+        return BufferedRows(table, tuple((int(seq), _deserialize(data)) for seq, data in found))
+
+    def stats(self, table: TableName, flushed: int) -> BufferStats:
+        with self._engine.connect() as conn:
+            rows, size, oldest = conn.execute(
+                sa.select(
+                    sa.func.coalesce(sa.func.sum(_rows.c.row_count), 0),
+                    sa.func.coalesce(sa.func.sum(sa.func.length(_rows.c.batch)), 0),
+                    sa.func.min(_rows.c.created_ms),
+                ).where(self._key(table, _rows), _rows.c.seq > flushed)
+            ).one()
+        return BufferStats(int(rows), int(size), int(oldest) if oldest is not None else None)
+
+    def delete_through(self, table: TableName, seq: int) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(_rows.delete().where(self._key(table, _rows), _rows.c.seq <= seq))
+
+    def forget(self, table: TableName) -> None:
+        """Drop every buffered row and the counter of a dropped table."""
+        with self._engine.begin() as conn:
+            conn.execute(_rows.delete().where(self._key(table, _rows)))
+            conn.execute(_sequences.delete().where(self._key(table, _sequences)))
+
+    def rename(self, table: TableName, new: TableName) -> None:
+        values = {"table_namespace": ".".join(new.namespace), "table_name": new.name}
+        with self._engine.begin() as conn:
+            conn.execute(_rows.update().where(self._key(table, _rows)).values(**values))
+            conn.execute(_sequences.update().where(self._key(table, _sequences)).values(**values))
+
+    def flush(self, table: TableName, load: Callable[[], Table]) -> int:
+        """Move buffered rows into the table as one snapshot; the number of rows moved."""
+        while True:
+            buffered = self.read(table)
+            current = load()
+            flushed = flushed_sequence(current.metadata)
+            pending = [(seq, batch) for seq, batch in buffered.batches if seq > flushed]
+            if not pending:
+                self.delete_through(table, flushed)
+                return 0
+            highest = pending[-1][0]
+            files = write_rows(current, str(table), [align(b, current) for _, b in pending])
+
+            def still_ours(transaction: Transaction, expected: int = flushed) -> None:
+                if flushed_sequence(transaction.table_metadata) != expected:
+                    raise _FlushedElsewhere
+
+            try:
+                append_files(load, files, {SEQUENCE_PROPERTY: str(highest)}, check=still_ours)
+            except _FlushedElsewhere:
+                remove_files(f.file_path for f in files)
+                continue
+            except BaseException:
+                remove_files(f.file_path for f in files)
+                raise
+            self.delete_through(table, highest)
+            return sum(batch.num_rows for _, batch in pending)
+
+
+class _FlushedElsewhere(Exception):
+    """Another process flushed this table between our read and our commit."""
