@@ -42,12 +42,18 @@ from sqllake.errors import (
     ProgrammingError,
     Warning,
 )
+from sqllake.session import WriteSettings
 
 __version__ = "0.1.0"
 
 
 def connect(
-    warehouse: str | None = None, *, catalog: str | None = None, autocommit: bool = False
+    warehouse: str | None = None,
+    *,
+    catalog: str | None = None,
+    autocommit: bool = False,
+    inline_rows: int = WriteSettings.inline_rows,
+    flush_interval: float = WriteSettings.flush_interval,
 ) -> Connection:
     """Open a connection.
 
@@ -55,8 +61,13 @@ def connect(
     ``$SQLLAKE_WAREHOUSE`` or ``./lakehouse``. ``catalog`` is a SQLAlchemy URI of a SQL
     catalog or the name of a PyIceberg-configured catalog, default ``$SQLLAKE_CATALOG``
     or a SQLite catalog at ``<warehouse>/catalog.db``.
+
+    ``inline_rows``: autocommit INSERTs of fewer rows go to the insert buffer (0 turns
+    it off); ``flush_interval``: seconds after which buffered rows are flushed.
     """
-    return Connection(CatalogSettings.resolve(warehouse, catalog), autocommit=autocommit)
+    write = WriteSettings(inline_rows=inline_rows, flush_interval=flush_interval)
+    settings = CatalogSettings.resolve(warehouse, catalog)
+    return Connection(settings, autocommit=autocommit, write=write)
 
 
 __all__ = [

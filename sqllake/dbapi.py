@@ -12,7 +12,7 @@ import pyarrow as pa
 from sqllake import errors
 from sqllake.catalog import CatalogSettings
 from sqllake.result import Result
-from sqllake.session import Session
+from sqllake.session import Session, WriteSettings
 
 apilevel = "2.0"
 threadsafety = 1  # threads may share the module, not connections
@@ -84,8 +84,13 @@ class Connection:
     ProgrammingError = errors.ProgrammingError
     NotSupportedError = errors.NotSupportedError
 
-    def __init__(self, settings: CatalogSettings, autocommit: bool = False) -> None:
-        self._session: Session | None = Session(settings, autocommit=autocommit)
+    def __init__(
+        self,
+        settings: CatalogSettings,
+        autocommit: bool = False,
+        write: WriteSettings | None = None,
+    ) -> None:
+        self._session: Session | None = Session(settings, autocommit=autocommit, write=write)
 
     @property
     def session(self) -> Session:

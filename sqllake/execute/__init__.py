@@ -32,6 +32,7 @@ HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.Explain: query.explain,
     nodes.Insert: insert.insert,
     nodes.CallProcedure: procedures.call,
+    nodes.FlushTable: procedures.flush_table,
     nodes.Begin: transaction.begin,
     nodes.Commit: transaction.commit,
     nodes.Rollback: transaction.rollback,

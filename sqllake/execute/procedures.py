@@ -31,7 +31,26 @@ def _register_table(session: Session, args: dict[str, Any]) -> Result:
     return Result.status_only("CALL")
 
 
+def _flush(session: Session, args: dict[str, Any]) -> Result:
+    name = session.table_name(nodes.Name(tuple(str(args["table"]).split(".")), 0))
+    session.load(name)
+    count = session.flush(name)
+    return Result.status_only(f"FLUSH {count}", rowcount=count)
+
+
+def flush_table(session: Session, plan: nodes.FlushTable, params: Sequence[Any]) -> Result:
+    name = session.table_name(plan.name)
+    session.load(name, plan.name.offset)
+    count = session.flush(name)
+    return Result.status_only(f"FLUSH {count}", rowcount=count)
+
+
 PROCEDURES: dict[str, Procedure] = {
+    "flush": Procedure(
+        ("table",),
+        _flush,
+        "write the table's buffered rows as Parquet files and one snapshot",
+    ),
     "register_table": Procedure(
         ("table", "metadata_file"),
         _register_table,

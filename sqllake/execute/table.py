@@ -75,6 +75,8 @@ def drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -
             return Result.status_only("DROP TABLE")
         session.lakehouse.drop_table(name, plan.purge)
     session.transaction.discard(name)
+    if session.buffer is not None:
+        session.buffer.forget(name)
     return Result.status_only("DROP TABLE")
 
 
@@ -93,6 +95,8 @@ def rename_table(session: Session, plan: nodes.RenameTable, params: Sequence[Any
         session.lakehouse.load(name)
     with located(plan.new_name.offset):
         session.lakehouse.rename_table(name, new)
+    if session.buffer is not None:
+        session.buffer.rename(name, new)
     return Result.status_only("ALTER TABLE")
 
 

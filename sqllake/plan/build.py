@@ -216,6 +216,7 @@ PLANNERS: dict[type[exp.Expr], Planner] = {
     exp.Describe: _describe,
     dialect.Explain: _explain,
     dialect.Call: _call,
+    dialect.Flush: lambda tree, text: nodes.FlushTable(name_of(tree.this)),
     exp.Select: query_of,
     exp.Union: query_of,
     exp.Intersect: query_of,

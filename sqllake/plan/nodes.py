@@ -276,6 +276,11 @@ class CallProcedure(Plan):
 
 
 @dataclass(frozen=True)
+class FlushTable(Plan):
+    name: Name
+
+
+@dataclass(frozen=True)
 class Begin(Plan):
     pass
 

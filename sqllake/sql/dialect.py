@@ -43,6 +43,12 @@ class Call(exp.Expression):
     arg_types: ClassVar[dict[str, bool]] = {"this": True, "expressions": False}
 
 
+class Flush(exp.Expression):
+    """FLUSH t: write the table's buffered rows as Parquet files and one snapshot."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True}
+
+
 class LocatedParseError(ParseError):
     """A sqlglot parse error that knows the character offset it points at."""
 
@@ -102,11 +108,16 @@ class SqlLakeParser(AlterParsing):
         name = exp.to_table(".".join(p.name for p in parts if p is not None))
         return self.expression(Call(this=name, expressions=args))
 
+    def _parse_flush(self) -> exp.Expr:
+        self._match(TokenType.TABLE)
+        return self.expression(Flush(this=self._parse_table_parts()))
+
     # First keyword of a lakehouse statement -> its parser.
     LAKEHOUSE_STATEMENTS: ClassVar[dict[str, Callable[[SqlLakeParser], exp.Expr]]] = {
         "SHOW": _parse_show_lakehouse,
         "EXPLAIN": _parse_explain,
         "CALL": _parse_call,
+        "FLUSH": _parse_flush,
         "ALTER": AlterParsing._parse_alter_lakehouse,
     }
 
