@@ -21,7 +21,7 @@ from pyiceberg.io.pyarrow import (
     parquet_path_to_id_mapping,
 )
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
-from pyiceberg.table import Table, Transaction
+from pyiceberg.table import Table, TableProperties, Transaction
 from pyiceberg.typedef import Record
 
 from sqllake.errors import OperationalError
@@ -53,6 +53,19 @@ def data_file(table: Table, written: WrittenFile, partition: Record) -> DataFile
     )
 
 
+def _without_retries(table: Table) -> Table:
+    """The table with PyIceberg's own commit retries turned off, for this process only.
+
+    PyIceberg retries a failed commit by rebuilding the snapshot on fresh metadata,
+    which would skip the checks ``apply`` makes; retries happen here instead. The
+    property changes only this in-memory copy: a commit applies its updates to the
+    catalog's current metadata, never to this copy's properties.
+    """
+    properties = {**table.metadata.properties, TableProperties.COMMIT_NUM_RETRIES: "0"}
+    metadata = table.metadata.model_copy(update={"properties": properties})
+    return Table(table.name(), metadata, table.metadata_location, table.io, table.catalog)
+
+
 def commit_with_retry(load: Callable[[], Table], apply: Callable[[Transaction], None]) -> Table:
     """Apply changes to a fresh transaction and commit; on a conflict, reload and redo.
 
@@ -60,7 +73,7 @@ def commit_with_retry(load: Callable[[], Table], apply: Callable[[Transaction], 
     change against what the other writer committed (a column it drops may be gone).
     """
     for attempt in range(COMMIT_RETRIES + 1):
-        table = load()
+        table = _without_retries(load())
         transaction = table.transaction()
         apply(transaction)
         try:
