@@ -287,7 +287,13 @@ class Lakehouse:
 
 
 def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
-    """The Arrow filesystem and path of a file or folder location."""
+    """The Arrow filesystem and path of a file or folder location.
+
+    Local locations are paths, not URIs to parse: a table named "Mixed Case" has a
+    space in its folder name, which Arrow's URI parser rejects.
+    """
+    if location.startswith("file:") or "://" not in location:
+        return pafs.LocalFileSystem(), local_path(location)
     fs, path = pafs.FileSystem.from_uri(location)
     return fs, str(path)
 

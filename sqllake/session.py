@@ -233,6 +233,10 @@ class Session:
             for name in sorted(self._buffered):
                 if self.lakehouse.exists(name):
                     self.flush(name)
+        except Error:
+            raise
+        except Exception as exc:
+            raise translate(exc) from exc
         finally:
             self.engine.close()
             self.lakehouse.close()

@@ -89,6 +89,13 @@ _ICEBERG_TO_DUCKDB: dict[type[IcebergType], str] = {
     FixedType: "BLOB",
 }
 
+# sqlglot's names for DuckDB types that have no Iceberg type, as DuckDB users know them.
+_DUCKDB_NAMES = {
+    DType.INT128: "HUGEINT",
+    DType.UINT128: "UHUGEINT",
+    DType.UBIGINT: "UBIGINT",
+}
+
 _DECIMAL_DEFAULT = (18, 3)  # DuckDB's DECIMAL without arguments
 
 
@@ -125,8 +132,9 @@ def iceberg_type(dtype: exp.DataType, ids: Iterator[int], where: str) -> Iceberg
         return StructType(*(_struct_field(f, ids, where) for f in dtype.expressions))
     if kind in _SQL_TO_ICEBERG:
         return _SQL_TO_ICEBERG[kind]
+    spelled = _DUCKDB_NAMES.get(kind, dtype.sql("duckdb"))
     raise NotSupportedError(
-        f"{where}: type {dtype.sql('duckdb')} has no Iceberg equivalent; use one of "
+        f"{where}: type {spelled} has no Iceberg equivalent; use one of "
         "BOOLEAN, INT, BIGINT, REAL, DOUBLE, DECIMAL(p,s), DATE, TIME, TIMESTAMP, "
         "TIMESTAMPTZ, VARCHAR, UUID, BLOB, STRUCT, LIST, MAP"
     )

@@ -9,6 +9,7 @@ unless every row was written; the files of a failed statement are deleted.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from pyiceberg.table import Table
 from pyiceberg.table.sorting import NullOrder, SortDirection
 from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import NestedField
+from sqlglot import exp
 
 from sqllake.catalog import TableName
 from sqllake.errors import DataError, Error, ProgrammingError, translate
@@ -64,6 +66,26 @@ def _write_order(table: Table) -> str:
     return f" ORDER BY {', '.join(terms)}" if terms else ""
 
 
+def _literal_in_values(
+    source: exp.Expr, targets: list[NestedField], message: str
+) -> tuple[NestedField, int, Any] | None:
+    """The VALUES literal an engine conversion error quotes, with its column and row.
+
+    DuckDB may fail while typing a VALUES list itself ('forty' beside 30), before any
+    row can be probed; the value it quotes is then found in the statement.
+    """
+    quoted = re.search(r"'((?:[^']|'')*)'", message)
+    if not isinstance(source, exp.Values) or quoted is None:
+        return None
+    wanted = quoted.group(1).replace("''", "'")
+    for row, values in enumerate(source.expressions, start=1):
+        items = values.expressions if isinstance(values, exp.Tuple) else [values]
+        for column, item in enumerate(items[: len(targets)]):
+            if isinstance(item, exp.Literal) and item.is_string and item.name == wanted:
+                return targets[column], row, wanted
+    return None
+
+
 def _first_bad_value(
     session: Session,
     source_sql: str,
@@ -79,7 +101,10 @@ def _first_bad_value(
             f"WHERE __v IS NOT NULL AND TRY_CAST(__v AS {duckdb_type(field.field_type)}) IS NULL "
             "ORDER BY __row LIMIT 1"
         )
-        found = session.engine.relation(probe, params).fetchall()
+        try:
+            found = session.engine.relation(probe, params).fetchall()
+        except Exception:  # the source itself does not type-check: no row to point at
+            return None
         if found:
             return field, int(found[0][0]), found[0][1]
     return None
@@ -158,7 +183,9 @@ def insert_rows(
     except Exception as exc:
         error = translate(exc)
         if isinstance(error, DataError):
-            bad = _first_bad_value(session, source_sql, aliases, targets, params)
+            bad = _first_bad_value(
+                session, source_sql, aliases, targets, params
+            ) or _literal_in_values(source.tree, targets, error.message)
             if bad is not None:
                 field, row, value = bad
                 raise DataError(

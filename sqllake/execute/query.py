@@ -152,7 +152,7 @@ def run_query(session: Session, plan: nodes.Query, params: Sequence[Any]) -> Res
 
 
 def _scan_line(scan: ScanPlan) -> str:
-    if scan.snapshot_id is None and not scan.files:
+    if scan.snapshot_id is None and not scan.files and not scan.buffered_rows:
         return f"scan {scan.table}: 0 of 0 data files (empty table)"
     deletes = len(scan.position_deletes) + len(scan.equality_deletes)
     return (

@@ -54,6 +54,8 @@ def create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any
         if exists and plan.or_replace:
             session.transaction.discard(name)
             session.lakehouse.drop_table(name, purge=False)
+            if session.buffer is not None:
+                session.buffer.forget(name)
         spec = build_spec(schema, plan.partition_by)
         table = session.lakehouse.create_table(name, schema, spec, plan.properties)
     if plan.query is None:

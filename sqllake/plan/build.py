@@ -152,7 +152,11 @@ def _drop(tree: exp.Expr, text: str) -> nodes.Plan:
     kind = (tree.kind or "").upper()
     exists = bool(tree.args.get("exists"))
     if kind in ("SCHEMA", "DATABASE"):
-        return nodes.DropSchema(name_of(tree.this), exists, bool(tree.args.get("cascade")))
+        # sqlglot keeps a dropped schema's name as a table whose "db" part is the name.
+        target = tree.this or (tree.args.get("tables") or [None])[0]
+        if target is None:
+            raise ProgrammingError("DROP SCHEMA needs a name", offset=0)
+        return nodes.DropSchema(name_of(target), exists, bool(tree.args.get("cascade")))
     if kind != "TABLE":
         raise refuse(f"DROP {kind}", tree)
     tables = tree.args.get("tables") or [tree.this]
@@ -176,7 +180,8 @@ def _insert(tree: exp.Expr, text: str) -> nodes.Plan:
 
 
 def _describe(tree: exp.Expr, text: str) -> nodes.Plan:
-    if not isinstance(tree.this, exp.Table) or tree.args.get("kind"):
+    kind = str(tree.args.get("kind") or "TABLE").upper()
+    if not isinstance(tree.this, exp.Table) or kind != "TABLE":
         raise refuse("DESCRIBE of a query", tree)
     return nodes.DescribeTable(name_of(tree.this))
 
@@ -230,7 +235,16 @@ PLANNERS: dict[type[exp.Expr], Planner] = {
 }
 
 # Statements sqlglot parses that sqllake does not run (yet).
-_KNOWN_STATEMENTS = (exp.DML, exp.DDL, exp.Pragma, exp.Set, exp.Copy, exp.Show, exp.Kill)
+_KNOWN_STATEMENTS = (
+    exp.DML,
+    exp.DDL,
+    exp.Pragma,
+    exp.Set,
+    exp.Copy,
+    exp.Show,
+    exp.Kill,
+    exp.TruncateTable,
+)
 
 
 def build(tree: exp.Expr, text: str) -> nodes.Plan:

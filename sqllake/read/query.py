@@ -38,6 +38,8 @@ def normalize(identifier: exp.Expr) -> str:
 def offset_of(node: exp.Expr) -> int:
     """The character offset where ``node`` starts in the statement (0 if unknown)."""
     starts = [i.meta["start"] for i in node.find_all(exp.Identifier) if "start" in i.meta]
+    if "start" in node.meta:  # functions carry their own position
+        starts.append(node.meta["start"])
     return min(starts) if starts else 0
 
 

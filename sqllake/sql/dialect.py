@@ -66,8 +66,12 @@ def _token_text(match: re.Match[str]) -> str:
     return "end of statement" if match.group(1) == "SENTINEL" else repr(match.group(2))
 
 
+_MISSING_PART = re.compile(r"Required keyword: '\w+' missing for (?:<class '[\w.]*?)?(\w+)'?>?")
+
+
 def _readable(message: str) -> str:
-    return _CLASS_REPR.sub(r"\1", _TOKEN_REPR.sub(_token_text, message))
+    message = _CLASS_REPR.sub(r"\1", _TOKEN_REPR.sub(_token_text, message))
+    return _MISSING_PART.sub(lambda m: f"incomplete {m.group(1).upper()}", message)
 
 
 _SCHEMA_WORDS = {"SCHEMAS", "DATABASES", "NAMESPACES"}

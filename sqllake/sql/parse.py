@@ -7,6 +7,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from sqllake.errors import ProgrammingError
 from sqllake.sql.dialect import DIALECT, LocatedParseError
+from sqllake.sql.split import unterminated_at
 
 
 def parse(text: str) -> exp.Expr:
@@ -19,7 +20,7 @@ def parse(text: str) -> exp.Expr:
         # sqlglot's tokenizer fails on an unterminated literal or comment.
         raise ProgrammingError(
             "syntax error: unterminated string, quoted identifier or comment",
-            offset=exc.start or 0,
+            offset=unterminated_at(text) or exc.start or 0,
         ) from None
     except ParseError as exc:
         raise ProgrammingError(f"syntax error: {exc}", offset=0) from None

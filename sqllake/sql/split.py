@@ -125,3 +125,19 @@ def is_complete(text: str) -> bool:
             last_end_is_semicolon = False
         i += 1
     return last_end_is_semicolon
+
+
+def unterminated_at(text: str) -> int | None:
+    """Where a string, quoted identifier or comment that never ends begins, if one does."""
+    i = 0
+    while i < len(text):
+        skipped = _skip_token(text, i)
+        if skipped is None:
+            i += 1
+            continue
+        if skipped >= len(text) and not text.startswith("--", i):
+            closing = {"'": "'", '"': '"', "/": "*/", "$": "$"}.get(text[i], "")
+            if not text.rstrip().endswith(closing) or skipped - i < 2:
+                return i
+        i = skipped
+    return None
