@@ -161,7 +161,8 @@ def test_rows_buffered_before_a_schema_change_read_in_the_new_schema(
 _WRITER = textwrap.dedent(
     """
     import sys, sqllake
-    warehouse, catalog, worker, count = sys.argv[1], sys.argv[2] or None, int(sys.argv[3]), int(sys.argv[4])
+    warehouse, catalog = sys.argv[1], sys.argv[2] or None
+    worker, count = int(sys.argv[3]), int(sys.argv[4])
     con = sqllake.connect(warehouse, catalog=catalog, autocommit=True)
     cur = con.cursor()
     for i in range(count):
