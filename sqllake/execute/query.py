@@ -16,9 +16,16 @@ from sqlglot import exp
 from sqllake.catalog import TableName
 from sqllake.errors import ProgrammingError, located
 from sqllake.plan import nodes
+from sqllake.read.information_schema import VIEWS
 from sqllake.read.metadata_tables import metadata_table, split_name
 from sqllake.read.pushdown import row_filter
-from sqllake.read.query import TableReference, point_at_view, pruning_scope, table_references
+from sqllake.read.query import (
+    TableReference,
+    is_information_view,
+    point_at_view,
+    pruning_scope,
+    table_references,
+)
 from sqllake.read.scan import ScanPlan, keep_missing_identity, plan_scan
 from sqllake.read.scan_sql import scan_sql
 from sqllake.read.timetravel import schema_of, snapshot_as_of, snapshot_by_version
@@ -119,6 +126,9 @@ def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
     tree = query.tree.copy()
     scans = []
     for ref in table_references(tree, query.text):
+        if is_information_view(ref.parts):
+            point_at_view(ref, session.engine.register(VIEWS[ref.parts[1]](session.lakehouse)))
+            continue
         base, kind = split_name(ref.parts[-1])
         name = session.table_name(nodes.Name((*ref.parts[:-1], base), ref.offset))
         # Buffered rows are read before the metadata: a flush committed in between is

@@ -13,8 +13,14 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from sqllake.errors import NotSupportedError
+from sqllake.read.information_schema import VIEWS
 
 _ENGINE_SCHEMAS = {"information_schema", "pg_catalog"}
+
+
+def is_information_view(parts: tuple[str, ...]) -> bool:
+    """``information_schema.tables`` and friends: views sqllake answers from its catalog."""
+    return len(parts) == 2 and parts[0] == "information_schema" and parts[1] in VIEWS
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ def table_references(tree: exp.Expr, text: str) -> list[TableReference]:
         parts = tuple(normalize(p) for p in node.parts)
         if len(parts) == 1 and parts[0] in ctes:
             continue
-        if len(parts) > 1 and parts[-2] in _ENGINE_SCHEMAS:
+        if len(parts) > 1 and parts[-2] in _ENGINE_SCHEMAS and not is_information_view(parts):
             continue
         if node.args.get("when"):
             raise NotSupportedError(
