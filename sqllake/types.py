@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.schema import Schema
 from pyiceberg.types import (
@@ -145,7 +146,10 @@ def _struct_field(field: exp.Expr, ids: Iterator[int], where: str) -> NestedFiel
         raise NotSupportedError(f"{where}: STRUCT fields need a name and a type")
     name = field.name
     field_type = iceberg_type(field.args["kind"], ids, f"{where}.{name}")
-    return NestedField(next(ids), name, field_type, required=False)
+    required = any(
+        isinstance(c.args.get("kind"), exp.NotNullColumnConstraint) for c in field.constraints
+    )
+    return NestedField(next(ids), name, field_type, required=required)
 
 
 def parse_sql_type(text: str) -> exp.DataType:
@@ -215,10 +219,65 @@ def _uuid_strings_to_bytes(array: pa.Array) -> pa.Array:
     return pa.array(values, pa.binary(16))
 
 
+def _relaxed(kind: pa.DataType) -> pa.DataType:
+    """``kind`` with every nested field nullable (same memory layout)."""
+    if isinstance(kind, pa.StructType):
+        return pa.struct([f.with_type(_relaxed(f.type)).with_nullable(True) for f in kind])
+    if isinstance(kind, pa.LargeListType | pa.ListType) and not isinstance(kind, pa.MapType):
+        element = kind.value_field
+        relaxed = element.with_type(_relaxed(element.type)).with_nullable(True)
+        return pa.large_list(relaxed) if isinstance(kind, pa.LargeListType) else pa.list_(relaxed)
+    return kind
+
+
 def cast_array(array: pa.Array, target: pa.DataType) -> pa.Array:
-    """Cast a column DuckDB produced to the Arrow type of its Iceberg column."""
+    """Cast a column DuckDB produced to the Arrow type of its Iceberg column.
+
+    Arrow refuses a cast into a NOT NULL struct field when a NULL struct holds a NULL
+    there, which is legal; the cast goes to the same type with nullable fields and the
+    result is viewed as the target (NOT NULL is checked by the writer, where it applies).
+    """
     if isinstance(target, pa.UuidType) and not isinstance(array.type, pa.UuidType):
         # DuckDB hands UUIDs to Arrow as strings; Iceberg stores 16 bytes.
         storage = _uuid_strings_to_bytes(array)
         return pa.ExtensionArray.from_storage(target, storage)
-    return array.cast(target)
+    relaxed = _relaxed(target)
+    if relaxed == target:
+        return array.cast(target)
+    return array.cast(relaxed)
+
+
+def _zero(kind: pa.DataType) -> pa.Scalar:
+    """A placeholder value of a primitive type, for fields inside NULL structs."""
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return pa.scalar("", kind)
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return pa.scalar(b"", kind)
+    if pa.types.is_fixed_size_binary(kind):
+        return pa.scalar(b"\0" * kind.byte_width, kind)
+    if pa.types.is_boolean(kind):
+        return pa.scalar(False, kind)
+    if pa.types.is_decimal(kind):
+        return pa.scalar(0, pa.int64()).cast(kind)
+    return pa.scalar(0, pa.int64()).cast(kind)
+
+
+def tighten(array: pa.Array, target: pa.DataType) -> pa.Array:
+    """An array cast with :func:`cast_array` in the target's exact type.
+
+    NOT NULL fields of a struct that is itself NULL get a placeholder value (Parquet
+    and Arrow reject NULLs there, and no reader looks at them); call this after the
+    NOT NULL checks.
+    """
+    if array.type == target or not isinstance(target, pa.StructType):
+        return array
+    present = pc.is_valid(array)
+    children = []
+    for i, field in enumerate(target):
+        child = tighten(array.field(i), field.type)
+        if not field.nullable and child.null_count:
+            if isinstance(field.type, pa.StructType | pa.ListType | pa.LargeListType | pa.MapType):
+                raise NotSupportedError(f"a NOT NULL nested {field.type} inside a NULL struct")
+            child = pc.if_else(present, child, _zero(field.type))
+        children.append(child)
+    return pa.StructArray.from_arrays(children, fields=list(target), mask=pc.invert(present))

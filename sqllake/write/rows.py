@@ -21,7 +21,7 @@ from pyiceberg.typedef import Record
 
 from sqllake.catalog import filesystem
 from sqllake.errors import IntegrityError
-from sqllake.types import arrow_schema, cast_array
+from sqllake.types import arrow_schema, cast_array, tighten
 from sqllake.write.commit import data_file
 from sqllake.write.parquet import RollingParquetWriter, WriterOptions
 from sqllake.write.partitioning import PartitionedBatch, split
@@ -42,10 +42,6 @@ def writer_options(properties: dict[str, str]) -> WriterOptions:
     )
 
 
-def _first_null(column: pa.Array) -> int:
-    return int(pc.index(pc.is_null(column), True).as_py())
-
-
 def conform(
     batch: pa.RecordBatch, schema: pa.Schema, table_name: str, first_row: int
 ) -> pa.RecordBatch:
@@ -56,14 +52,40 @@ def conform(
     """
     columns = []
     for field, column in zip(schema, batch.columns, strict=True):
-        if not field.nullable and column.null_count:
-            row = first_row + _first_null(column)
-            raise IntegrityError(
-                f"NULL value in column {field.name} of table {table_name} violates NOT NULL "
-                f"(row {row})"
-            )
-        columns.append(cast_array(column, field.type))
+        converted = cast_array(column, field.type)
+        _check_not_null(converted, field, field.name, table_name, first_row)
+        columns.append(tighten(converted, field.type))
     return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _check_not_null(
+    column: pa.Array,
+    field: pa.Field,
+    path: str,
+    table_name: str,
+    first_row: int,
+    present: pa.Array | None = None,
+) -> None:
+    """NOT NULL of a column and of the struct fields inside it.
+
+    ``present`` marks the rows whose enclosing structs are set: a NULL struct has no
+    fields, so its fields' NOT NULL does not apply there.
+    """
+    missing = pc.is_null(column)
+    if present is not None:
+        missing = pc.and_(missing, present)
+    if not field.nullable and pc.any(missing).as_py():
+        row = first_row + int(pc.index(missing, True).as_py())
+        raise IntegrityError(
+            f"NULL value in column {path} of table {table_name} violates NOT NULL (row {row})"
+        )
+    if isinstance(field.type, pa.StructType):
+        inner = pc.is_valid(column) if present is None else pc.and_(present, pc.is_valid(column))
+        for i in range(field.type.num_fields):
+            child = field.type.field(i)
+            _check_not_null(
+                column.field(i), child, f"{path}.{child.name}", table_name, first_row, inner
+            )
 
 
 class _PartitionWriters:
