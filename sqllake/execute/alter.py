@@ -18,6 +18,7 @@ from pyiceberg.table.update.schema import UpdateSchema
 from pyiceberg.table.update.sorting import UpdateSortOrder
 from pyiceberg.table.update.spec import UpdateSpec
 from pyiceberg.transforms import IdentityTransform
+from pyiceberg.types import StructType
 
 from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, ProgrammingError, located
@@ -241,6 +242,21 @@ def _offset(action: nodes.AlterAction) -> int | None:
     return None
 
 
+def _refuse_duplicate_names(name: TableName, struct: StructType, path: str = "") -> None:
+    """Column names are matched without regard to case, so two may not differ only by it."""
+    seen: dict[str, str] = {}
+    for field in struct.fields:
+        key = field.name.lower()
+        if key in seen:
+            raise ProgrammingError(
+                f"table {name} would have two columns named "
+                f"{path}{seen[key]} and {path}{field.name}"
+            )
+        seen[key] = field.name
+        if isinstance(field.field_type, StructType):
+            _refuse_duplicate_names(name, field.field_type, f"{path}{field.name}.")
+
+
 def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     session.load(name, plan.name.offset)
@@ -258,7 +274,11 @@ def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any])
                     if column is not None and "Could not find field" in str(exc):
                         raise ProgrammingError(f"table {name} has no column {column}") from exc
                     raise ProgrammingError(f"table {name}: {exc}") from exc
-        context.stage()
+        try:
+            context.stage()
+        except (ValueError, ValidationError) as exc:
+            raise ProgrammingError(f"table {name}: {exc}") from exc
+        _refuse_duplicate_names(name, tx.table_metadata.schema().as_struct())
 
     commit_with_retry(lambda: session.lakehouse.load(name), apply)
     return Result.status_only("ALTER TABLE")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from sqllake.errors import located
 from sqllake.plan import nodes
 from sqllake.plan.common import name_of, properties_of, property_value, refuse
 from sqllake.plan.partition import partition_item
@@ -21,7 +22,8 @@ def _column(path: exp.Expr) -> nodes.ColumnRef:
 
 def _add(action: exp.Expr) -> nodes.AlterAction:
     column = _column(action.this)
-    field_type = iceberg_type(action.args["kind"], field_ids(), f"column {column}")
+    with located(column.offset):
+        field_type = iceberg_type(action.args["kind"], field_ids(), f"column {column}")
     comment = action.args.get("comment")
     after = action.args.get("after")
     return nodes.AddColumn(
@@ -36,7 +38,9 @@ def _add(action: exp.Expr) -> nodes.AlterAction:
 
 def _set_type(action: exp.Expr) -> nodes.AlterAction:
     column = _column(action.this)
-    return nodes.SetColumnType(column, iceberg_type(action.args["kind"], field_ids(), str(column)))
+    with located(column.offset):
+        field_type = iceberg_type(action.args["kind"], field_ids(), str(column))
+    return nodes.SetColumnType(column, field_type)
 
 
 def _alias(action: exp.Expr) -> str | None:
