@@ -32,11 +32,13 @@ from sqllake.catalog import (
 )
 from sqllake.errors import Error, OperationalError, ProgrammingError, located, translate
 from sqllake.execute import HANDLERS
+from sqllake.execute.query import prepare
 from sqllake.plan import nodes
 from sqllake.plan.build import build
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
+from sqllake.types import quote_ident
 from sqllake.write.buffer import InsertBuffer, flushed_sequence
 from sqllake.write.commit import append_files
 
@@ -119,6 +121,7 @@ class Session:
         self._buffered: set[TableName] = set()
         self._appended: dict[TableName, int] = {}  # rows appended since the last check
         self._checked: dict[TableName, float] = {}  # when the buffer totals were last read
+        self._counted: dict[tuple[TableName, int | None], int] = {}  # exact rows per snapshot
         if not self.lakehouse.namespace_exists(self.schema):
             self.lakehouse.create_namespace(self.schema, if_not_exists=True)
 
@@ -178,6 +181,23 @@ class Session:
     def load(self, name: TableName, offset: int | None = None) -> Table:
         with located(offset):
             return self.lakehouse.load(name)
+
+    def row_count(self, name: TableName, table: Table, committed: int | None) -> int:
+        """Rows a read of ``name`` returns now: committed rows (counted by a scan when
+        delete files make the summary inexact, once per snapshot) plus buffered rows."""
+        snapshot = table.current_snapshot()
+        key = (name, snapshot.snapshot_id if snapshot else None)
+        if committed is None:
+            if key not in self._counted:
+                qualified = ".".join(quote_ident(part) for part in name.identifier)
+                _, plan = _planned(f"SELECT count(*) FROM {qualified}")
+                assert isinstance(plan, nodes.Query)
+                self._counted[key] = int(self.engine.row(prepare(self, plan).sql)[0])
+            committed = self._counted[key]
+        buffered = 0
+        if self.buffer is not None:
+            buffered = self.buffer.stats(name, flushed_sequence(table.metadata)).rows
+        return committed + buffered
 
     @property
     def in_transaction(self) -> bool:

@@ -94,3 +94,14 @@ def test_drop_keeps_the_files_of_a_registered_table(corpus: sqllake.Connection) 
     before = sorted(p.name for p in (CORPUS / "eq_deletes" / "data").iterdir())
     corpus.cursor().execute("DROP TABLE eq_deletes")
     assert sorted(p.name for p in (CORPUS / "eq_deletes" / "data").iterdir()) == before
+
+
+def test_table_statistics_count_rows_exactly_despite_delete_files(
+    corpus: sqllake.Connection,
+) -> None:
+    expected = {c["table"]: c["expected"] for c in EXPECTED if c["query_kind"] == "count"}
+    cur = corpus.cursor()
+    cur.execute("SELECT table_name, row_count, delete_files FROM information_schema.tables")
+    found = {name: (rows, deletes) for name, rows, deletes in cur.fetchall()}
+    assert {name: found[name][0] for name in expected} == expected
+    assert found["eq_deletes"][1] > 0 and found["spec2_pyspark"][1] > 0

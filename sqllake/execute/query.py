@@ -127,7 +127,8 @@ def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
     scans = []
     for ref in table_references(tree, query.text):
         if is_information_view(ref.parts):
-            point_at_view(ref, session.engine.register(VIEWS[ref.parts[1]](session.lakehouse)))
+            view = VIEWS[ref.parts[1]](session.lakehouse, session.row_count)
+            point_at_view(ref, session.engine.register(view))
             continue
         base, kind = split_name(ref.parts[-1])
         name = session.table_name(nodes.Name((*ref.parts[:-1], base), ref.offset))
