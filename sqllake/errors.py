@@ -180,7 +180,8 @@ def _clean_message(exc: builtins.BaseException) -> str:
         "INTERRUPT"
     ):
         text = "statement cancelled"
-    return text or type(exc).__name__
+    # One line: messages are printed as FILE:LINE:COL: Class: message.
+    return " ".join(text.split("\n")) or type(exc).__name__
 
 
 def _duckdb_kind(exc: builtins.BaseException) -> type[Error] | None:
