@@ -32,6 +32,7 @@ from pyiceberg.types import (
     LongType,
     MapType,
     NestedField,
+    PrimitiveType,
     StringType,
     StructType,
     TimestampType,
@@ -42,7 +43,7 @@ from pyiceberg.types import (
 from sqlglot import exp
 from sqlglot.expressions.datatypes import DType
 
-from sqllake.errors import NotSupportedError
+from sqllake.errors import NotSupportedError, ProgrammingError
 
 # SQL primitive types (as sqlglot's DuckDB dialect names them) -> Iceberg primitives.
 _SQL_TO_ICEBERG: dict[DType, IcebergType] = {
@@ -150,6 +151,19 @@ def _struct_field(field: exp.Expr, ids: Iterator[int], where: str) -> NestedFiel
         isinstance(c.args.get("kind"), exp.NotNullColumnConstraint) for c in field.constraints
     )
     return NestedField(next(ids), name, field_type, required=required)
+
+
+def check_identifier_field(field: NestedField, name: str) -> None:
+    """Iceberg's rules for identifier fields (PRIMARY KEY columns)."""
+    if not field.required:
+        raise ProgrammingError(f"identifier field {name} must be NOT NULL")
+    if not isinstance(field.field_type, PrimitiveType) or isinstance(
+        field.field_type, FloatType | DoubleType
+    ):
+        raise ProgrammingError(
+            f"identifier field {name} cannot be of type {duckdb_type(field.field_type)}: "
+            "Iceberg keys are primitive types other than REAL and DOUBLE"
+        )
 
 
 def parse_sql_type(text: str) -> exp.DataType:

@@ -12,19 +12,20 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pyiceberg.exceptions import ValidationError
+from pyiceberg.schema import Schema
 from pyiceberg.table import Transaction
 from pyiceberg.table.sorting import NullOrder
 from pyiceberg.table.update.schema import UpdateSchema
 from pyiceberg.table.update.sorting import UpdateSortOrder
 from pyiceberg.table.update.spec import UpdateSpec
 from pyiceberg.transforms import IdentityTransform
-from pyiceberg.types import StructType
+from pyiceberg.types import NestedField, StructType
 
 from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, ProgrammingError, located
 from sqllake.plan import nodes
 from sqllake.result import Result
-from sqllake.types import duckdb_type
+from sqllake.types import check_identifier_field, duckdb_type
 from sqllake.write.commit import commit_with_retry
 
 if TYPE_CHECKING:
@@ -108,6 +109,11 @@ def _drop(ctx: AlterContext, action: nodes.AlterAction) -> None:
             ctx.tx.table_metadata.schema().find_field(".".join(action.column.path), False)
         except ValueError:
             return
+    if _in_key(ctx, action.column):
+        raise ProgrammingError(
+            f"cannot drop identifier field {action.column} of table {ctx.name} (part of its "
+            "PRIMARY KEY); SET IDENTIFIER FIELDS without it first"
+        )
     ctx.update.delete_column(action.column.path)
 
 
@@ -142,6 +148,11 @@ def _nullability(ctx: AlterContext, action: nodes.AlterAction) -> None:
             f"cannot make {action.column} NOT NULL: rows already written may hold NULLs and "
             "Iceberg tables are not checked; create a new table with the constraint instead"
         )
+    if _in_key(ctx, action.column):
+        raise ProgrammingError(
+            f"column {action.column} is an identifier field (PRIMARY KEY) of table {ctx.name}, "
+            "which must stay NOT NULL"
+        )
     ctx.update.update_column(action.column.path, required=False)
 
 
@@ -152,7 +163,30 @@ def _comment(ctx: AlterContext, action: nodes.AlterAction) -> None:
 
 def _identifier_fields(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.SetIdentifierFields)
-    ctx.update.set_identifier_fields(*(".".join(c.path) for c in action.columns))
+    schema = ctx.tx.table_metadata.schema()
+    names = []
+    for column in action.columns:
+        with located(column.offset):
+            field = _find(ctx, schema, column)
+            check_identifier_field(field, str(column))
+        names.append(schema.find_column_name(field.field_id) or str(column))
+    ctx.update.set_identifier_fields(*names)
+
+
+def _find(ctx: AlterContext, schema: Schema, column: nodes.ColumnRef) -> NestedField:
+    try:
+        return schema.find_field(".".join(column.path), case_sensitive=False)
+    except ValueError:
+        raise ProgrammingError(f"table {ctx.name} has no column {column}") from None
+
+
+def _in_key(ctx: AlterContext, column: nodes.ColumnRef) -> bool:
+    schema = ctx.tx.table_metadata.schema()
+    try:
+        field = schema.find_field(".".join(column.path), case_sensitive=False)
+    except ValueError:
+        return False
+    return field.field_id in schema.identifier_field_ids
 
 
 def _set_properties(ctx: AlterContext, action: nodes.AlterAction) -> None:

@@ -12,7 +12,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.types import NestedField
 from sqlglot import exp
 
-from sqllake.errors import NotSupportedError, ProgrammingError
+from sqllake.errors import NotSupportedError, ProgrammingError, located
 from sqllake.plan import nodes
 from sqllake.plan.alter import plan_alter_schema, plan_alter_table
 from sqllake.plan.common import (
@@ -25,7 +25,7 @@ from sqllake.plan.partition import partition_items, trino_partitioning
 from sqllake.read.query import offset_of
 from sqllake.sql import alter as alter_sql
 from sqllake.sql import dialect
-from sqllake.types import field_ids, iceberg_type
+from sqllake.types import check_identifier_field, field_ids, iceberg_type
 
 Planner = Callable[[exp.Expr, str], nodes.Plan]
 
@@ -92,6 +92,8 @@ def _schema(columns: list[exp.Expr]) -> Schema:
         match = next((f for f in fields if f.name.lower() == name), None)
         if match is None:
             raise ProgrammingError(f"PRIMARY KEY names unknown column {name}", offset=offset)
+        with located(offset):
+            check_identifier_field(match, match.name)
         identifiers.append(match.field_id)
     return Schema(*fields, identifier_field_ids=identifiers)
 
