@@ -29,7 +29,7 @@ from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 
-from sqllake.errors import OperationalError, ProgrammingError
+from sqllake.errors import NotSupportedError, OperationalError, ProgrammingError
 from sqllake.read.locations import RelocatedFileIO, Relocation, table_root
 
 DEFAULT_WAREHOUSE = "lakehouse"
@@ -284,6 +284,16 @@ class Lakehouse:
             self._catalog.rename_table(table.identifier, new.identifier)
         except (NoSuchTableError, NoSuchNamespaceError):
             raise ProgrammingError(f"table {table} does not exist") from None
+
+
+def refuse_relocated_write(table: Table, name: TableName) -> None:
+    """A table read from where it was copied cannot take writes: PyIceberg would write
+    new metadata under the location the metadata records, which is not where it lies."""
+    if isinstance(table.io, RelocatedFileIO):
+        raise NotSupportedError(
+            f"table {name} was moved or copied from {table.metadata.location}; sqllake reads "
+            "it where it lies but cannot write to it there"
+        )
 
 
 def filesystem(location: str) -> tuple[pafs.FileSystem, str]:

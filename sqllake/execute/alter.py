@@ -21,7 +21,7 @@ from pyiceberg.table.update.spec import UpdateSpec
 from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import NestedField, StructType
 
-from sqllake.catalog import TableName
+from sqllake.catalog import TableName, refuse_relocated_write
 from sqllake.errors import NotSupportedError, ProgrammingError, located
 from sqllake.plan import nodes
 from sqllake.result import Result
@@ -293,7 +293,7 @@ def _refuse_duplicate_names(name: TableName, struct: StructType, path: str = "")
 
 def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
-    session.load(name, plan.name.offset)
+    refuse_relocated_write(session.load(name, plan.name.offset), name)
     if session.transaction.files(name):
         raise NotSupportedError(f"cannot alter {name} while this transaction has writes to it")
 

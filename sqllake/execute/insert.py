@@ -20,7 +20,7 @@ from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import NestedField
 from sqlglot import exp
 
-from sqllake.catalog import TableName
+from sqllake.catalog import TableName, refuse_relocated_write
 from sqllake.errors import DataError, Error, ProgrammingError, translate
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
@@ -144,6 +144,7 @@ def insert_rows(
 ) -> int:
     """Write the rows of ``source`` into ``table``'s ``targets``; stage the files. Row count."""
     check_parameters(source, params)
+    refuse_relocated_write(table, name)
     schema = arrow_schema(table.schema())
     direct = direct_rows(source.tree, targets, list(table.schema().fields), schema, params)
     if direct is not None and direct.num_rows < session.inline_limit(table):

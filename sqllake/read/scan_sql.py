@@ -89,7 +89,9 @@ def _position_deletes(deletes: tuple[DeleteFileRef, ...]) -> str:
     )
 
 
-def _equality_deletes(plan: ScanPlan, ids: tuple[int, ...], deletes: list[DeleteFileRef]) -> str:
+def _equality_deletes(
+    plan: ScanPlan, ids: tuple[int, ...], deletes: list[DeleteFileRef], fill: set[int]
+) -> str:
     by_id = {f.field_id: f for f in plan.schema.fields}
     missing = [i for i in ids if i not in by_id]
     if missing:
@@ -106,7 +108,7 @@ def _equality_deletes(plan: ScanPlan, ids: tuple[int, ...], deletes: list[Delete
         for d in deletes
     ]
     matches = " AND ".join(
-        f"__ed.{quote_ident(f.name)} IS NOT DISTINCT FROM __x.{quote_ident(f.name)}" for f in fields
+        f"__ed.{quote_ident(f.name)} IS NOT DISTINCT FROM {_row_value(f, fill)}" for f in fields
     )
     return (
         f"NOT EXISTS (SELECT 1 FROM ({' UNION ALL '.join(parts)}) AS __ed "
@@ -115,14 +117,17 @@ def _equality_deletes(plan: ScanPlan, ids: tuple[int, ...], deletes: list[Delete
     )
 
 
+def _row_value(field: NestedField, fill: set[int]) -> str:
+    """A data row's value of a column, from the manifest where the file lacks it."""
+    column = f"__x.{quote_ident(field.name)}"
+    return f"COALESCE({column}, __x.__p{field.field_id})" if field.field_id in fill else column
+
+
 def _joined(plan: ScanPlan) -> str:
     fill_ids = {fid for f in plan.files for fid, _ in f.identity}
     fill = {f.field_id: f for f in plan.schema.fields if f.field_id in fill_ids}
     columns = ", ".join(
-        f"COALESCE(__x.{quote_ident(f.name)}, __x.__p{f.field_id}) AS {quote_ident(f.name)}"
-        if f.field_id in fill
-        else f"__x.{quote_ident(f.name)}"
-        for f in plan.schema.fields
+        f"{_row_value(f, set(fill))} AS {quote_ident(f.name)}" for f in plan.schema.fields
     )
     data = (
         f"SELECT __d.*, __f.* FROM read_parquet({_file_list([f.path for f in plan.files])}, "
@@ -136,7 +141,9 @@ def _joined(plan: ScanPlan) -> str:
     groups: dict[tuple[int, ...], list[DeleteFileRef]] = defaultdict(list)
     for delete in plan.equality_deletes:
         groups[delete.equality_ids].append(delete)
-    conditions.extend(_equality_deletes(plan, ids, group) for ids, group in groups.items())
+    conditions.extend(
+        _equality_deletes(plan, ids, group, set(fill)) for ids, group in groups.items()
+    )
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return f"SELECT {columns} FROM ({data}) AS __x{where}"
 

@@ -1,0 +1,218 @@
+"""Tables read from a folder other than the location their metadata records.
+
+A copied table keeps recording the original paths; sqllake maps them onto the folder
+that holds the metadata (``sqllake.read.locations``). Tests delete the original after
+copying, so a read that still touched it would fail instead of passing by accident.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from pyiceberg.table import Table
+
+import sqllake
+from sqllake.catalog import TableName
+from sqllake.read.locations import SQL_NORMALIZE, Relocation, normalize
+from tests.conftest import CatalogTarget
+from tests.iceberg_writes import commit_deletes, equality_delete_file, position_delete_file
+
+
+@pytest.fixture
+def lake(target: CatalogTarget) -> Iterator[sqllake.Connection]:
+    """An autocommit connection whose INSERTs each commit a snapshot (no insert buffer)."""
+    connection = sqllake.connect(
+        str(target.warehouse), catalog=target.catalog, autocommit=True, inline_rows=0
+    )
+    yield connection
+    connection.close()
+
+
+def _rows(con: sqllake.Connection, sql: str) -> list[tuple[Any, ...]]:
+    cur = con.cursor()
+    cur.execute(sql)
+    return cur.fetchall()
+
+
+def _table(con: sqllake.Connection, name: str) -> Table:
+    return con.session.lakehouse.load(TableName(("default",), name))
+
+
+def _copy_and_register(con: sqllake.Connection, source: Table, dest: Path, name: str) -> None:
+    """Copy the table folder to ``dest`` and register the copy's current metadata file."""
+    folder = Path(source.location().removeprefix("file://"))
+    shutil.copytree(folder, dest)
+    metadata = dest / "metadata" / source.metadata_location.rsplit("/", 1)[1]
+    con.cursor().execute(f"CALL system.register_table('{name}', '{metadata}')")
+
+
+def test_copied_table_reads_without_the_original(
+    lake: sqllake.Connection, target: CatalogTarget, tmp_path: Path
+) -> None:
+    cur = lake.cursor()
+    cur.execute("CREATE TABLE t (id INT, name VARCHAR)")
+    cur.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    cur.execute("INSERT INTO t VALUES (3, 'c')")
+    original = _table(lake, "t")
+    expected = [(1, "a"), (2, "b"), (3, "c")]
+    assert _rows(lake, "SELECT * FROM t ORDER BY id") == expected
+
+    _copy_and_register(lake, original, tmp_path / "elsewhere" / "t_copy", "t_copy")
+    assert _rows(lake, "SELECT * FROM t_copy ORDER BY id") == expected
+
+    shutil.rmtree(target.warehouse / "default" / "t")
+    assert _rows(lake, "SELECT * FROM t_copy ORDER BY id") == expected
+    assert _rows(lake, "SELECT count(*), sum(id) FROM t_copy WHERE id >= 2") == [(2, 5)]
+    with sqllake.connect(str(target.warehouse), catalog=target.catalog) as fresh:
+        assert _rows(fresh, "SELECT * FROM t_copy ORDER BY id") == expected
+
+
+def test_writes_to_a_copied_table_are_refused_and_change_nothing(
+    lake: sqllake.Connection, target: CatalogTarget, tmp_path: Path
+) -> None:
+    """PyIceberg would commit new metadata under the recorded (original) location, so a
+    write to a copy is refused: the copy keeps its rows, the original is not recreated."""
+    cur = lake.cursor()
+    cur.execute("CREATE TABLE t (id INT, name VARCHAR)")
+    cur.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    _copy_and_register(lake, _table(lake, "t"), tmp_path / "elsewhere" / "t_copy", "t_copy")
+    original = target.warehouse / "default" / "t"
+    shutil.rmtree(original)
+
+    with pytest.raises(sqllake.NotSupportedError, match="moved or copied"):
+        cur.execute("INSERT INTO t_copy VALUES (3, 'c')")
+    with pytest.raises(sqllake.NotSupportedError, match="moved or copied"):
+        cur.execute("ALTER TABLE t_copy ADD COLUMN extra INT")
+    assert _rows(lake, "SELECT * FROM t_copy ORDER BY id") == [(1, "a"), (2, "b")]
+    assert not original.exists()
+
+
+def test_copied_table_keeps_its_deletes(
+    lake: sqllake.Connection, target: CatalogTarget, tmp_path: Path
+) -> None:
+    """Delete files name data files by their original paths, which no longer exist."""
+    cur = lake.cursor()
+    cur.execute("CREATE TABLE t (id INT, name VARCHAR)")
+    cur.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    cur.execute("INSERT INTO t VALUES (4, 'd'), (5, 'e')")
+    table = _table(lake, "t")
+    first = next(
+        task.file.file_path for task in table.scan().plan_files() if task.file.record_count == 3
+    )
+    table = commit_deletes(table, [position_delete_file(table, [(first, 1)])])
+    table = commit_deletes(table, [equality_delete_file(table, ["name"], [("e",)])])
+    expected = [(1, "a"), (3, "c"), (4, "d")]
+    assert _rows(lake, "SELECT * FROM t ORDER BY id") == expected
+
+    _copy_and_register(lake, table, tmp_path / "elsewhere" / "t_copy", "t_copy")
+    shutil.rmtree(target.warehouse / "default" / "t")
+    assert _rows(lake, "SELECT * FROM t_copy ORDER BY id") == expected
+
+
+def test_position_delete_naming_another_spelling_of_the_path(lake: sqllake.Connection) -> None:
+    cur = lake.cursor()
+    cur.execute("CREATE TABLE t (id INT, name VARCHAR)")
+    cur.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    cur.execute("INSERT INTO t VALUES (4, 'd'), (5, 'e')")
+    table = _table(lake, "t")
+    files = {task.file.record_count: task.file.file_path for task in table.scan().plan_files()}
+    recorded = files[3]
+    assert recorded.startswith("file:///")
+    # The same file as a writer on another file system client would name it.
+    spelled = "hdfs://host:8020" + recorded.removeprefix("file://")
+    with table.io.new_input(recorded).open() as stream:
+        ids = pq.read_table(stream).column("id").to_pylist()
+    assert ids == [1, 2, 3]
+    table = commit_deletes(table, [position_delete_file(table, [(spelled, 0), (spelled, 2)])])
+    assert _rows(lake, "SELECT * FROM t ORDER BY id") == [(2, "b"), (4, "d"), (5, "e")]
+
+
+@pytest.mark.parametrize(
+    ("spelling", "normalized"),
+    [
+        ("hdfs://host:9000/a/b", "/a/b"),
+        ("/a/b", "/a/b"),
+        ("/a/b/", "/a/b"),
+        ("file:/x/y", "/x/y"),
+        ("file:///x/y", "/x/y"),
+        ("s3a://bucket/x/y", "/x/y"),
+        ("./t", "t"),
+        ("t/", "t"),
+        ("././t/data", "t/data"),
+        ("/", "/"),
+    ],
+)
+def test_normalize(spelling: str, normalized: str) -> None:
+    assert normalize(spelling) == normalized
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "hdfs://host:9000/a/b/data/f.parquet",
+        "/a/b/data/f.parquet",
+        "file:/a/b/data/f.parquet",
+        "file:///a/b/data/f.parquet",
+        "s3://bucket/a/b/data/f.parquet",
+        "./t/data/f.parquet",
+        "t/data/f.parquet",
+    ],
+)
+def test_sql_normalize_agrees_with_normalize(path: str) -> None:
+    """Delete files are matched in DuckDB, data files in Python: both must agree."""
+    sql = f"SELECT {SQL_NORMALIZE.format('?')}"
+    assert duckdb.execute(sql, [path]).fetchall() == [(normalize(path),)]
+
+
+def test_relocation_with_scheme_and_authority() -> None:
+    moved = Relocation("hdfs://host:9000/a/b", "/real/b")
+    assert moved.needed
+    for spelling in [
+        "hdfs://host:9000/a/b/data/f.parquet",
+        "hdfs://other:8020/a/b/data/f.parquet",
+        "/a/b/data/f.parquet",
+        "file:/a/b/data/f.parquet",
+    ]:
+        assert moved.map(spelling) == "/real/b/data/f.parquet", spelling
+    assert moved.map("hdfs://host:9000/a/b") == "/real/b"
+    # A sibling whose name starts like the table's is not under it.
+    assert (
+        moved.map("hdfs://host:9000/a/bc/data/f.parquet") == "hdfs://host:9000/a/bc/data/f.parquet"
+    )
+    assert moved.map("/elsewhere/f.parquet") == "/elsewhere/f.parquet"
+
+
+def test_relocation_not_needed_for_the_same_folder() -> None:
+    assert not Relocation("/a/b", "/a/b").needed
+    assert not Relocation("file:///a/b", "/a/b").needed
+    assert not Relocation("hdfs://host:9000/a/b/", "file:/a/b").needed
+    assert Relocation("/a/b", "/a/c").needed
+
+
+def test_relocation_of_relative_locations() -> None:
+    relative = Relocation("./t", "/wh/t")
+    assert relative.needed
+    assert relative.map("./t/data/f.parquet") == "/wh/t/data/f.parquet"
+    assert relative.map("t/data/f.parquet") == "/wh/t/data/f.parquet"
+    # Relative, but outside the table: relative to the table's parent folder.
+    assert relative.map("other/f.parquet") == "/wh/other/f.parquet"
+
+    trailing = Relocation("t/", "/wh/t/")
+    assert trailing.map("t/metadata/v1.metadata.json") == "/wh/t/metadata/v1.metadata.json"
+
+    nested = Relocation("data/warehouse/t", "/wh/t")
+    assert nested.map("./data/warehouse/t/data/f.parquet") == "/wh/t/data/f.parquet"
+
+
+def test_relocation_of_file_uri_spellings() -> None:
+    moved = Relocation("file:/x/y", "/real/y")
+    assert moved.map("file:///x/y/data/f.parquet") == "/real/y/data/f.parquet"
+    assert moved.map("file:/x/y/data/f.parquet") == "/real/y/data/f.parquet"
+    assert moved.map("/x/y/data/f.parquet") == "/real/y/data/f.parquet"
+    assert moved.map("file:/x/yy/f.parquet") == "file:/x/yy/f.parquet"
