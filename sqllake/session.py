@@ -173,14 +173,19 @@ class Session:
 
     # Names
 
-    def table_name(self, name: nodes.Name) -> TableName:
-        parts = name.parts
-        namespace = tuple(parts[:-1]) if len(parts) > 1 else self.schema
-        return TableName(namespace, parts[-1])
-
     def load(self, name: TableName, offset: int | None = None) -> Table:
         with located(offset):
             return self.lakehouse.load(name)
+
+    def table_name(self, name: nodes.Name) -> TableName:
+        """What a written name refers to. Quoted names keep their case, but as in DuckDB
+        a quoted name matches a table whose name differs only by case."""
+        parts = name.parts
+        found = TableName(tuple(parts[:-1]) if len(parts) > 1 else self.schema, parts[-1])
+        lower = TableName(tuple(p.lower() for p in found.namespace), found.name.lower())
+        if lower != found and not self.lakehouse.exists(found) and self.lakehouse.exists(lower):
+            return lower
+        return found
 
     def row_count(self, name: TableName, table: Table, committed: int | None) -> int:
         """Rows a read of ``name`` returns now: committed rows (counted by a scan when

@@ -8,6 +8,7 @@ action is checked again.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ from pyiceberg.table.update.schema import UpdateSchema
 from pyiceberg.table.update.sorting import UpdateSortOrder
 from pyiceberg.table.update.spec import UpdateSpec
 from pyiceberg.transforms import IdentityTransform
-from pyiceberg.types import NestedField, StructType
+from pyiceberg.types import DecimalType, NestedField, StructType
 
 from sqllake.catalog import TableName, refuse_relocated_write
 from sqllake.errors import NotSupportedError, ProgrammingError, located
@@ -80,6 +81,8 @@ class AlterContext:
                 update.commit()
 
 
+FORMAT_VERSION = "format-version"
+
 LEGAL_PROMOTIONS = (
     "INT -> BIGINT, FLOAT -> DOUBLE, DECIMAL(p,s) -> DECIMAL(p2,s) with p2 >= p "
     "(and the same for list elements and map values)"
@@ -95,11 +98,35 @@ def _add(ctx: AlterContext, action: nodes.AlterAction) -> None:
         )
     path = action.column.path
     parent, name = path[:-1], path[-1]
+    if parent and _used_before(ctx, parent, name):
+        # Nested fields are read by name: old files would hand their values to the new field.
+        raise NotSupportedError(
+            f"the nested field {action.column} existed before; adding it again would show "
+            "its old values, so choose another name"
+        )
     ctx.update.add_column((*parent, name), action.field_type, doc=action.doc)
     if action.first:
         ctx.update.move_first(path)
     elif action.after is not None:
         ctx.update.move_after(path, action.after.path)
+
+
+def _used_before(ctx: AlterContext, parent: tuple[str, ...], name: str) -> bool:
+    """Whether an earlier schema of the table had a field ``name`` inside struct ``parent``
+    that the current one no longer has."""
+    with contextlib.suppress(ValueError):
+        ctx.tx.table_metadata.schema().find_field(".".join((*parent, name)), False)
+        return False  # still there: adding it is an ordinary "already exists" error
+    for schema in ctx.tx.table_metadata.schemas:
+        try:
+            struct = schema.find_field(".".join(parent), case_sensitive=False).field_type
+        except ValueError:
+            continue
+        if isinstance(struct, StructType) and any(
+            f.name.lower() == name.lower() for f in struct.fields
+        ):
+            return True
+    return False
 
 
 def _drop(ctx: AlterContext, action: nodes.AlterAction) -> None:
@@ -130,15 +157,22 @@ def _rename(ctx: AlterContext, action: nodes.AlterAction) -> None:
 
 def _set_type(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.SetColumnType)
+    refusal = NotSupportedError(
+        f"cannot change the type of {action.column} to {duckdb_type(action.field_type)}: "
+        f"Iceberg allows only {LEGAL_PROMOTIONS}"
+    )
+    current = _find(ctx, ctx.tx.table_metadata.schema(), action.column).field_type
+    new = action.field_type
+    # PyIceberg's promotion check ignores a decimal's scale, which would round old values.
+    decimals = isinstance(current, DecimalType) and isinstance(new, DecimalType)
+    if decimals and (new.scale != current.scale or new.precision < current.precision):  # type: ignore[attr-defined]
+        raise refusal
     try:
-        ctx.update.update_column(action.column.path, field_type=action.field_type)
+        ctx.update.update_column(action.column.path, field_type=new)
     except (ValidationError, ValueError, TypeError) as exc:
         if "Could not find" in str(exc):
             raise
-        raise NotSupportedError(
-            f"cannot change the type of {action.column} to {duckdb_type(action.field_type)}: "
-            f"Iceberg allows only {LEGAL_PROMOTIONS}"
-        ) from exc
+        raise refusal from exc
 
 
 def _nullability(ctx: AlterContext, action: nodes.AlterAction) -> None:
@@ -191,7 +225,20 @@ def _in_key(ctx: AlterContext, column: nodes.ColumnRef) -> bool:
 
 def _set_properties(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.SetProperties)
-    ctx.tx.set_properties(action.properties)
+    properties = dict(action.properties)
+    version = properties.pop(FORMAT_VERSION, None)
+    if version is not None:
+        # Not a property but the table's format: an upgrade (never a downgrade).
+        if not version.isdigit() or int(version) < ctx.tx.table_metadata.format_version:
+            raise NotSupportedError(
+                f"cannot set format-version of {ctx.name} to {version}: an Iceberg table's "
+                f"format can only be upgraded (it is {ctx.tx.table_metadata.format_version})"
+            )
+        if int(version) > 2:
+            raise NotSupportedError("format-version 3 tables cannot be written by sqllake yet")
+        ctx.tx.upgrade_table_version(int(version))  # type: ignore[arg-type]
+    if properties:
+        ctx.tx.set_properties(properties)
 
 
 def _unset_properties(ctx: AlterContext, action: nodes.AlterAction) -> None:
@@ -225,7 +272,12 @@ def _spec_field_name(ctx: AlterContext, item: nodes.PartitionItem) -> str:
 
 def _add_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.AddPartitionField)
-    ctx.spec.add_field(action.item.source, action.item.transform, action.name)
+    source = _find(ctx, ctx.tx.table_metadata.schema(), nodes.ColumnRef((action.item.source,), 0))
+    ctx.spec.add_field(_column_name(ctx, source), action.item.transform, action.name)
+
+
+def _column_name(ctx: AlterContext, field: NestedField) -> str:
+    return ctx.tx.table_metadata.schema().find_column_name(field.field_id) or field.name
 
 
 def _drop_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
@@ -236,7 +288,8 @@ def _drop_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
 def _replace_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.ReplacePartitionField)
     ctx.spec.remove_field(_spec_field_name(ctx, action.old))
-    ctx.spec.add_field(action.new.source, action.new.transform, action.name)
+    source = _find(ctx, ctx.tx.table_metadata.schema(), nodes.ColumnRef((action.new.source,), 0))
+    ctx.spec.add_field(_column_name(ctx, source), action.new.transform, action.name)
 
 
 def _write_order(ctx: AlterContext, action: nodes.AlterAction) -> None:
@@ -277,7 +330,13 @@ def _offset(action: nodes.AlterAction) -> int | None:
 
 
 def _refuse_duplicate_names(name: TableName, struct: StructType, path: str = "") -> None:
-    """Column names are matched without regard to case, so two may not differ only by it."""
+    """Column names are matched without regard to case, so two may not differ only by it;
+    and a struct keeps at least one field (Parquet cannot store an empty one)."""
+    if not struct.fields and path:
+        raise NotSupportedError(
+            f"cannot drop the last field of struct {path.rstrip('.')} of table {name}; "
+            "drop the struct column instead"
+        )
     seen: dict[str, str] = {}
     for field in struct.fields:
         key = field.name.lower()

@@ -14,7 +14,7 @@ from pyiceberg.table.snapshots import Snapshot
 from sqlglot import exp
 
 from sqllake.catalog import TableName
-from sqllake.errors import ProgrammingError, located
+from sqllake.errors import NotSupportedError, ProgrammingError, located, translate
 from sqllake.plan import nodes
 from sqllake.read.information_schema import VIEWS
 from sqllake.read.metadata_tables import metadata_table, split_name
@@ -73,12 +73,25 @@ def _as_of(session: Session, table: Table, name: TableName, ref: TableReference)
     """The snapshot a FOR VERSION / TIMESTAMP AS OF clause names (its value may be any
     constant expression, evaluated by the engine)."""
     assert ref.as_of is not None
-    expression = ref.as_of.args["expression"].sql(dialect=DIALECT)
+    value = ref.as_of.args["expression"]
+    if value.find(exp.Select, exp.Table, exp.Column) is not None:
+        raise NotSupportedError(
+            "the value of AS OF must be a constant (a snapshot id, tag, branch or timestamp)",
+            offset=ref.offset,
+        )
+    expression = value.sql(dialect=DIALECT)
+    timestamp = str(ref.as_of.this).upper() == "TIMESTAMP"
+    select = f"SELECT CAST(({expression}) AS TIMESTAMPTZ)" if timestamp else f"SELECT {expression}"
     with located(ref.offset):
-        if str(ref.as_of.this).upper() == "TIMESTAMP":
-            moment = session.engine.row(f"SELECT CAST(({expression}) AS TIMESTAMPTZ)")[0]
-            return snapshot_as_of(table, name, moment)
-        return snapshot_by_version(table, name, session.engine.row(f"SELECT {expression}")[0])
+        try:
+            (constant,) = session.engine.row(select)
+        except Exception as exc:
+            raise translate(exc) from exc
+        if constant is None:
+            raise ProgrammingError(f"AS OF NULL names no snapshot of table {name}")
+        if timestamp:
+            return snapshot_as_of(table, name, constant)
+        return snapshot_by_version(table, name, constant)
 
 
 def _scan(session: Session, ref: TableReference, name: TableName, table: Table) -> ScanPlan:

@@ -167,7 +167,7 @@ def show_create_table(
     partitioning = [_partition_sql(schema, f) for f in table.spec().fields]
     if any(partitioning):
         text += f"\nPARTITIONED BY ({', '.join(p for p in partitioning if p)})"
-    properties = {"format-version": str(table.format_version), **table.properties}
+    properties = {**table.properties, "format-version": str(table.format_version)}
     if properties:
         listed = ",\n".join(
             f"  {_sql_string(k)} = {_sql_string(v)}" for k, v in sorted(properties.items())

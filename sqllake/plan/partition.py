@@ -45,10 +45,10 @@ def _column_name(node: exp.Expr) -> str:
 
 
 def _width(node: exp.Expr | None) -> int:
-    if isinstance(node, exp.Literal) and not node.is_string:
+    if isinstance(node, exp.Literal) and not node.is_string and int(node.name) > 0:
         return int(node.name)
     raise ProgrammingError(
-        "a bucket count or truncate width must be a number",
+        "a bucket count or truncate width must be a positive number",
         offset=offset_of(node) if node is not None else None,
     )
 

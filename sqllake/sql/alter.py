@@ -186,7 +186,8 @@ class AlterParsing(DuckDBParser):
     def _alter_property_pairs(self) -> list[exp.Expr]:
         def pair() -> exp.Expr:
             key = self._parse_string() or self._parse_id_var(any_token=True)
-            self._match(TokenType.EQ)
+            if key is None or not self._match(TokenType.EQ):
+                self.raise_error("Expected 'key' = 'value'")
             return exp.Property(this=key, value=self._parse_primary())
 
         if self._curr and self._curr.token_type == TokenType.L_PAREN:

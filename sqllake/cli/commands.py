@@ -1,0 +1,164 @@
+"""Dot commands (`.tables`, `.schema T` ...): one registry for scripts, the REPL and `.help`.
+
+A handler gets the shell, the parsed call and the output streams. It may return a
+:class:`Source` for the runner to run next (``.read``), which keeps this module free
+of the script runner. Errors are :class:`sqllake.errors.Error` with an offset inside
+the command's line, so they are reported like SQL errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqllake.cli.render import RENDERERS
+from sqllake.cli.report import Source
+from sqllake.cli.shell import Shell, Streams, show
+from sqllake.errors import Error, OperationalError, ProgrammingError
+from sqllake.result import Result
+from sqllake.types import quote_ident
+
+_TOKEN = re.compile(r"\"[^\"]*\"|'[^']*'|[^\s;]+")
+
+
+@dataclass(frozen=True)
+class Call:
+    """A parsed dot command: ``.name arg ...``, with each argument's offset in the line."""
+
+    name: str
+    args: tuple[str, ...]
+    offsets: tuple[int, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Call:
+        """Split on blanks; quotes group an argument; a ``;`` is ignored (a SQL habit)."""
+        tokens = list(_TOKEN.finditer(text))
+        name = tokens[0].group(0)[1:] if tokens else ""
+        args = tuple(_unquote(t.group(0)) for t in tokens[1:])
+        return cls(name, args, tuple(t.start() for t in tokens[1:]))
+
+    def arg(self, index: int) -> str | None:
+        return self.args[index] if index < len(self.args) else None
+
+    def at(self, index: int) -> int:
+        """Offset of argument ``index`` (of the command itself when there is none)."""
+        return self.offsets[index] if index < len(self.offsets) else 0
+
+    def expect(self, most: int) -> None:
+        if len(self.args) > most:
+            raise ProgrammingError(
+                f".{self.name} takes at most {most} argument(s)", offset=self.at(most)
+            )
+
+
+def _unquote(token: str) -> str:
+    return token[1:-1] if len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"" else token
+
+
+Handler = Callable[[Shell, Call, Streams], Source | None]
+
+
+@dataclass(frozen=True)
+class DotCommand:
+    handler: Handler
+    usage: str
+    help: str
+
+
+def _query(shell: Shell, sql: str, at: int) -> Result:
+    """Run SQL the command generated; its errors point at the argument the user typed."""
+    try:
+        return shell.session.execute(sql)
+    except Error as error:
+        error.offset = at
+        raise
+
+
+def _help(shell: Shell, call: Call, io: Streams) -> None:
+    call.expect(0)
+    width = max(len(c.usage) for c in COMMANDS.values())
+    for name in sorted(COMMANDS):
+        command = COMMANDS[name]
+        io.out.write(f".{command.usage.ljust(width)}  {command.help}\n")
+
+
+def _tables(shell: Shell, call: Call, io: Streams) -> None:
+    call.expect(1)
+    schema = call.arg(0)
+    sql = "SHOW TABLES" if schema is None else f"SHOW TABLES IN {schema}"
+    show(shell, _query(shell, sql, call.at(0)), io.out)
+
+
+def _create_statement(shell: Shell, table: str, at: int) -> str:
+    result = _query(shell, f"SHOW CREATE TABLE {table}", at)
+    assert result.reader is not None
+    return "".join(str(text) + ";\n" for text in result.reader.read_all().column(0).to_pylist())
+
+
+def _table_names(shell: Shell) -> list[str]:
+    result = _query(shell, "SHOW TABLES", 0)
+    assert result.reader is not None
+    return [str(name) for name in result.reader.read_all().column(0).to_pylist()]
+
+
+def _schema(shell: Shell, call: Call, io: Streams) -> None:
+    call.expect(1)
+    table = call.arg(0)
+    names = [table] if table is not None else [quote_ident(n) for n in _table_names(shell)]
+    for name in names:
+        io.out.write(_create_statement(shell, name, call.at(0)))
+
+
+def _mode(shell: Shell, call: Call, io: Streams) -> None:
+    call.expect(1)
+    mode = call.arg(0)
+    if mode is None:
+        io.out.write(f"{shell.mode}\n")
+    elif mode in RENDERERS:
+        shell.mode = mode
+    else:
+        choices = ", ".join(RENDERERS)
+        raise ProgrammingError(f"unknown format {mode!r}; one of: {choices}", offset=call.at(0))
+
+
+def _read(shell: Shell, call: Call, io: Streams) -> Source:
+    call.expect(1)
+    path = call.arg(0)
+    if path is None:
+        raise ProgrammingError(".read needs a FILE", offset=0)
+    try:
+        # Relative paths resolve against the working directory, as in sqlite3 and psql.
+        return Source(path, Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OperationalError(f"cannot read {path}: {exc}", offset=call.at(0)) from exc
+
+
+def _quit(shell: Shell, call: Call, io: Streams) -> None:
+    call.expect(0)
+    shell.done = True
+
+
+COMMANDS: dict[str, DotCommand] = {
+    "help": DotCommand(_help, "help", "show the dot commands"),
+    "tables": DotCommand(
+        _tables, "tables [SCHEMA]", "list the tables of the current schema (or SCHEMA)"
+    ),
+    "schema": DotCommand(_schema, "schema [TABLE]", "show CREATE TABLE for one or every table"),
+    "mode": DotCommand(
+        _mode, "mode [FORMAT]", "show or set the output format: " + "|".join(RENDERERS)
+    ),
+    "read": DotCommand(_read, "read FILE", "run the SQL script FILE"),
+    "quit": DotCommand(_quit, "quit", "leave (end of input does too)"),
+    "exit": DotCommand(_quit, "exit", "leave, like .quit"),
+}
+
+
+def run_command(shell: Shell, text: str, io: Streams) -> Source | None:
+    """Run the dot command line ``text``; a script to run next, if the command names one."""
+    call = Call.parse(text)
+    command = COMMANDS.get(call.name)
+    if command is None:
+        raise ProgrammingError(f"unknown command .{call.name} (.help lists them)", offset=0)
+    return command.handler(shell, call, io)

@@ -1,0 +1,132 @@
+"""``sqllake``: run SQL scripts, ``-c`` commands or standard input, or open the REPL.
+
+Exit status: 0 when every statement succeeded, 1 when one failed (or the lakehouse
+could not be opened), 2 for bad arguments (argparse), 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import sqllake
+from sqllake.cli.render import RENDERERS
+from sqllake.cli.repl import repl
+from sqllake.cli.report import Source
+from sqllake.cli.script import run_source
+from sqllake.cli.shell import Shell, Streams
+from sqllake.errors import Error
+
+STDIN_NAME = "<stdin>"
+COMMAND_NAME = "<command>"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sqllake",
+        description="SQL for an Apache Iceberg lakehouse. With no FILE and no -c, reads SQL "
+        "from standard input when it is a pipe, else opens the interactive shell.",
+    )
+    p.add_argument("files", nargs="*", metavar="FILE", help="SQL scripts to run; - is stdin")
+    p.add_argument(
+        "-c",
+        dest="commands",
+        action="append",
+        default=[],
+        metavar="SQL",
+        help="run SQL (repeatable; -c commands run before FILEs)",
+    )
+    p.add_argument(
+        "--warehouse",
+        metavar="PATH",
+        help="folder or object-store URI of the tables (default $SQLLAKE_WAREHOUSE or ./lakehouse)",
+    )
+    p.add_argument(
+        "--catalog",
+        metavar="URI_OR_NAME",
+        help="SQLAlchemy URI or PyIceberg catalog name (default $SQLLAKE_CATALOG or "
+        "SQLite at WAREHOUSE/catalog.db)",
+    )
+    p.add_argument("--format", choices=list(RENDERERS), default="table", help="result format")
+    p.add_argument(
+        "--continue-on-error",
+        action="store_true",
+        help="go on after a failing statement (the exit status is still 1)",
+    )
+    p.add_argument("--version", action="version", version=f"sqllake {sqllake.__version__}")
+    return p
+
+
+class CannotRead(Exception):
+    """A script named on the command line could not be read."""
+
+
+def _read(name: str) -> Source:
+    if name == "-":
+        return Source(STDIN_NAME, sys.stdin.read())
+    try:
+        with open(name, encoding="utf-8") as script:
+            return Source(name, script.read())
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise CannotRead(f"cannot read {name}: {reason}") from exc
+
+
+def _sources(args: argparse.Namespace) -> list[Source] | None:
+    """The scripts to run, in order; None for the REPL."""
+    sources = [Source(COMMAND_NAME, text) for text in args.commands]
+    sources += [_read(name) for name in args.files]
+    if sources:
+        return sources
+    return None if sys.stdin.isatty() else [_read("-")]
+
+
+def _run(shell: Shell, sources: list[Source] | None, io: Streams) -> int:
+    if sources is None:
+        shell.show_status = True
+        return repl(shell, io.out)
+    for source in sources:
+        if not run_source(shell, source, io) and not shell.continue_on_error:
+            break
+        if shell.done:
+            break
+    return 1 if shell.failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    io = Streams(sys.stdout, sys.stderr)
+    try:
+        sources = _sources(args)
+    except CannotRead as exc:
+        io.err.write(f"sqllake: {exc}\n")
+        return 1
+    try:
+        connection = sqllake.connect(args.warehouse, catalog=args.catalog, autocommit=True)
+    except Error as error:
+        io.err.write(f"sqllake: {type(error).__name__}: {error.message}\n")
+        return 1
+    shell = Shell(connection.session, mode=args.format, continue_on_error=args.continue_on_error)
+    status = 130
+    try:
+        status = _run(shell, sources, io)
+    except KeyboardInterrupt:
+        io.err.write("sqllake: interrupted\n")
+    finally:
+        status = _close(connection, io, status)
+    return status
+
+
+def _close(connection: sqllake.Connection, io: Streams, status: int) -> int:
+    """Close the connection: an open explicit transaction is discarded, buffered rows flushed."""
+    try:
+        connection.close()
+    except Error as error:
+        io.err.write(f"sqllake: {type(error).__name__}: {error.message}\n")
+        return max(status, 1)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
