@@ -244,9 +244,15 @@ def _set_properties(ctx: AlterContext, action: nodes.AlterAction) -> None:
 def _unset_properties(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.UnsetProperties)
     present = ctx.tx.table_metadata.properties
-    missing = [key for key in action.keys if key not in present]
+    missing = [
+        (key, at)
+        for key, at in zip(action.keys, action.offsets, strict=False)
+        if key not in present
+    ]
     if missing and not action.if_exists:
-        raise ProgrammingError(f"table {ctx.name} has no property {', '.join(missing)}")
+        raise ProgrammingError(
+            f"table {ctx.name} has no property {missing[0][0]}", offset=missing[0][1]
+        )
     keys = [key for key in action.keys if key in present]
     if keys:
         ctx.tx.remove_properties(*keys)
@@ -272,8 +278,10 @@ def _spec_field_name(ctx: AlterContext, item: nodes.PartitionItem) -> str:
 
 def _add_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.AddPartitionField)
-    source = _find(ctx, ctx.tx.table_metadata.schema(), nodes.ColumnRef((action.item.source,), 0))
-    ctx.spec.add_field(_column_name(ctx, source), action.item.transform, action.name)
+    spec = ctx.spec  # stages earlier column changes, so the field can be a new column
+    column = nodes.ColumnRef((action.item.source,), action.item.offset)
+    source = _find(ctx, ctx.tx.table_metadata.schema(), column)
+    spec.add_field(_column_name(ctx, source), action.item.transform, action.name)
 
 
 def _column_name(ctx: AlterContext, field: NestedField) -> str:
@@ -287,18 +295,23 @@ def _drop_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
 
 def _replace_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.ReplacePartitionField)
-    ctx.spec.remove_field(_spec_field_name(ctx, action.old))
-    source = _find(ctx, ctx.tx.table_metadata.schema(), nodes.ColumnRef((action.new.source,), 0))
-    ctx.spec.add_field(_column_name(ctx, source), action.new.transform, action.name)
+    spec = ctx.spec
+    spec.remove_field(_spec_field_name(ctx, action.old))
+    column = nodes.ColumnRef((action.new.source,), action.new.offset)
+    source = _find(ctx, ctx.tx.table_metadata.schema(), column)
+    spec.add_field(_column_name(ctx, source), action.new.transform, action.name)
 
 
 def _write_order(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.SetWriteOrder)
     sort = ctx.sort
+    schema = ctx.tx.table_metadata.schema()
     for item in action.items:
+        with located(item.offset):
+            field = _find(ctx, schema, nodes.ColumnRef((item.column,), item.offset))
         nulls = NullOrder.NULLS_FIRST if item.nulls_first else NullOrder.NULLS_LAST
         add = sort.desc if item.descending else sort.asc
-        add(item.column, IdentityTransform(), nulls)
+        add(_column_name(ctx, field), IdentityTransform(), nulls)
 
 
 Apply = Callable[[AlterContext, nodes.AlterAction], None]
@@ -326,6 +339,10 @@ def _offset(action: nodes.AlterAction) -> int | None:
         target = getattr(action, attribute, None)
         if isinstance(target, nodes.ColumnRef | nodes.PartitionItem):
             return target.offset
+    if isinstance(action, nodes.SetWriteOrder) and action.items:
+        return action.items[0].offset
+    if isinstance(action, nodes.UnsetProperties) and action.offsets:
+        return action.offsets[0]
     return None
 
 

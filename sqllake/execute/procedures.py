@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from sqllake.errors import ProgrammingError
+from sqllake.errors import ProgrammingError, located
 from sqllake.plan import nodes
 from sqllake.result import Result
 from sqllake.sql.dialect import DIALECT
@@ -20,20 +20,21 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Procedure:
     parameters: tuple[str, ...]
-    run: Callable[[Session, dict[str, Any]], Result]
+    run: Callable[[Session, dict[str, Any], dict[str, int]], Result]
     help: str
 
 
-def _register_table(session: Session, args: dict[str, Any]) -> Result:
+def _register_table(session: Session, args: dict[str, Any], at: dict[str, int]) -> Result:
     parts = tuple(str(args["table"]).split("."))
-    name = session.table_name(nodes.Name(parts, 0))
-    session.lakehouse.register(name, str(args["metadata_file"]))
+    name = session.table_name(nodes.Name(parts, at["table"]))
+    with located(at["metadata_file"]):
+        session.lakehouse.register(name, str(args["metadata_file"]))
     return Result.status_only("CALL")
 
 
-def _flush(session: Session, args: dict[str, Any]) -> Result:
-    name = session.table_name(nodes.Name(tuple(str(args["table"]).split(".")), 0))
-    session.load(name)
+def _flush(session: Session, args: dict[str, Any], at: dict[str, int]) -> Result:
+    name = session.table_name(nodes.Name(tuple(str(args["table"]).split(".")), at["table"]))
+    session.load(name, at["table"])
     count = session.flush(name)
     return Result.status_only(f"FLUSH {count}", rowcount=count)
 
@@ -61,8 +62,10 @@ PROCEDURES: dict[str, Procedure] = {
 
 def _bind(
     session: Session, procedure: Procedure, plan: nodes.CallProcedure, params: Sequence[Any]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Argument values by parameter name, and where each argument was written."""
     bound: dict[str, exp.Expr] = {}
+    offsets: dict[str, int] = {}
     for position, arg in enumerate(plan.arguments):
         name = arg.name.lower() if arg.name else None
         if name is None:
@@ -74,6 +77,7 @@ def _bind(
         if name in bound:
             raise ProgrammingError(f"argument {name} given twice", offset=arg.offset)
         bound[name] = arg.value
+        offsets[name] = arg.offset
     missing = [p for p in procedure.parameters if p not in bound]
     if missing:
         raise ProgrammingError(f"missing argument {', '.join(missing)}", offset=plan.name.offset)
@@ -81,7 +85,7 @@ def _bind(
     select = ", ".join(arg.value.sql(dialect=DIALECT) for arg in plan.arguments)
     values = session.engine.row(f"SELECT {select}", params)
     by_argument = dict(zip((id(arg.value) for arg in plan.arguments), values, strict=True))
-    return {name: by_argument[id(value)] for name, value in bound.items()}
+    return {name: by_argument[id(value)] for name, value in bound.items()}, offsets
 
 
 def call(session: Session, plan: nodes.CallProcedure, params: Sequence[Any]) -> Result:
@@ -92,4 +96,4 @@ def call(session: Session, plan: nodes.CallProcedure, params: Sequence[Any]) -> 
         raise ProgrammingError(
             f"unknown procedure {'.'.join(parts)}; known: {known}", offset=plan.name.offset
         )
-    return procedure.run(session, _bind(session, procedure, plan, params))
+    return procedure.run(session, *_bind(session, procedure, plan, params))

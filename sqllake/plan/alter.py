@@ -84,7 +84,9 @@ ACTIONS: dict[type[exp.Expr], Callable[[exp.Expr], nodes.AlterAction]] = {
     ),
     alter.SetProperties: lambda a: nodes.SetProperties(properties_of(a.expressions)),
     alter.UnsetProperties: lambda a: nodes.UnsetProperties(
-        tuple(property_value(k) for k in a.expressions), bool(a.args.get("exists"))
+        tuple(property_value(k) for k in a.expressions),
+        bool(a.args.get("exists")),
+        tuple(offset_of(k) for k in a.expressions),
     ),
     alter.SetIdentifierFields: lambda a: nodes.SetIdentifierFields(
         tuple(_column(p) for p in a.expressions)

@@ -144,6 +144,7 @@ class SetProperties:
 class UnsetProperties:
     keys: tuple[str, ...]
     if_exists: bool
+    offsets: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

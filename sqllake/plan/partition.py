@@ -20,8 +20,9 @@ from pyiceberg.transforms import (
     YearTransform,
 )
 from sqlglot import exp
+from sqlglot.errors import ParseError
 
-from sqllake.errors import ProgrammingError
+from sqllake.errors import ProgrammingError, located
 from sqllake.plan import nodes
 from sqllake.read.query import offset_of
 
@@ -47,8 +48,11 @@ def _column_name(node: exp.Expr) -> str:
 def _width(node: exp.Expr | None) -> int:
     if isinstance(node, exp.Literal) and not node.is_string and int(node.name) > 0:
         return int(node.name)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        # located at the transform by the caller
+        raise ProgrammingError("a bucket count or truncate width must be positive")
     raise ProgrammingError(
-        "a bucket count or truncate width must be a positive number",
+        "a bucket count or truncate width must be a number",
         offset=offset_of(node) if node is not None else None,
     )
 
@@ -68,6 +72,11 @@ def partition_item(node: exp.Expr) -> nodes.PartitionItem:
 
 
 def _item(node: exp.Expr) -> nodes.PartitionItem:
+    with located(offset_of(node)):
+        return _transform_item(node)
+
+
+def _transform_item(node: exp.Expr) -> nodes.PartitionItem:
     offset = offset_of(node)
     if isinstance(node, exp.Column | exp.Identifier):
         return nodes.PartitionItem(node.name, IdentityTransform(), offset)
@@ -107,7 +116,11 @@ def trino_partitioning(value: exp.Expr) -> tuple[nodes.PartitionItem, ...]:
         raise ProgrammingError("partitioning must be an ARRAY of strings", offset=offset_of(value))
     items = []
     for element in value.expressions:
-        parsed = sqlglot.parse_one(element.name, dialect="duckdb")
-        item = _item(parsed)
+        # Positions inside the string are not the statement's: point at the element.
+        try:
+            item = _item(sqlglot.parse_one(element.name, dialect="duckdb"))
+        except (ProgrammingError, ParseError) as exc:
+            message = exc.message if isinstance(exc, ProgrammingError) else "syntax error"
+            raise ProgrammingError(message, offset=offset_of(element)) from None
         items.append(nodes.PartitionItem(item.source, item.transform, offset_of(element)))
     return tuple(items)

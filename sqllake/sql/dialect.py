@@ -102,14 +102,25 @@ class SqlLakeParser(AlterParsing):
             self.raise_error("Expected a statement after EXPLAIN")
         return self.expression(Explain(this=inner, analyze=analyze))
 
+    def _parse_call_argument(self) -> exp.Expr | None:
+        start = self._curr.start if self._curr else 0
+        argument = self._parse_lambda()
+        if argument is not None:
+            argument.meta["start"] = start  # so errors point at the argument
+        return argument
+
     def _parse_call(self) -> exp.Expr:
         parts = [self._parse_id_var(any_token=True)]
         while self._match(TokenType.DOT):
             parts.append(self._parse_id_var(any_token=True))
         if any(part is None for part in parts):
             self.raise_error("Expected a procedure name after CALL")
-        args = self._parse_wrapped_csv(self._parse_lambda) if self._curr else []
-        name = exp.to_table(".".join(p.name for p in parts if p is not None))
+        args = self._parse_wrapped_csv(self._parse_call_argument) if self._curr else []
+        # Built from the parsed identifiers, so the name keeps its position.
+        *qualifiers, last = parts
+        name = exp.Table(this=last, db=qualifiers[-1] if qualifiers else None)
+        if len(qualifiers) > 1:
+            name.set("catalog", qualifiers[-2])
         return self.expression(Call(this=name, expressions=args))
 
     def _parse_flush(self) -> exp.Expr:
