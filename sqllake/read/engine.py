@@ -32,6 +32,8 @@ class Engine:
         self._con.execute("SET TimeZone = 'UTC'")
         # Footers are read again by every query of a table; keep them.
         self._con.execute("SET parquet_metadata_cache = true")
+        # DuckDB's own progress bar would write into results piped to standard output.
+        self._con.execute("SET enable_progress_bar = false")
         self._views: list[str] = []
         self._counter = 0
 

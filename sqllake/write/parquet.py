@@ -30,7 +30,7 @@ class WrittenFile:
 @dataclass(frozen=True)
 class WriterOptions:
     target_file_size: int = 128 * 1024 * 1024
-    row_group_rows: int = 1024 * 1024
+    row_group_rows: int = 128 * 1024  # like DuckDB's 122,880: scans hold a row group per thread
     # A row group is written once this many bytes of Arrow data are buffered, even
     # if it has fewer rows, so wide rows do not hold whole row groups in memory.
     row_group_bytes: int = 64 * 1024 * 1024
