@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -76,3 +77,20 @@ def con(target: CatalogTarget) -> Iterator[sqllake.Connection]:
     connection = target.connect(autocommit=True)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def lake(target: CatalogTarget) -> Iterator[sqllake.Connection]:
+    """An autocommit connection whose INSERTs each commit a snapshot (no insert buffer)."""
+    connection = sqllake.connect(
+        str(target.warehouse), catalog=target.catalog, autocommit=True, inline_rows=0
+    )
+    yield connection
+    connection.close()
+
+
+def rows(con: sqllake.Connection, sql: str) -> list[tuple[Any, ...]]:
+    """All rows of ``sql`` run on ``con``."""
+    cur = con.cursor()
+    cur.execute(sql)
+    return cur.fetchall()

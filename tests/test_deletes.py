@@ -7,7 +7,7 @@ read is checked row for row; PyIceberg's own reader cross-checks position delete
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -20,29 +20,13 @@ from pyiceberg.typedef import Record
 
 import sqllake
 from sqllake.catalog import TableName
-from tests.conftest import CatalogTarget
+from tests.conftest import rows
 from tests.iceberg_writes import (
     commit_deletes,
     deletion_vector_file,
     equality_delete_file,
     position_delete_file,
 )
-
-
-@pytest.fixture
-def lake(target: CatalogTarget) -> Iterator[sqllake.Connection]:
-    """An autocommit connection whose INSERTs each commit a snapshot (no insert buffer)."""
-    connection = sqllake.connect(
-        str(target.warehouse), catalog=target.catalog, autocommit=True, inline_rows=0
-    )
-    yield connection
-    connection.close()
-
-
-def _rows(con: sqllake.Connection, sql: str) -> list[tuple[Any, ...]]:
-    cur = con.cursor()
-    cur.execute(sql)
-    return cur.fetchall()
 
 
 def _table(con: sqllake.Connection, name: str = "t") -> Table:
@@ -72,7 +56,7 @@ def _ids(n: int, m: int) -> str:
     return ", ".join(f"({i}, 'n{i}')" for i in range(n, m + 1))
 
 
-def test_position_deletes_remove_exactly_the_named_rows(lake: sqllake.Connection) -> None:
+def test_position_deletes_remove_exactly_the_namedrows(lake: sqllake.Connection) -> None:
     table = _create(lake, [_ids(1, 5), _ids(6, 10), _ids(11, 15)])
     files = _files_by_ids(table)
     assert sorted(files) == [(1, 2, 3, 4, 5), (6, 7, 8, 9, 10), (11, 12, 13, 14, 15)]
@@ -83,9 +67,9 @@ def test_position_deletes_remove_exactly_the_named_rows(lake: sqllake.Connection
     )
 
     kept = [i for i in range(1, 16) if i not in (6, 8, 10)]
-    assert _rows(lake, "SELECT id, name FROM t ORDER BY id") == [(i, f"n{i}") for i in kept]
-    assert _rows(lake, "SELECT count(*), sum(id) FROM t") == [(12, sum(kept))]
-    assert _rows(lake, "SELECT count(*) FROM t WHERE id BETWEEN 6 AND 10") == [(2,)]
+    assert rows(lake, "SELECT id, name FROM t ORDER BY id") == [(i, f"n{i}") for i in kept]
+    assert rows(lake, "SELECT count(*), sum(id) FROM t") == [(12, sum(kept))]
+    assert rows(lake, "SELECT count(*) FROM t WHERE id BETWEEN 6 AND 10") == [(2,)]
     assert sorted(table.scan().to_arrow().column("id").to_pylist()) == kept
 
 
@@ -95,28 +79,28 @@ def test_position_delete_does_not_touch_same_positions_of_other_files(
     table = _create(lake, [_ids(1, 3), _ids(4, 6)])
     first = _files_by_ids(table)[(1, 2, 3)].file_path
     table = commit_deletes(table, [position_delete_file(table, [(first, 1)])])
-    assert _rows(lake, "SELECT id FROM t ORDER BY id") == [(1,), (3,), (4,), (5,), (6,)]
+    assert rows(lake, "SELECT id FROM t ORDER BY id") == [(1,), (3,), (4,), (5,), (6,)]
 
 
 def test_equality_delete_applies_only_to_older_files(lake: sqllake.Connection) -> None:
     table = _create(lake, ["(1, 'a'), (2, 'b')", "(1, 'c'), (3, 'd')"])
     table = commit_deletes(table, [equality_delete_file(table, ["id"], [(1,)])])
-    assert _rows(lake, "SELECT id, name FROM t ORDER BY id") == [(2, "b"), (3, "d")]
+    assert rows(lake, "SELECT id, name FROM t ORDER BY id") == [(2, "b"), (3, "d")]
 
     # Inserted after the delete: a higher sequence number, so the delete does not apply.
     lake.cursor().execute("INSERT INTO t VALUES (1, 'after')")
-    assert _rows(lake, "SELECT id, name FROM t ORDER BY id, name") == [
+    assert rows(lake, "SELECT id, name FROM t ORDER BY id, name") == [
         (1, "after"),
         (2, "b"),
         (3, "d"),
     ]
-    assert _rows(lake, "SELECT count(*) FROM t WHERE id = 1") == [(1,)]
+    assert rows(lake, "SELECT count(*) FROM t WHERE id = 1") == [(1,)]
 
 
 def test_equality_delete_null_key_matches_null(lake: sqllake.Connection) -> None:
     table = _create(lake, ["(1, 'a'), (2, NULL), (NULL, 'c'), (NULL, NULL), (3, 'a')"])
     table = commit_deletes(table, [equality_delete_file(table, ["id"], [(None,)])])
-    assert _rows(lake, "SELECT id, name FROM t ORDER BY id") == [(1, "a"), (2, None), (3, "a")]
+    assert rows(lake, "SELECT id, name FROM t ORDER BY id") == [(1, "a"), (2, None), (3, "a")]
 
 
 def test_equality_delete_on_two_columns_needs_a_full_match(lake: sqllake.Connection) -> None:
@@ -125,7 +109,7 @@ def test_equality_delete_on_two_columns_needs_a_full_match(lake: sqllake.Connect
     )
     keys = [(1, "a"), (2, None), (3, "zz"), (None, "a"), (4, "a")]
     table = commit_deletes(table, [equality_delete_file(table, ["id", "name"], keys)])
-    assert _rows(lake, "SELECT id, name FROM t ORDER BY id, name") == [
+    assert rows(lake, "SELECT id, name FROM t ORDER BY id, name") == [
         (1, "b"),
         (2, "x"),
         (3, "a"),
@@ -142,7 +126,7 @@ def test_dangling_position_delete_after_compaction(lake: sqllake.Connection) -> 
     # Compaction: replace the old file with one holding its live rows (1, 3). The delete
     # file stays, naming a file the snapshot no longer has; its position 1 is now id 3.
     path = table.location_provider().new_data_location("compacted.parquet")
-    live = _rows(lake, "SELECT id, name FROM t WHERE id <= 3 ORDER BY id")
+    live = rows(lake, "SELECT id, name FROM t WHERE id <= 3 ORDER BY id")
     arrow = pa.Table.from_pylist(
         [{"id": i, "name": n} for i, n in live], schema=schema_to_pyarrow(table.schema())
     )
@@ -153,8 +137,8 @@ def test_dangling_position_delete_after_compaction(lake: sqllake.Connection) -> 
         overwrite.append_data_file(parquet_file_to_data_file(table.io, table.metadata, path))
 
     expected = [(1,), (3,), (4,), (5,), (6,)]
-    assert _rows(lake, "SELECT id FROM t ORDER BY id") == expected
-    assert _rows(lake, f"SELECT id FROM t FOR VERSION AS OF {before_compaction} ORDER BY id") == (
+    assert rows(lake, "SELECT id FROM t ORDER BY id") == expected
+    assert rows(lake, f"SELECT id FROM t FOR VERSION AS OF {before_compaction} ORDER BY id") == (
         expected
     )
     assert sorted(_table(lake).scan().to_arrow().column("id").to_pylist()) == [1, 3, 4, 5, 6]
@@ -164,7 +148,7 @@ def test_position_delete_naming_a_missing_file_deletes_nothing(lake: sqllake.Con
     table = _create(lake, [_ids(1, 3), _ids(4, 6)])
     missing = table.location_provider().new_data_location("never-written.parquet")
     table = commit_deletes(table, [position_delete_file(table, [(missing, 0), (missing, 1)])])
-    assert _rows(lake, "SELECT id FROM t ORDER BY id") == [(i,) for i in range(1, 7)]
+    assert rows(lake, "SELECT id FROM t ORDER BY id") == [(i,) for i in range(1, 7)]
 
 
 def test_time_travel_before_and_after_deletes(lake: sqllake.Connection) -> None:
@@ -177,7 +161,7 @@ def test_time_travel_before_and_after_deletes(lake: sqllake.Connection) -> None:
 
     def at(snapshot: int | None) -> list[tuple[Any, ...]]:
         version = f" FOR VERSION AS OF {snapshot}" if snapshot is not None else ""
-        return _rows(lake, f"SELECT id FROM t{version} ORDER BY id")
+        return rows(lake, f"SELECT id FROM t{version} ORDER BY id")
 
     assert at(no_deletes) == [(1,), (2,), (3,), (4,)]
     assert at(position_deleted) == [(2,), (3,), (4,)]
@@ -190,20 +174,20 @@ def test_explain_and_pruning_with_deletes(lake: sqllake.Connection) -> None:
     table = commit_deletes(table, [position_delete_file(table, [(middle, 1)])])
     table = commit_deletes(table, [equality_delete_file(table, ["id"], [(12,), (8,)])])
 
-    pruned = _rows(lake, "EXPLAIN SELECT id FROM t WHERE id >= 6 AND id <= 9")[0][0]
+    pruned = rows(lake, "EXPLAIN SELECT id FROM t WHERE id >= 6 AND id <= 9")[0][0]
     assert pruned.startswith("scan default.t: 1 of 3 data files"), pruned
-    assert _rows(lake, "SELECT id FROM t WHERE id >= 6 AND id <= 9 ORDER BY id") == [(6,), (9,)]
+    assert rows(lake, "SELECT id FROM t WHERE id >= 6 AND id <= 9 ORDER BY id") == [(6,), (9,)]
 
-    whole = _rows(lake, "EXPLAIN SELECT id FROM t")[0][0]
+    whole = rows(lake, "EXPLAIN SELECT id FROM t")[0][0]
     assert whole.startswith("scan default.t: 3 of 3 data files"), whole
     assert "2 delete files" in whole, whole
-    assert _rows(lake, "SELECT id FROM t WHERE id > 10 ORDER BY id") == [
+    assert rows(lake, "SELECT id FROM t WHERE id > 10 ORDER BY id") == [
         (11,),
         (13,),
         (14,),
         (15,),
     ]
-    assert _rows(lake, "SELECT count(*) FROM t") == [(12,)]
+    assert rows(lake, "SELECT count(*) FROM t") == [(12,)]
 
 
 @pytest.mark.parametrize(
@@ -222,7 +206,7 @@ def test_equality_delete_follows_renamed_column(lake: sqllake.Connection) -> Non
     table = _create(lake, ["(1, 'a'), (2, 'b'), (3, 'a')"])
     commit_deletes(table, [equality_delete_file(table, ["name"], [("a",)])])
     lake.cursor().execute("ALTER TABLE t RENAME COLUMN name TO label")
-    assert _rows(lake, "SELECT id, label FROM t ORDER BY id") == [(2, "b")]
+    assert rows(lake, "SELECT id, label FROM t ORDER BY id") == [(2, "b")]
 
 
 def _partitioned(con: sqllake.Connection) -> Table:
@@ -236,7 +220,7 @@ def test_partitioned_equality_delete_stays_in_its_partition(lake: sqllake.Connec
     table = _partitioned(lake)
     delete = equality_delete_file(table, ["id"], [(1,)], partition=Record(1))
     commit_deletes(table, [delete])
-    assert _rows(lake, "SELECT id, part FROM p ORDER BY part, id") == [(2, 1), (1, 2), (2, 2)]
+    assert rows(lake, "SELECT id, part FROM p ORDER BY part, id") == [(2, 1), (1, 2), (2, 2)]
 
 
 def test_equality_delete_on_identity_column_missing_from_the_file(
@@ -263,7 +247,7 @@ def test_equality_delete_on_identity_column_missing_from_the_file(
     )
     with table.transaction() as tx, tx.update_snapshot().fast_append() as append:
         append.append_data_file(data)
-    assert _rows(lake, "SELECT id, part FROM p WHERE part = 3 ORDER BY id") == [(5, 3), (6, 3)]
+    assert rows(lake, "SELECT id, part FROM p WHERE part = 3 ORDER BY id") == [(5, 3), (6, 3)]
 
     # An unpartitioned (global) equality delete would need a second spec; a delete in
     # partition 3 keyed on the partition column itself and on (id, part) is enough.
@@ -271,7 +255,7 @@ def test_equality_delete_on_identity_column_missing_from_the_file(
     table = commit_deletes(
         table, [equality_delete_file(table, ["id", "part"], [(5, 3)], partition=Record(3))]
     )
-    assert _rows(lake, "SELECT id, part FROM p ORDER BY part, id") == [
+    assert rows(lake, "SELECT id, part FROM p ORDER BY part, id") == [
         (1, 1),
         (2, 1),
         (1, 2),
@@ -281,7 +265,7 @@ def test_equality_delete_on_identity_column_missing_from_the_file(
     table = commit_deletes(
         table, [equality_delete_file(table, ["part"], [(3,)], partition=Record(3))]
     )
-    assert _rows(lake, "SELECT id, part FROM p ORDER BY part, id") == [
+    assert rows(lake, "SELECT id, part FROM p ORDER BY part, id") == [
         (1, 1),
         (2, 1),
         (1, 2),

@@ -8,9 +8,7 @@ copying, so a read that still touched it would fail instead of passing by accide
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
@@ -20,24 +18,8 @@ from pyiceberg.table import Table
 import sqllake
 from sqllake.catalog import TableName
 from sqllake.read.locations import SQL_NORMALIZE, Relocation, normalize
-from tests.conftest import CatalogTarget
+from tests.conftest import CatalogTarget, rows
 from tests.iceberg_writes import commit_deletes, equality_delete_file, position_delete_file
-
-
-@pytest.fixture
-def lake(target: CatalogTarget) -> Iterator[sqllake.Connection]:
-    """An autocommit connection whose INSERTs each commit a snapshot (no insert buffer)."""
-    connection = sqllake.connect(
-        str(target.warehouse), catalog=target.catalog, autocommit=True, inline_rows=0
-    )
-    yield connection
-    connection.close()
-
-
-def _rows(con: sqllake.Connection, sql: str) -> list[tuple[Any, ...]]:
-    cur = con.cursor()
-    cur.execute(sql)
-    return cur.fetchall()
 
 
 def _table(con: sqllake.Connection, name: str) -> Table:
@@ -61,16 +43,16 @@ def test_copied_table_reads_without_the_original(
     cur.execute("INSERT INTO t VALUES (3, 'c')")
     original = _table(lake, "t")
     expected = [(1, "a"), (2, "b"), (3, "c")]
-    assert _rows(lake, "SELECT * FROM t ORDER BY id") == expected
+    assert rows(lake, "SELECT * FROM t ORDER BY id") == expected
 
     _copy_and_register(lake, original, tmp_path / "elsewhere" / "t_copy", "t_copy")
-    assert _rows(lake, "SELECT * FROM t_copy ORDER BY id") == expected
+    assert rows(lake, "SELECT * FROM t_copy ORDER BY id") == expected
 
     shutil.rmtree(target.warehouse / "default" / "t")
-    assert _rows(lake, "SELECT * FROM t_copy ORDER BY id") == expected
-    assert _rows(lake, "SELECT count(*), sum(id) FROM t_copy WHERE id >= 2") == [(2, 5)]
+    assert rows(lake, "SELECT * FROM t_copy ORDER BY id") == expected
+    assert rows(lake, "SELECT count(*), sum(id) FROM t_copy WHERE id >= 2") == [(2, 5)]
     with sqllake.connect(str(target.warehouse), catalog=target.catalog) as fresh:
-        assert _rows(fresh, "SELECT * FROM t_copy ORDER BY id") == expected
+        assert rows(fresh, "SELECT * FROM t_copy ORDER BY id") == expected
 
 
 def test_writes_to_a_copied_table_are_refused_and_change_nothing(
@@ -89,7 +71,7 @@ def test_writes_to_a_copied_table_are_refused_and_change_nothing(
         cur.execute("INSERT INTO t_copy VALUES (3, 'c')")
     with pytest.raises(sqllake.NotSupportedError, match="moved or copied"):
         cur.execute("ALTER TABLE t_copy ADD COLUMN extra INT")
-    assert _rows(lake, "SELECT * FROM t_copy ORDER BY id") == [(1, "a"), (2, "b")]
+    assert rows(lake, "SELECT * FROM t_copy ORDER BY id") == [(1, "a"), (2, "b")]
     assert not original.exists()
 
 
@@ -108,11 +90,11 @@ def test_copied_table_keeps_its_deletes(
     table = commit_deletes(table, [position_delete_file(table, [(first, 1)])])
     table = commit_deletes(table, [equality_delete_file(table, ["name"], [("e",)])])
     expected = [(1, "a"), (3, "c"), (4, "d")]
-    assert _rows(lake, "SELECT * FROM t ORDER BY id") == expected
+    assert rows(lake, "SELECT * FROM t ORDER BY id") == expected
 
     _copy_and_register(lake, table, tmp_path / "elsewhere" / "t_copy", "t_copy")
     shutil.rmtree(target.warehouse / "default" / "t")
-    assert _rows(lake, "SELECT * FROM t_copy ORDER BY id") == expected
+    assert rows(lake, "SELECT * FROM t_copy ORDER BY id") == expected
 
 
 def test_position_delete_naming_another_spelling_of_the_path(lake: sqllake.Connection) -> None:
@@ -130,7 +112,7 @@ def test_position_delete_naming_another_spelling_of_the_path(lake: sqllake.Conne
         ids = pq.read_table(stream).column("id").to_pylist()
     assert ids == [1, 2, 3]
     table = commit_deletes(table, [position_delete_file(table, [(spelled, 0), (spelled, 2)])])
-    assert _rows(lake, "SELECT * FROM t ORDER BY id") == [(2, "b"), (4, "d"), (5, "e")]
+    assert rows(lake, "SELECT * FROM t ORDER BY id") == [(2, "b"), (4, "d"), (5, "e")]
 
 
 @pytest.mark.parametrize(
