@@ -1,12 +1,14 @@
 """``sqllake``: run SQL scripts, ``-c`` commands or standard input, or open the REPL.
 
 Exit status: 0 when every statement succeeded, 1 when one failed (or the lakehouse
-could not be opened), 2 for bad arguments (argparse), 130 when interrupted.
+could not be opened), 2 for bad arguments (argparse), 130 when interrupted, 141 (as
+for SIGPIPE) when the reader of the output went away, as in ``sqllake ... | head``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -113,9 +115,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = _run(shell, sources, io)
     except KeyboardInterrupt:
         io.err.write("sqllake: interrupted\n")
+    except BrokenPipeError:
+        _discard_stdout()
+        status = 141
     finally:
         status = _close(connection, io, status)
     return status
+
+
+def _discard_stdout() -> None:
+    # Python flushes stdout at exit and would report the broken pipe again: point the
+    # descriptor at /dev/null instead (the recipe of Python's signal documentation).
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
+        pass
 
 
 def _close(connection: sqllake.Connection, io: Streams, status: int) -> int:

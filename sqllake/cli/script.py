@@ -44,6 +44,8 @@ def _run_reported(shell: Shell, source: Source, statement: Statement, io: Stream
         return False
     except AlreadyReported:
         return False
+    except BrokenPipeError:  # the reader of our output went away (`| head`): main ends the run
+        raise
     except Exception as exc:  # a bug: never a traceback on screen, but one in the log
         report_internal(io.err, source, statement.start, exc)
         return False
