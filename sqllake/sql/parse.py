@@ -26,4 +26,25 @@ def parse(text: str) -> exp.Expr:
         raise ProgrammingError(f"syntax error: {exc}", offset=0) from None
     if len(trees) != 1:
         raise ProgrammingError("expected exactly one statement", offset=0)
+    _refuse_keyword_aliases(trees[0])
     return trees[0]
+
+
+# Clause keywords sqlglot would take as an alias when the clause after them is missing
+# (``SELECT * FROM t ORDER``), which DuckDB itself rejects.
+_CLAUSE_WORDS = {"ORDER", "GROUP", "WHERE", "HAVING", "LIMIT", "OFFSET", "QUALIFY", "WINDOW"}
+
+
+def _refuse_keyword_aliases(tree: exp.Expr) -> None:
+    for alias in tree.find_all(exp.TableAlias, exp.Alias):
+        identifier = alias.args.get("alias") if isinstance(alias, exp.Alias) else alias.this
+        if (
+            isinstance(identifier, exp.Identifier)
+            and not identifier.quoted
+            and identifier.name.upper() in _CLAUSE_WORDS
+        ):
+            word = identifier.name
+            raise ProgrammingError(
+                f"syntax error near {word!r}: incomplete {word.upper()} clause",
+                offset=identifier.meta.get("start", 0),
+            )
