@@ -24,6 +24,7 @@ from tests.conftest import rows
 from tests.iceberg_writes import (
     commit_deletes,
     deletion_vector_file,
+    deletion_vector_puffin,
     equality_delete_file,
     position_delete_file,
 )
@@ -190,15 +191,31 @@ def test_explain_and_pruning_with_deletes(lake: sqllake.Connection) -> None:
     assert rows(lake, "SELECT count(*) FROM t") == [(12,)]
 
 
-@pytest.mark.parametrize(
-    "query", ["SELECT * FROM t", "SELECT count(*) FROM t", "SELECT id FROM t WHERE id = 1"]
-)
-def test_deletion_vectors_are_refused(lake: sqllake.Connection, query: str) -> None:
-    table = _create(lake, [_ids(1, 3)])
-    commit_deletes(table, [deletion_vector_file(table)])
+def test_deletion_vectors_delete_their_positions(lake: sqllake.Connection) -> None:
+    """v3 deletion vectors (Puffin blobs), in one file for two data files."""
+    table = _create(lake, [_ids(1, 5), _ids(6, 10), _ids(11, 12)])
+    files = _files_by_ids(table)
+    first, second = files[(1, 2, 3, 4, 5)].file_path, files[(6, 7, 8, 9, 10)].file_path
+    before = table.current_snapshot().snapshot_id
+    table = commit_deletes(table, [deletion_vector_puffin(table, {first: [0, 4], second: [2]})])
+    assert rows(lake, "SELECT id FROM t ORDER BY id") == [
+        (i,) for i in (2, 3, 4, 6, 7, 9, 10, 11, 12)
+    ]
+    assert rows(lake, "SELECT count(*) FROM t WHERE id BETWEEN 1 AND 8") == [(5,)]
+    assert rows(lake, f"SELECT count(*) FROM t FOR VERSION AS OF {before}") == [(12,)]
     cur = lake.cursor()
-    with pytest.raises(sqllake.NotSupportedError, match="deletion vectors"):
-        cur.execute(query)  # refused while planning: no row can have been returned
+    cur.execute("EXPLAIN SELECT * FROM t")
+    assert "1 delete files" in cur.fetchone()[0]
+    # Rows written after the vector are not touched by it.
+    lake.cursor().execute("INSERT INTO t VALUES (13, 'n13')")
+    assert rows(lake, "SELECT count(*) FROM t") == [(10,)]
+
+
+def test_a_missing_deletion_vector_file_is_an_error_not_rows(lake: sqllake.Connection) -> None:
+    table = _create(lake, [_ids(1, 3)])
+    commit_deletes(table, [deletion_vector_file(table)])  # an entry whose file is absent
+    with pytest.raises(sqllake.OperationalError):
+        lake.cursor().execute("SELECT * FROM t")
 
 
 def test_equality_delete_follows_renamed_column(lake: sqllake.Connection) -> None:

@@ -16,6 +16,7 @@ from sqlglot import exp
 from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, ProgrammingError, located, translate
 from sqllake.plan import nodes
+from sqllake.read.deletion_vectors import positions_table
 from sqllake.read.information_schema import VIEWS
 from sqllake.read.metadata_tables import metadata_table, split_name
 from sqllake.read.pushdown import row_filter
@@ -122,7 +123,11 @@ def _with_buffer(
     session: Session, table: Table, buffered: BufferedRows | None, scan: ScanPlan
 ) -> tuple[str, ScanPlan]:
     """The scan's SQL, plus the table's buffered rows that no snapshot holds yet."""
-    sql = scan_sql(scan)
+    vectors = None
+    if scan.deletion_vectors:
+        files = [(d.path, d.sequence) for d in scan.deletion_vectors]
+        vectors = session.engine.register(positions_table(files))
+    sql = scan_sql(scan, vectors)
     if buffered is None:
         return sql, scan
     rows = buffered.after(flushed_sequence(table.metadata))
@@ -178,7 +183,7 @@ def run_query(session: Session, plan: nodes.Query, params: Sequence[Any]) -> Res
 def _scan_line(scan: ScanPlan) -> str:
     if scan.snapshot_id is None and not scan.files and not scan.buffered_rows:
         return f"scan {scan.table}: 0 of 0 data files (empty table)"
-    deletes = len(scan.position_deletes) + len(scan.equality_deletes)
+    deletes = len(scan.position_deletes) + len(scan.equality_deletes) + len(scan.deletion_vectors)
     return (
         f"scan {scan.table}: {len(scan.files)} of {scan.total_files} data files, "
         f"{scan.manifests_read} of {scan.manifests_total} manifests"

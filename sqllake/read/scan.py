@@ -9,7 +9,8 @@ matched to data files by Iceberg's rules, which the scan SQL applies:
   file the snapshot no longer has, so it applies to nothing;
 - an equality delete applies to data files with a strictly lower data sequence number,
   in the same partition unless the delete file is unpartitioned;
-- deletion vectors (v3, Puffin) and data formats other than Parquet are refused.
+- a deletion vector (v3, Puffin) applies like a position delete to the data file it
+  names; data formats other than Parquet are refused.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class ScanPlan:
     snapshot_id: int | None
     position_deletes: tuple[DeleteFileRef, ...] = ()
     equality_deletes: tuple[DeleteFileRef, ...] = ()
+    deletion_vectors: tuple[DeleteFileRef, ...] = ()  # Puffin files of v3 deletion vectors
     manifests_read: int = 0
     manifests_total: int = 0
     buffered_rows: int = 0  # rows of the insert buffer read with the files
@@ -72,7 +74,7 @@ class ScanPlan:
 
     @property
     def has_deletes(self) -> bool:
-        return bool(self.position_deletes or self.equality_deletes)
+        return bool(self.position_deletes or self.equality_deletes or self.deletion_vectors)
 
 
 def _open_path(table: Table, recorded: str) -> str:
@@ -108,9 +110,9 @@ def _identity_values(table: Table, schema: Schema, file: DataFile) -> tuple[tupl
 
 def _refuse_format(name: TableName, file: DataFile) -> None:
     if file.file_format == FileFormat.PUFFIN:
-        raise NotSupportedError(
-            f"table {name} has deletion vectors (Iceberg v3), which sqllake cannot read yet"
-        )
+        if file.content != DataFileContent.POSITION_DELETES:
+            raise NotSupportedError(f"table {name} has Puffin files that are not deletion vectors")
+        return
     if file.file_format != FileFormat.PARQUET:
         raise NotSupportedError(
             f"table {name} has {file.file_format.name} files; sqllake reads Parquet only"
@@ -205,6 +207,7 @@ def plan_scan(
     _refuse_nested_name_changes(table, name)
     files: list[DataFileRef] = []
     positions: list[DeleteFileRef] = []
+    vectors: list[DeleteFileRef] = []
     equalities: list[DeleteFileRef] = []
     manifests = _ManifestScan([], 0, 0)
     if snapshot is not None:
@@ -225,6 +228,8 @@ def plan_scan(
                         file.file_size_in_bytes,
                     )
                 )
+            elif file.file_format == FileFormat.PUFFIN:
+                vectors.append(DeleteFileRef(path, sequence, None))
             elif file.content == DataFileContent.POSITION_DELETES:
                 positions.append(DeleteFileRef(path, sequence, None))
             else:
@@ -251,6 +256,7 @@ def plan_scan(
         snapshot_id=snapshot.snapshot_id if snapshot else None,
         position_deletes=tuple(positions),
         equality_deletes=tuple(equalities),
+        deletion_vectors=tuple(vectors),
         manifests_read=manifests.manifests_read,
         manifests_total=manifests.manifests_total,
     )

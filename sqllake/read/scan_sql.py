@@ -75,13 +75,15 @@ def _files_relation(files: tuple[DataFileRef, ...], fill: dict[int, NestedField]
     return f"(VALUES {', '.join(rows)}) AS __f({', '.join(names)})"
 
 
-def _position_deletes(deletes: tuple[DeleteFileRef, ...]) -> str:
+def _position_deletes(deletes: tuple[DeleteFileRef, ...], vectors_view: str | None) -> str:
     recorded = SQL_NORMALIZE.format("file_path")
     parts = [
         f"SELECT {recorded} AS __recorded, pos AS __pos, {d.sequence} AS __seq "
         f"FROM read_parquet([{_string(d.path)}])"
         for d in deletes
     ]
+    if vectors_view is not None:
+        parts.append(f"SELECT __recorded, __pos, __seq FROM {quote_ident(vectors_view)}")
     return (
         f"NOT EXISTS (SELECT 1 FROM ({' UNION ALL '.join(parts)}) AS __pd "
         "WHERE __pd.__recorded = __x.__recorded AND __pd.__pos = __x.file_row_number "
@@ -123,7 +125,7 @@ def _row_value(field: NestedField, fill: set[int]) -> str:
     return f"COALESCE({column}, __x.__p{field.field_id})" if field.field_id in fill else column
 
 
-def _joined(plan: ScanPlan) -> str:
+def _joined(plan: ScanPlan, vectors_view: str | None) -> str:
     fill_ids = {fid for f in plan.files for fid, _ in f.identity}
     fill = {f.field_id: f for f in plan.schema.fields if f.field_id in fill_ids}
     columns = ", ".join(
@@ -136,8 +138,8 @@ def _joined(plan: ScanPlan) -> str:
         f"JOIN {_files_relation(plan.files, fill)} ON __d.filename = __f.__path"
     )
     conditions = []
-    if plan.position_deletes:
-        conditions.append(_position_deletes(plan.position_deletes))
+    if plan.position_deletes or vectors_view is not None:
+        conditions.append(_position_deletes(plan.position_deletes, vectors_view))
     groups: dict[tuple[int, ...], list[DeleteFileRef]] = defaultdict(list)
     for delete in plan.equality_deletes:
         groups[delete.equality_ids].append(delete)
@@ -148,10 +150,16 @@ def _joined(plan: ScanPlan) -> str:
     return f"SELECT {columns} FROM ({data}) AS __x{where}"
 
 
-def scan_sql(plan: ScanPlan) -> str:
-    """A DuckDB SELECT returning the table's columns, in order, from the planned files."""
+def scan_sql(plan: ScanPlan, vectors_view: str | None = None) -> str:
+    """A DuckDB SELECT returning the table's columns, in order, from the planned files.
+
+    ``vectors_view`` names a view of the positions the plan's deletion vectors delete
+    (``__recorded``, ``__pos``, ``__seq``), needed when it has any.
+    """
+    if plan.deletion_vectors and vectors_view is None:
+        raise ValueError("a scan with deletion vectors needs the view of their positions")
     if not plan.files:
         return _empty(plan.schema)
     if plan.has_deletes or any(f.identity for f in plan.files):
-        return _joined(plan)
+        return _joined(plan, vectors_view)
     return _plain(plan)
