@@ -50,6 +50,12 @@ def create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any
                 "CREATE OR REPLACE TABLE ... AS SELECT of an existing table is not supported "
                 "(it could not be undone if the query failed); DROP TABLE first"
             )
+        version = plan.properties.get("format-version", "2")
+        if version not in ("1", "2"):
+            raise NotSupportedError(
+                f"format-version {version}: sqllake writes Iceberg format versions 1 and 2 "
+                "(it reads version 3 tables)"
+            )
         schema = plan.schema or _query_schema(session, plan.query, params)  # type: ignore[arg-type]
         if exists and plan.or_replace:
             session.transaction.discard(name)
