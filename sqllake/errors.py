@@ -174,12 +174,11 @@ _QUOTED_NAME = re.compile(r'"([^"]+)"')
 
 def _clean_message(exc: builtins.BaseException) -> str:
     text = str(exc).split("\n\nLINE ")[0].split("\nLINE ")[0].strip()
+    interrupted = text.upper().startswith("INTERRUPT")  # before the kind prefix goes
+    if isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or interrupted:
+        return "statement cancelled"
     if isinstance(exc, duckdb.Error) or _duckdb_kind(exc):
         text = _DUCKDB_PREFIX.sub("", text, count=1)
-    if isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or text.startswith(
-        "INTERRUPT"
-    ):
-        text = "statement cancelled"
     # One line: messages are printed as FILE:LINE:COL: Class: message.
     return " ".join(text.split("\n")) or type(exc).__name__
 

@@ -135,6 +135,60 @@ def _read(shell: Shell, call: Call, io: Streams) -> Source:
         raise OperationalError(f"cannot read {path}: {exc}", offset=call.at(0)) from exc
 
 
+SWITCH = {"on": True, "off": False}
+
+
+def _timer(shell: Shell, call: Call, io: Streams) -> None:
+    call.expect(1)
+    setting = call.arg(0)
+    if setting is None:
+        io.out.write(f"{'on' if shell.timer else 'off'}\n")
+    elif setting.lower() in SWITCH:
+        shell.timer = SWITCH[setting.lower()]
+    else:
+        raise ProgrammingError(".timer takes on or off", offset=call.at(0))
+
+
+def _output(shell: Shell, call: Call, io: Streams) -> None:
+    call.expect(1)
+    path = call.arg(0)
+    if path is None:
+        shell.set_output(None)
+        return
+    try:
+        # Truncated, as sqlite3's .output and psql's \\o do.
+        shell.set_output(open(path, "w", encoding="utf-8"))  # noqa: SIM115 (closed by .output)
+    except OSError as exc:
+        raise OperationalError(
+            f"cannot write {path}: {exc.strerror or exc}", offset=call.at(0)
+        ) from exc
+
+
+def _snapshots(shell: Shell, call: Call, io: Streams) -> None:
+    call.expect(1)
+    table = call.arg(0)
+    if table is None:
+        raise ProgrammingError(".snapshots needs a TABLE", offset=0)
+    *schema, name = table.split(".")
+    qualified = ".".join(quote_ident(part) for part in [*schema, name + "$snapshots"])
+    sql = (
+        "SELECT committed_at, snapshot_id, parent_id, operation "
+        f"FROM {qualified} ORDER BY committed_at"
+    )
+    show(shell, _query(shell, sql, call.at(0)), io.out)
+
+
+def _maxrows(shell: Shell, call: Call, io: Streams) -> None:
+    call.expect(1)
+    count = call.arg(0)
+    if count is None:
+        io.out.write(f"{shell.max_rows}\n")
+    elif count.isdigit():
+        shell.max_rows = int(count)
+    else:
+        raise ProgrammingError(".maxrows takes a number (0: no limit)", offset=call.at(0))
+
+
 def _quit(shell: Shell, call: Call, io: Streams) -> None:
     call.expect(0)
     shell.done = True
@@ -150,6 +204,18 @@ COMMANDS: dict[str, DotCommand] = {
         _mode, "mode [FORMAT]", "show or set the output format: " + "|".join(RENDERERS)
     ),
     "read": DotCommand(_read, "read FILE", "run the SQL script FILE"),
+    "timer": DotCommand(_timer, "timer [on|off]", "show or set printing each statement's time"),
+    "output": DotCommand(
+        _output, "output [FILE]", "send results to FILE (truncated), or back to the terminal"
+    ),
+    "snapshots": DotCommand(
+        _snapshots, "snapshots TABLE", "list the snapshots of TABLE, oldest first"
+    ),
+    "maxrows": DotCommand(
+        _maxrows,
+        "maxrows [N]",
+        "show or set how many rows table and line output show (0: all)",
+    ),
     "quit": DotCommand(_quit, "quit", "leave (end of input does too)"),
     "exit": DotCommand(_quit, "exit", "leave, like .quit"),
 }

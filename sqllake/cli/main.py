@@ -87,12 +87,19 @@ def _sources(args: argparse.Namespace) -> list[Source] | None:
 def _run(shell: Shell, sources: list[Source] | None, io: Streams) -> int:
     if sources is None:
         shell.show_status = True
-        return repl(shell, io.out)
-    for source in sources:
-        if not run_source(shell, source, io) and not shell.continue_on_error:
-            break
-        if shell.done:
-            break
+        shell.timer = True
+        try:
+            return repl(shell, io.out)
+        finally:
+            shell.set_output(None)
+    try:
+        for source in sources:
+            if not run_source(shell, source, io) and not shell.continue_on_error:
+                break
+            if shell.done:
+                break
+    finally:
+        shell.set_output(None)
     return 1 if shell.failed else 0
 
 

@@ -6,9 +6,11 @@ The same runner serves files, ``-c``, standard input, ``.read`` and the REPL's i
 
 from __future__ import annotations
 
+import time
+
 from sqllake.cli.commands import run_command
 from sqllake.cli.report import Source, report_error, report_internal
-from sqllake.cli.shell import Shell, Streams, show
+from sqllake.cli.shell import Shell, Streams, show, summary
 from sqllake.errors import Error, ProgrammingError
 from sqllake.sql import Statement, split
 
@@ -53,11 +55,19 @@ def _run_reported(shell: Shell, source: Source, statement: Statement, io: Stream
 
 
 def run_statement(shell: Shell, statement: Statement, io: Streams) -> None:
-    """Run one statement or dot command; its errors propagate."""
+    """Run one statement or dot command; its errors propagate.
+
+    Results go to the ``.output`` file when one is set; the row count and time
+    (:func:`summary`) always go to ``io.out``.
+    """
+    results = Streams(shell.output or io.out, io.err)
     if not statement.is_dot_command:
-        show(shell, shell.session.execute(statement.text), io.out)
+        started = time.monotonic()
+        shell.fetched = 0
+        shown = show(shell, shell.session.execute(statement.text), results.out)
+        io.out.write(summary(shell, shown, time.monotonic() - started))
         return
-    nested = run_command(shell, statement.text, io)
+    nested = run_command(shell, statement.text, results)
     if nested is not None:
         _run_nested(shell, nested, io)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqllake.cli.commands import COMMANDS, Call
@@ -16,6 +17,7 @@ def test_help_lists_every_command_with_its_help(cli: CliRunner) -> None:
     for name, command in COMMANDS.items():
         assert f".{command.usage}" in run.out and command.help in run.out, name
     assert {"help", "tables", "schema", "mode", "read", "quit"} <= set(COMMANDS)
+    assert {"timer", "output", "snapshots", "maxrows"} <= set(COMMANDS)
 
 
 def test_tables_and_schema(cli: CliRunner) -> None:
@@ -42,7 +44,7 @@ def test_bad_arguments_point_at_the_argument(cli: CliRunner) -> None:
     assert run.code == 1
     assert run.err.splitlines() == [
         "<stdin>:2:9: ProgrammingError: unknown format 'xml'; one of: "
-        "table, csv, json, jsonl, markdown",
+        "table, csv, json, jsonl, markdown, line",
         "  .mode xml",
         "        ^",
     ]
@@ -93,3 +95,55 @@ def test_call_parsing() -> None:
     call = Call.parse('.read "my file.sql";')
     assert (call.name, call.args, call.offsets) == ("read", ("my file.sql",), (6,))
     assert call.at(5) == 0 and call.arg(1) is None
+
+
+def test_timer_prints_each_statements_time(cli: CliRunner) -> None:
+    run = cli(
+        "--format", "csv", stdin=".timer\n.timer on\nSELECT 1 AS a;\n.timer off\nSELECT 2 AS b;\n"
+    )
+    assert run.code == 0, run.err
+    assert re.fullmatch(r"off\na\n1\nTime: \d+\.\d{3} s\nb\n2\n", run.out), run.out
+    bad = cli(stdin=".timer maybe\n")
+    assert bad.err.startswith("<stdin>:1:8: ProgrammingError: .timer takes on or off")
+
+
+def test_output_sends_results_to_a_file_and_back(cli: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    script = f".output {target}\nSELECT 1 AS a;\n.output\nSELECT 2 AS b;\n"
+    run = cli("--format", "csv", stdin=script)
+    assert (run.code, run.out) == (0, "b\n2\n"), run.err
+    assert target.read_text() == "a\n1\n"
+    missing = cli(stdin=f".output {tmp_path / 'no' / 'such.txt'}\n")
+    assert missing.err.startswith("<stdin>:1:9: OperationalError: cannot write")
+
+
+def test_snapshots_lists_a_tables_snapshots(cli: CliRunner) -> None:
+    # Large enough to skip the insert buffer: each INSERT commits a snapshot.
+    insert = "INSERT INTO s.t SELECT i, 'x' FROM range(20000) r(i);\n"
+    script = SETUP + insert * 2
+    run = cli("--format", "csv", stdin=script + ".snapshots s.t\n")
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    assert lines[0] == "committed_at,snapshot_id,parent_id,operation"
+    assert len(lines) == 3 and all(line.endswith(",append") for line in lines[1:])
+    assert lines[2].split(",")[2] == lines[1].split(",")[1]  # the parent is the first one
+    missing = cli(stdin=".snapshots nope\n")
+    assert missing.err.startswith("<stdin>:1:12: ProgrammingError: table default.nope")
+
+
+def test_maxrows_shows_the_first_rows_and_counts_the_rest(cli: CliRunner) -> None:
+    query = "SELECT i FROM range(25000) t(i) ORDER BY i;\n"
+    run = cli(stdin=".maxrows 2\n.maxrows\n" + query)
+    assert run.code == 0, run.err
+    assert run.out == "2\n i\n---\n 0\n 1\n(2 rows)\n\n... 24998 more rows (.maxrows 2)\n"
+    csv = cli("--format", "csv", stdin=".maxrows 2\nSELECT i FROM range(5) t(i);\n")
+    assert csv.out.count("\n") == 6  # formats for programs are never cut
+    bad = cli(stdin=".maxrows lots\n")
+    assert "ProgrammingError: .maxrows takes a number" in bad.err
+
+
+def test_mode_line(cli: CliRunner) -> None:
+    run = cli(
+        stdin=".mode line\nSELECT 1 AS id, 'x' AS name UNION ALL SELECT 2, NULL ORDER BY id;\n"
+    )
+    assert run.out == "  id = 1\nname = x\n\n  id = 2\nname = NULL\n"

@@ -47,6 +47,22 @@ n,s,d,day
 |   2 | NULL |  NULL | NULL       |
 |   3 | x\\|y | -0.25 | 2026-12-31 |
 """,
+    "line": """\
+  n = 1
+  s = a
+  d = 1.50
+day = 2026-01-02
+
+  n = 2
+  s = NULL
+  d = NULL
+day = NULL
+
+  n = 3
+  s = x|y
+  d = -0.25
+day = 2026-12-31
+""",
 }
 
 

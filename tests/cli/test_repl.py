@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import _thread
 import io
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import pytest
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 import sqllake
-from sqllake.cli.repl import make_prompt, prompt_text, repl, run_input
+from sqllake.cli.repl import (
+    SqlCompleter,
+    changes_names,
+    make_prompt,
+    name_cache,
+    prompt_text,
+    repl,
+    run_input,
+)
 from sqllake.cli.shell import Shell
+from sqllake.cli.worker import run_cancellable
 
 
 @pytest.fixture
@@ -121,3 +136,110 @@ def test_the_repl_in_a_real_terminal(warehouse: Path, state_home: Path) -> None:
         child.close()
     assert child.exitstatus == 0
     assert "+SELEC 1;" in (state_home / "sqllake" / "history").read_text()
+
+
+def test_the_completer_offers_tables_and_columns(shell: Shell) -> None:
+    setup = "CREATE TABLE events (id INT, kind VARCHAR);"
+    run_input(shell, setup, io.StringIO())
+    cache = name_cache(shell)
+    cache.wait(30)
+    completer = SqlCompleter(shell, cache)
+    text = "SELECT e.k FROM events e"
+    document = Document(text, cursor_position=len("SELECT e.k"))
+    found = list(completer.get_completions(document, CompleteEvent(completion_requested=True)))
+    assert [(c.text, c.start_position) for c in found] == [("kind", -1)]
+    table = Document("SELECT * FROM ev")
+    assert [c.text for c in completer.get_completions(table, CompleteEvent())] == ["events"]
+
+
+def _interrupt_after(seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, _thread.interrupt_main)
+    timer.start()
+    return timer
+
+
+def test_ctrl_c_cancels_the_statement_and_the_session_goes_on(shell: Shell) -> None:
+    run_input(shell, "CREATE TABLE t (x BIGINT);", io.StringIO())
+    out = io.StringIO()
+    _interrupt_after(0.5)
+    slow = "INSERT INTO t SELECT a.range FROM range(100000) a, range(100000) b;"
+    assert run_input(shell, slow, out) is True
+    assert "<input>:1:1: OperationalError: " in out.getvalue()
+    after = io.StringIO()
+    run_input(shell, "SELECT count(*) AS n FROM t;", after)
+    assert after.getvalue().startswith(" n\n---\n 0\n")  # the cancelled write left nothing
+
+
+def test_a_cancelled_write_says_statement_cancelled(shell: Shell) -> None:
+    run_input(shell, "CREATE TABLE t (x BIGINT);", io.StringIO())
+    out = io.StringIO()
+    _interrupt_after(0.5)
+    run_input(shell, "INSERT INTO t SELECT a.range FROM range(100000) a, range(100000) b;", out)
+    assert "OperationalError: statement cancelled" in out.getvalue()
+
+
+def _slow(stream: TextIO) -> None:
+    time.sleep(1.3)
+    stream.write("done\n")
+
+
+def test_slow_statements_show_progress_then_erase_it(shell: Shell) -> None:
+    err = io.StringIO()
+    out = io.StringIO()
+    run_cancellable(shell, _slow, out, err)
+    assert out.getvalue() == "done\n"
+    assert "[running 1 s; Ctrl-C cancels]" in err.getvalue()
+    assert err.getvalue().endswith("\r\x1b[K")
+    quiet = io.StringIO()
+    run_cancellable(shell, lambda stream: None, io.StringIO(), quiet)
+    assert quiet.getvalue() == ""
+
+
+def test_ddl_refreshes_names() -> None:
+    assert changes_names("CREATE TABLE t (x INT);") and changes_names("select 1; use s;")
+    assert not changes_names("SELECT 1; INSERT INTO t VALUES (1);")
+
+
+def test_completion_and_cancel_in_a_real_terminal(warehouse: Path, state_home: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    env = {**os.environ, "XDG_STATE_HOME": str(state_home)}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sqllake", "--warehouse", str(warehouse)],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(24, 120),
+    )
+    try:
+        child.expect("sqllake:default>")
+        child.send("CREATE TABLE visits (visitor_id BIGINT, page VARCHAR);\r")
+        child.expect("CREATE TABLE")
+        child.send("INSERT INTO visits VALUES (1, 'home'), (2, 'about');\r")
+        child.expect("INSERT 2")
+        child.expect("sqllake:default>")
+        time.sleep(1)  # the background refresh after CREATE reads the new names
+        # A multi-line query; Tab completes the table, then a column of it.
+        child.send("SELECT count(*) AS n\r  FROM visi")
+        child.send("\t")
+        child.expect("visits")
+        child.send("\r WHERE visitor_")
+        child.send("\t")
+        child.expect("visitor_id")
+        child.send(" > 1;\r")
+        child.expect(r"\s+1\s+\(1 row\)")
+        child.expect(r"Time: \d+\.\d+ s")
+        child.expect("sqllake:default>")
+        child.send("SELECT sum(a.range * b.range) FROM range(1000000) a, range(1000000) b;\r")
+        child.expect(r"\[running \d+ s")  # progress after about a second
+        child.sendintr()
+        child.expect("OperationalError: statement cancelled")
+        child.expect("sqllake:default>")
+        child.send("SELECT 'still here' AS s;\r")
+        child.expect("still here")
+        child.expect("sqllake:default>")
+        child.send("\x04")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
