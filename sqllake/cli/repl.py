@@ -10,8 +10,10 @@ in scripts; an error never ends the session. The buffer runs on a worker thread
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 import sys
+import threading
 from collections.abc import Iterator
 from typing import TextIO
 
@@ -142,6 +144,41 @@ def make_prompt(
     )
 
 
+class TimedFlush:
+    """Flushes the insert buffer's due rows while the shell waits at its prompt.
+
+    Buffered rows must reach Parquet within the flush interval even in a process that
+    stays open for hours; a statement in progress holds ``idle``, so a flush never runs
+    beside one.
+    """
+
+    def __init__(self, shell: Shell, every: float = 5.0) -> None:
+        self.idle = threading.Lock()
+        self._shell = shell
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqllake-flush", daemon=True)
+
+    def __enter__(self) -> TimedFlush:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            if not self.idle.acquire(blocking=False):
+                continue
+            try:
+                self._shell.session.flush_due()
+            except Exception:  # never disturbs the shell; the log keeps the details
+                logging.getLogger("sqllake").exception("background flush failed")
+            finally:
+                self.idle.release()
+
+
 def repl(
     shell: Shell,
     out: TextIO,
@@ -153,17 +190,19 @@ def repl(
     session = prompt if prompt is not None else make_prompt(completer=SqlCompleter(shell, cache))
     progress = sys.stderr if sys.stderr.isatty() and out.isatty() else None
     out.write(f"sqllake {__version__}: end statements with ';', .help for help, Ctrl-D quits\n")
-    while True:
-        try:
-            text = session.prompt(prompt_text(shell))
-        except KeyboardInterrupt:  # Ctrl-C on the prompt clears the line
-            continue
-        except EOFError:
-            break
-        shell.width = shutil.get_terminal_size().columns
-        going_on = run_input(shell, text, out, progress)
-        if changes_names(text):
-            cache.refresh()
-        if not going_on:
-            break
+    with TimedFlush(shell) as flusher:
+        while True:
+            try:
+                text = session.prompt(prompt_text(shell))
+            except KeyboardInterrupt:  # Ctrl-C on the prompt clears the line
+                continue
+            except EOFError:
+                break
+            shell.width = shutil.get_terminal_size().columns
+            with flusher.idle:
+                going_on = run_input(shell, text, out, progress)
+            if changes_names(text):
+                cache.refresh()
+            if not going_on:
+                break
     return 0

@@ -22,6 +22,7 @@ from prompt_toolkit.output import DummyOutput
 import sqllake
 from sqllake.cli.repl import (
     SqlCompleter,
+    TimedFlush,
     changes_names,
     make_prompt,
     name_cache,
@@ -243,3 +244,18 @@ def test_completion_and_cancel_in_a_real_terminal(warehouse: Path, state_home: P
     finally:
         child.close()
     assert child.exitstatus == 0
+
+
+def test_the_shell_flushes_due_buffered_rows_while_it_waits(tmp_path: Path) -> None:
+    """A long-lived shell moves buffered rows to Parquet once they are due, unprompted."""
+    con = sqllake.connect(str(tmp_path / "wh"), autocommit=True, flush_interval=0.2)
+    con.cursor().execute("CREATE TABLE t (x INT)")
+    con.cursor().execute("INSERT INTO t VALUES (1)")
+    data = tmp_path / "wh" / "default" / "t" / "data"
+    assert not list(data.glob("*.parquet"))
+    with TimedFlush(Shell(con.session), every=0.1):
+        deadline = time.monotonic() + 10
+        while not list(data.glob("*.parquet")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert len(list(data.glob("*.parquet"))) == 1
+    con.close()
