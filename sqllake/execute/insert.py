@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from pyiceberg.table import Table
 from pyiceberg.table.sorting import NullOrder, SortDirection
-from pyiceberg.transforms import IdentityTransform
+from pyiceberg.transforms import (
+    DayTransform,
+    HourTransform,
+    IdentityTransform,
+    MonthTransform,
+    TruncateTransform,
+    YearTransform,
+)
 from pyiceberg.types import NestedField
 from sqlglot import exp
 
@@ -49,13 +56,35 @@ def _targets(table: Table, name: TableName, plan: nodes.Insert) -> list[NestedFi
     return targets
 
 
-def _write_order(table: Table) -> str:
-    """ORDER BY for the table's sort order (WRITE ORDERED BY), so files cluster for pruning.
+# Transforms that keep order: sorting by the source column groups each partition's rows.
+_ORDER_KEEPING = (
+    IdentityTransform,
+    YearTransform,
+    MonthTransform,
+    DayTransform,
+    HourTransform,
+    TruncateTransform,
+)
 
-    DuckDB sorts out of core, so this keeps a large write in bounded memory.
+
+def _write_order(table: Table) -> str:
+    """ORDER BY for a write: partition columns first, then the table's sort order.
+
+    Rows of one partition then arrive together, so each partition gets files of full
+    size instead of a small file per incoming batch, and the sort order (WRITE ORDERED
+    BY) clusters values within files for min/max pruning. DuckDB sorts out of core, so
+    a large write stays in bounded memory.
     """
     schema = table.schema()
     terms = []
+    for partition_field in table.spec().fields:
+        name = schema.find_column_name(partition_field.source_id)
+        if (
+            name is not None
+            and "." not in name
+            and isinstance(partition_field.transform, _ORDER_KEEPING)
+        ):
+            terms.append(f"{quote_ident(name)} ASC NULLS FIRST")
     for field in table.sort_order().fields:
         name = schema.find_column_name(field.source_id)
         if name is None or not isinstance(field.transform, IdentityTransform) or "." in name:
@@ -63,7 +92,8 @@ def _write_order(table: Table) -> str:
         direction = "DESC" if field.direction == SortDirection.DESC else "ASC"
         nulls = "NULLS FIRST" if field.null_order == NullOrder.NULLS_FIRST else "NULLS LAST"
         terms.append(f"{quote_ident(name)} {direction} {nulls}")
-    return f" ORDER BY {', '.join(terms)}" if terms else ""
+    unique = list(dict.fromkeys(terms))
+    return f" ORDER BY {', '.join(unique)}" if unique else ""
 
 
 def _literal_in_values(

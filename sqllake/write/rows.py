@@ -30,7 +30,7 @@ PROPERTY_TARGET_SIZE = "write.target-file-size-bytes"
 PROPERTY_COMPRESSION = "write.parquet.compression-codec"
 PROPERTY_ROW_GROUP_ROWS = "write.parquet.row-group-limit"
 # Partitions with an open file at once, per write (each holds a row group in memory).
-MAX_OPEN_PARTITIONS = 32
+MAX_OPEN_PARTITIONS = 128
 
 
 def writer_options(properties: dict[str, str]) -> WriterOptions:
