@@ -1,0 +1,1 @@
+"""Benchmarks: sqllake beside DuckDB and PyIceberg on TPC-H lineitem (see README.md)."""

@@ -1,0 +1,58 @@
+"""The case registry: case name -> where its function lives, and how it is reported.
+
+Functions are named by module and attribute rather than imported here so that the
+child process of a DuckDB case never imports sqllake or PyIceberg: each child's peak
+RSS is then that engine's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    name: str
+    module: str  # imported by the child only
+    function: str
+    group: str  # cases of one group are shown together
+    peer: str | None = None  # the case this one's time is divided by
+    max_ratio: float | None = None  # target for seconds / peer seconds
+    max_rss_mib: float | None = None  # target for peak RSS
+    rss_target_scale: float = 0.0  # the RSS target applies from this scale factor on
+    reads_tables: bool = True  # reads the prepared sqllake tables (loads write their own)
+
+
+_SQLLAKE = "bench.cases.sqllake_cases"
+_DUCKDB = "bench.cases.duckdb_cases"
+_PYICEBERG = "bench.cases.pyiceberg_cases"
+
+CASES: dict[str, CaseSpec] = {
+    spec.name: spec
+    for spec in (
+        CaseSpec("load_duckdb_copy", _DUCKDB, "load_copy", "bulk load", reads_tables=False),
+        CaseSpec(
+            "load_sqllake", _SQLLAKE, "load", "bulk load",
+            peer="load_duckdb_copy", max_ratio=1.3, max_rss_mib=1024, rss_target_scale=10,
+            reads_tables=False,
+        ),
+        CaseSpec(
+            "load_pyiceberg", _PYICEBERG, "append", "bulk load",
+            peer="load_duckdb_copy", reads_tables=False,
+        ),
+        CaseSpec("q1_duckdb", _DUCKDB, "q1", "TPC-H Q1"),
+        CaseSpec("q1_sqllake", _SQLLAKE, "q1", "TPC-H Q1", peer="q1_duckdb", max_ratio=1.1),
+        CaseSpec("q6_duckdb", _DUCKDB, "q6", "TPC-H Q6"),
+        CaseSpec("q6_sqllake", _SQLLAKE, "q6", "TPC-H Q6", peer="q6_duckdb", max_ratio=1.1),
+        CaseSpec("scan_duckdb", _DUCKDB, "scan", "streaming scan"),
+        CaseSpec(
+            "scan_sqllake", _SQLLAKE, "scan", "streaming scan",
+            peer="scan_duckdb", max_rss_mib=400,
+        ),
+        CaseSpec("day_duckdb", _DUCKDB, "one_day", "one-day query"),
+        CaseSpec("day_sqllake", _SQLLAKE, "one_day", "one-day query", peer="day_duckdb"),
+    )
+}
+
+# Not measured: they build the sqllake tables the query cases read, once per run.
+PREPARE = CaseSpec("prepare", _SQLLAKE, "prepare", "setup")

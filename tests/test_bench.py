@@ -1,0 +1,41 @@
+"""The benchmark harness runs end to end at a tiny scale and reports every case.
+
+Not a timing assertion: it keeps ``python -m bench.run`` working as sqllake changes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.cases import CASES
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_suite_runs_every_case_at_a_tiny_scale(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "bench.run", "--scale", "0.01", "--runs", "1",
+            "--data-dir", str(tmp_path / "data"), "--out", str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    (result,) = out.glob("*.json")
+    cases = json.loads(result.read_text())["cases"]
+    assert set(cases) == set(CASES)
+    for name, case in cases.items():
+        assert case["status"] in ("ok", "not supported"), (name, case["error"])
+        if case["status"] == "ok":
+            assert case["median_seconds"] is not None and case["peak_rss_mib"] > 0, name
+    assert "| load_sqllake |" in done.stdout  # the Markdown table
