@@ -4,9 +4,9 @@ A renderer takes the result columns, an iterable of record batches and a text st
 and returns the number of rows written. ``csv``, ``json`` and ``jsonl`` stream batch by
 batch; ``table`` and ``markdown`` hold the rendered cells to compute column widths.
 
-NULL: ``table`` and ``markdown`` show ``NULL`` (as psql's ``\\pset null NULL`` and
-DuckDB do), so a NULL and the string ``'NULL'`` look alike there; ``csv`` writes an
-empty field and ``json``/``jsonl`` write ``null``, which keep them apart. Value
+NULL: ``table``, ``markdown`` and ``line`` show ``NULL`` (as psql's ``\\pset null NULL``
+and DuckDB do) and the string ``'NULL'`` quoted, so the two never look alike; ``csv``
+writes an empty field and ``json``/``jsonl`` write ``null``. Value
 spellings (dates, decimals, bytes, nested values) are decided in :mod:`.values`.
 """
 
@@ -76,9 +76,17 @@ def _center(text: str, width: int) -> str:
     return " " * (room // 2) + text + " " * (room - room // 2)
 
 
+def _display(value: Any) -> str:
+    """A value as people read it: NULL as ``NULL``, and the string 'NULL' quoted so the
+    two never look alike."""
+    if isinstance(value, str) and value == NULL_TEXT:
+        return f"'{NULL_TEXT}'"
+    return to_text(value, NULL_TEXT)
+
+
 def _cells(batches: Iterable[pa.RecordBatch], escapes: dict[int, str]) -> list[list[str]]:
     return [
-        [to_text(value, NULL_TEXT).translate(escapes) for value in row]
+        [_display(value).translate(escapes) for value in row]
         for batch in batches
         for row in rows(batch)
     ]

@@ -81,3 +81,13 @@ def test_format_output(cli: CliRunner, fmt: str) -> None:
 def test_statements_without_rows_print_nothing(cli: CliRunner, fmt: str) -> None:
     run = cli("--format", fmt, "-c", "CREATE TABLE t (x INT); INSERT INTO t VALUES (1)")
     assert (run.code, run.out, run.err) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "shown"),
+    [("table", "'NULL' | NULL"), ("markdown", "| 'NULL' | NULL |"), ("line", "s = 'NULL'")],
+)
+def test_null_and_the_string_null_look_different(cli: CliRunner, fmt: str, shown: str) -> None:
+    run = cli("--format", fmt, "-c", "SELECT 'NULL' AS s, NULL AS n")
+    assert run.code == 0
+    assert shown in run.out
