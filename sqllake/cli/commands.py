@@ -86,8 +86,17 @@ def _help(shell: Shell, call: Call, io: Streams) -> None:
 
 def _tables(shell: Shell, call: Call, io: Streams) -> None:
     call.expect(1)
-    schema = call.arg(0)
-    sql = "SHOW TABLES" if schema is None else f"SHOW TABLES IN {schema}"
+    argument = call.arg(0)
+    if argument is not None and any(c in argument for c in "*?%"):
+        # A pattern (glob, or SQL's %) over schema.table names in every schema.
+        pattern = argument.replace("%", "*").replace("'", "''")
+        sql = (
+            "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables "
+            f"WHERE (table_schema || '.' || table_name) GLOB '{pattern}' "
+            f"OR table_name GLOB '{pattern}' ORDER BY name"
+        )
+    else:
+        sql = "SHOW TABLES" if argument is None else f"SHOW TABLES IN {argument}"
     show(shell, _query(shell, sql, call.at(0)), io.out)
 
 
@@ -197,7 +206,9 @@ def _quit(shell: Shell, call: Call, io: Streams) -> None:
 COMMANDS: dict[str, DotCommand] = {
     "help": DotCommand(_help, "help", "show the dot commands"),
     "tables": DotCommand(
-        _tables, "tables [SCHEMA]", "list the tables of the current schema (or SCHEMA)"
+        _tables,
+        "tables [SCHEMA|PATTERN]",
+        "list the tables of the current schema, of SCHEMA, or matching a glob PATTERN",
     ),
     "schema": DotCommand(_schema, "schema [TABLE]", "show CREATE TABLE for one or every table"),
     "mode": DotCommand(

@@ -147,3 +147,13 @@ def test_mode_line(cli: CliRunner) -> None:
         stdin=".mode line\nSELECT 1 AS id, 'x' AS name UNION ALL SELECT 2, NULL ORDER BY id;\n"
     )
     assert run.out == "  id = 1\nname = x\n\n  id = 2\nname = NULL\n"
+
+
+def test_tables_takes_a_glob_pattern(cli: CliRunner) -> None:
+    setup = (
+        "CREATE SCHEMA s; CREATE TABLE s.events (a INT); "
+        "CREATE TABLE evts (a INT); CREATE TABLE other (a INT);"
+    )
+    run = cli("--format", "csv", "-c", setup, "-c", ".tables ev*")
+    assert run.code == 0, run.err
+    assert run.out.splitlines() == ["name", "default.evts", "s.events"]
