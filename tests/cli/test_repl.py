@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+import pexpect
 import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
@@ -109,10 +110,10 @@ def test_history_lives_in_the_xdg_state_folder(state_home: Path) -> None:
     assert history.filename == str(state_home / "sqllake" / "history")
 
 
-def test_the_repl_in_a_real_terminal(warehouse: Path, state_home: Path) -> None:
-    pexpect = pytest.importorskip("pexpect")
+def _spawn_shell(warehouse: Path, state_home: Path) -> pexpect.spawn:
+    """``python -m sqllake`` in a real pseudo-terminal of 24 x 120."""
     env = {**os.environ, "XDG_STATE_HOME": str(state_home)}
-    child = pexpect.spawn(
+    return pexpect.spawn(
         sys.executable,
         ["-m", "sqllake", "--warehouse", str(warehouse)],
         env=env,
@@ -120,6 +121,10 @@ def test_the_repl_in_a_real_terminal(warehouse: Path, state_home: Path) -> None:
         timeout=60,
         dimensions=(24, 120),
     )
+
+
+def test_the_repl_in_a_real_terminal(warehouse: Path, state_home: Path) -> None:
+    child = _spawn_shell(warehouse, state_home)
     try:
         child.expect("sqllake:default>")
         child.send("CREATE SCHEMA s;\rUSE s;\r")
@@ -202,16 +207,7 @@ def test_ddl_refreshes_names() -> None:
 
 
 def test_completion_and_cancel_in_a_real_terminal(warehouse: Path, state_home: Path) -> None:
-    pexpect = pytest.importorskip("pexpect")
-    env = {**os.environ, "XDG_STATE_HOME": str(state_home)}
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "sqllake", "--warehouse", str(warehouse)],
-        env=env,
-        encoding="utf-8",
-        timeout=60,
-        dimensions=(24, 120),
-    )
+    child = _spawn_shell(warehouse, state_home)
     try:
         child.expect("sqllake:default>")
         child.send("CREATE TABLE visits (visitor_id BIGINT, page VARCHAR);\r")
