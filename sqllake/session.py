@@ -32,7 +32,7 @@ from sqllake.catalog import (
 )
 from sqllake.errors import Error, OperationalError, ProgrammingError, located, translate
 from sqllake.execute import HANDLERS
-from sqllake.execute.query import prepare
+from sqllake.execute.query import Pin, prepare
 from sqllake.plan import nodes
 from sqllake.plan.build import build
 from sqllake.read.engine import Engine
@@ -54,6 +54,10 @@ class Transaction:
 
     explicit: bool = False
     pending: dict[TableName, list[DataFile]] = field(default_factory=dict)
+    # What the transaction read of each table the first time: its snapshot, and the
+    # buffered rows then visible (kept, since a later flush removes them from the
+    # buffer). Later reads in the transaction see exactly the same.
+    pinned: dict[TableName, Pin] = field(default_factory=dict)
 
     def add(self, table: TableName, files: list[DataFile]) -> None:
         self.pending.setdefault(table, []).extend(files)
@@ -238,15 +242,23 @@ class Session:
             raise ProgrammingError("a transaction is already open")
         self.transaction.explicit = True
 
+    @property
+    def isolated(self) -> bool:
+        """Whether reads see a stable snapshot: in BEGIN ... COMMIT, and always when
+        autocommit is off (PEP 249's implicit transaction)."""
+        return self.transaction.explicit or not self.autocommit
+
     def commit(self) -> None:
         try:
             self.transaction.commit(self.lakehouse)
         finally:
             self.transaction.explicit = False
+            self.transaction.pinned.clear()
 
     def rollback(self) -> None:
         self.transaction.rollback()
         self.transaction.explicit = False
+        self.transaction.pinned.clear()
 
     def interrupt(self) -> None:
         self.engine.interrupt()

@@ -41,6 +41,14 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Pin:
+    """What a transaction first read of a table: its snapshot and the buffered rows."""
+
+    snapshot_id: int | None
+    buffered: tuple[pa.RecordBatch, ...]
+
+
+@dataclass(frozen=True)
 class PreparedQuery:
     sql: str
     scans: tuple[ScanPlan, ...]
@@ -102,13 +110,17 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
         # A pinned read sees that snapshot only: no pruning by the current schema's
         # names, no uncommitted files of this transaction.
         return _fill_identity(session, plan_scan(table, name, snapshot, schema, AlwaysTrue(), []))
+    current = table.current_snapshot()
+    pinned = session.transaction.pinned.get(name) if session.isolated else None
+    if pinned is not None:
+        # A transaction keeps reading the snapshot it first read (snapshot isolation).
+        found = table.metadata.snapshot_by_id(pinned.snapshot_id) if pinned.snapshot_id else None
+        current = found
     schema = table.schema()
     where, unqualified_is_mine = pruning_scope(ref)
     predicate = row_filter(where, schema, _resolver(ref, schema, unqualified_is_mine))
     pending = session.transaction.files(name)
-    return _fill_identity(
-        session, plan_scan(table, name, table.current_snapshot(), schema, predicate, pending)
-    )
+    return _fill_identity(session, plan_scan(table, name, current, schema, predicate, pending))
 
 
 def _fill_identity(session: Session, scan: ScanPlan) -> ScanPlan:
@@ -130,7 +142,10 @@ def _with_buffer(
     sql = scan_sql(scan, vectors)
     if buffered is None:
         return sql, scan
-    rows = buffered.after(flushed_sequence(table.metadata))
+    rows = buffered.after(flushed_sequence(table.metadata, scan.snapshot_id))
+    if session.isolated:
+        pin = Pin(scan.snapshot_id, tuple(rows))
+        rows = list(session.transaction.pinned.setdefault(scan.table, pin).buffered)
     if not rows:
         return sql, scan
     arrow = pa.Table.from_batches([align(batch, table) for batch in rows])

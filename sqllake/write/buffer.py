@@ -94,12 +94,17 @@ class BufferStats:
     oldest_ms: int | None
 
 
-def flushed_sequence(metadata: TableMetadata) -> int:
-    """The highest buffer sequence number already in the table (0 if none).
+def flushed_sequence(metadata: TableMetadata, snapshot_id: int | None = None) -> int:
+    """The highest buffer sequence number in the table at a snapshot (0 if none); by
+    default at the current snapshot.
 
     Other engines' commits carry no number, so the newest ancestor that has one counts.
     """
-    current = metadata.current_snapshot()
+    current = (
+        metadata.snapshot_by_id(snapshot_id)
+        if snapshot_id is not None
+        else metadata.current_snapshot()
+    )
     while current is not None:
         recorded = current.summary.get(SEQUENCE_PROPERTY) if current.summary else None
         if recorded is not None:
