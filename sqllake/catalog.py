@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import (
+    CommitFailedException,
     NamespaceAlreadyExistsError,
     NoSuchNamespaceError,
     NoSuchTableError,
@@ -27,7 +28,7 @@ from pyiceberg.exceptions import (
 )
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
-from pyiceberg.table import Table
+from pyiceberg.table import Table, Transaction
 
 from sqllake.errors import NotSupportedError, OperationalError, ProgrammingError
 from sqllake.read.locations import RelocatedFileIO, Relocation, table_root
@@ -100,6 +101,14 @@ def _sqlite_pragmas(connection: Any, record: Any) -> None:
 _POINTER = sa.text(
     "SELECT metadata_location FROM iceberg_tables WHERE catalog_name = :catalog "
     "AND table_namespace = :namespace AND table_name = :name"
+)
+
+
+# Moves a table pointer only if it still points where it did (optimistic concurrency).
+_MOVE_POINTER = sa.text(
+    "UPDATE iceberg_tables SET metadata_location = :new, previous_metadata_location = :old "
+    "WHERE catalog_name = :catalog AND table_namespace = :namespace AND table_name = :name "
+    "AND metadata_location = :old"
 )
 
 
@@ -265,6 +274,51 @@ class Lakehouse:
             )
         except TableAlreadyExistsError:
             raise ProgrammingError(f"table {table} already exists") from None
+
+    def commit_together(
+        self, changes: list[tuple[TableName, Callable[[Transaction], None]]]
+    ) -> None:
+        """Commit changes to several tables atomically: all table pointers move in one
+        database transaction, or none does.
+
+        Each change is applied to a fresh transaction of its table; the new metadata
+        files are written first (nothing references them yet), then one database
+        transaction moves every pointer, each only if no one else moved it meanwhile.
+        On a conflict nothing is committed, the unreferenced metadata files are left
+        behind (like any failed Iceberg commit) and ``CommitFailedException`` is raised
+        for the caller to retry. Needs a SQL catalog.
+        """
+        engine = self.sql_engine
+        catalog = self._catalog
+        if engine is None or not isinstance(catalog, SqlCatalog):
+            raise NotSupportedError("committing several tables at once needs a SQL catalog")
+        moves = []
+        for name, apply in changes:
+            table = self.load(name)
+            transaction = table.transaction()
+            apply(transaction)
+            staged = catalog._update_and_stage_table(  # noqa: SLF001 - staging without committing
+                table,
+                table.name(),
+                transaction._requirements,
+                transaction._updates,  # noqa: SLF001
+            )
+            catalog._write_metadata(staged.metadata, staged.io, staged.metadata_location)  # noqa: SLF001
+            moves.append((name, table.metadata_location, staged.metadata_location))
+        with engine.begin() as conn:
+            for name, old, new in moves:
+                moved = conn.execute(
+                    _MOVE_POINTER,
+                    {
+                        "catalog": catalog.name,
+                        "namespace": ".".join(name.namespace),
+                        "name": name.name,
+                        "old": old,
+                        "new": new,
+                    },
+                )
+                if moved.rowcount != 1:
+                    raise CommitFailedException(f"table {name} was changed by another writer")
 
     def drop_table(self, table: TableName, purge: bool) -> None:
         try:

@@ -30,7 +30,7 @@ from sqllake.catalog import (
     TableName,
     remove_files,
 )
-from sqllake.errors import Error, OperationalError, ProgrammingError, located, translate
+from sqllake.errors import Error, ProgrammingError, located, translate
 from sqllake.execute import HANDLERS
 from sqllake.execute.query import Pin, prepare
 from sqllake.plan import nodes
@@ -40,7 +40,7 @@ from sqllake.result import Result
 from sqllake.sql import parse
 from sqllake.types import quote_ident
 from sqllake.write.buffer import InsertBuffer, flushed_sequence
-from sqllake.write.commit import append_files
+from sqllake.write.commit import append_action, append_files, commit_with_retry_together
 
 
 @dataclass
@@ -73,23 +73,23 @@ class Transaction:
             self.discard(table)
 
     def commit(self, lakehouse: Lakehouse) -> None:
-        committed: list[str] = []
-        tables = sorted(self.pending)
-        for i, table in enumerate(tables):
-            files = self.pending[table]
-            try:
-                if files:
-                    append_files(functools.partial(lakehouse.load, table), files)
-            except BaseException as exc:
-                for rest in tables[i:]:
-                    self.discard(rest)
-                if committed:
-                    raise OperationalError(
-                        f"commit of {table} failed after {', '.join(committed)} committed: {exc}"
-                    ) from exc
-                raise
-            committed.append(str(table))
-            del self.pending[table]
+        """One snapshot per table; several tables atomically (SQL catalogs only).
+
+        Failure semantics: nothing is committed and every written file is deleted;
+        a conflict with another writer is retried on fresh metadata first.
+        """
+        tables = sorted(t for t, files in self.pending.items() if files)
+        try:
+            if len(tables) == 1:
+                (table,) = tables
+                append_files(functools.partial(lakehouse.load, table), self.pending[table])
+            elif tables:
+                appends = [(t, append_action(self.pending[t])) for t in tables]
+                commit_with_retry_together(lambda: lakehouse.commit_together(appends))
+        except BaseException:
+            self.rollback()
+            raise
+        self.pending.clear()
 
 
 @dataclass(frozen=True)

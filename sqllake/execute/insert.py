@@ -28,7 +28,7 @@ from pyiceberg.types import NestedField
 from sqlglot import exp
 
 from sqllake.catalog import TableName, refuse_relocated_write
-from sqllake.errors import DataError, Error, ProgrammingError, translate
+from sqllake.errors import DataError, Error, NotSupportedError, ProgrammingError, translate
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
@@ -175,6 +175,12 @@ def insert_rows(
     """Write the rows of ``source`` into ``table``'s ``targets``; stage the files. Row count."""
     check_parameters(source, params)
     refuse_relocated_write(table, name)
+    others = [t for t, files in session.transaction.pending.items() if files and t != name]
+    if others and not session.lakehouse.is_sql_catalog:
+        raise NotSupportedError(
+            f"this transaction already wrote {others[0]}: writing a second table in one "
+            "transaction needs a SQL catalog, which commits all tables atomically"
+        )
     schema = arrow_schema(table.schema())
     direct = direct_rows(source.tree, targets, list(table.schema().fields), schema, params)
     if direct is not None and direct.num_rows < session.inline_limit(table):

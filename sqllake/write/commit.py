@@ -88,13 +88,12 @@ def commit_with_retry(load: Callable[[], Table], apply: Callable[[Transaction], 
     raise AssertionError("unreachable")
 
 
-def append_files(
-    load: Callable[[], Table],
+def append_action(
     files: list[DataFile],
-    summary: dict[str, str] | None = None,
     check: Callable[[Transaction], None] | None = None,
-) -> Table:
-    """Commit ``files`` as one append snapshot, retrying on concurrent commits.
+    summary: dict[str, str] | None = None,
+) -> Callable[[Transaction], None]:
+    """The change that appends ``files`` as one snapshot, for any transaction.
 
     ``check`` runs on the metadata of every attempt and may raise to give up (an append
     that only makes sense if nobody else did the same in the meantime).
@@ -107,4 +106,29 @@ def append_files(
             for file in files:
                 app.append_data_file(file)
 
-    return commit_with_retry(load, apply)
+    return apply
+
+
+def commit_with_retry_together(commit: Callable[[], None]) -> None:
+    """Run an all-or-nothing commit of several tables, retrying it on conflicts."""
+    for attempt in range(COMMIT_RETRIES + 1):
+        try:
+            commit()
+            return
+        except CommitFailedException as exc:
+            if attempt == COMMIT_RETRIES:
+                raise OperationalError(
+                    f"commit failed after {COMMIT_RETRIES} retries: another writer kept "
+                    f"changing the tables ({exc})"
+                ) from exc
+            time.sleep(COMMIT_BACKOFF_SECONDS * (2**attempt) * random.uniform(0.5, 1.5))
+
+
+def append_files(
+    load: Callable[[], Table],
+    files: list[DataFile],
+    summary: dict[str, str] | None = None,
+    check: Callable[[Transaction], None] | None = None,
+) -> Table:
+    """Commit ``files`` as one append snapshot, retrying on concurrent commits."""
+    return commit_with_retry(load, append_action(files, check, summary))
