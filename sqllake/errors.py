@@ -167,8 +167,7 @@ _DUCKDB_KINDS: dict[str, type[Error]] = {
 _DUCKDB_KIND = re.compile(r"^([A-Za-z ]+?) Error: ")
 
 # DuckDB appends "LINE 1: <sql>" with a caret into the SQL sqllake generated, which is
-# not the user's text; keep only the first paragraph and drop the "Kind Error: " prefix.
-_DUCKDB_PREFIX = re.compile(r"^[A-Za-z ]+Error: ")
+# not the user's text; only the first paragraph is kept, without the "Kind Error: " prefix.
 _QUOTED_NAME = re.compile(r'"([^"]+)"')
 
 
@@ -178,7 +177,7 @@ def _clean_message(exc: builtins.BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or interrupted:
         return "statement cancelled"
     if isinstance(exc, duckdb.Error) or _duckdb_kind(exc):
-        text = _DUCKDB_PREFIX.sub("", text, count=1)
+        text = _DUCKDB_KIND.sub("", text, count=1)
     # One line: messages are printed as FILE:LINE:COL: Class: message.
     return " ".join(text.split("\n")) or type(exc).__name__
 

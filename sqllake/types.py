@@ -271,9 +271,7 @@ def _zero(kind: pa.DataType) -> pa.Scalar:
         return pa.scalar(b"\0" * kind.byte_width, kind)
     if pa.types.is_boolean(kind):
         return pa.scalar(False, kind)
-    if pa.types.is_decimal(kind):
-        return pa.scalar(0, pa.int64()).cast(kind)
-    return pa.scalar(0, pa.int64()).cast(kind)
+    return pa.scalar(0, pa.int64()).cast(kind)  # numbers, decimals, dates and times
 
 
 def tighten(array: pa.Array, target: pa.DataType) -> pa.Array:

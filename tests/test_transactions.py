@@ -13,12 +13,16 @@ def _snapshots(con: sqllake.Connection, name: str) -> int:
     return len(con.session.lakehouse.load(TableName(("default",), name)).metadata.snapshots)
 
 
-def test_several_tables_commit_together(target: CatalogTarget) -> None:
-    con = target.connect(autocommit=True)
-    cur = con.cursor()
+def _begin_with_two_tables(cur: sqllake.Cursor) -> None:
     cur.execute("CREATE TABLE a (x INT)")
     cur.execute("CREATE TABLE b (x INT)")
     cur.execute("BEGIN")
+
+
+def test_several_tables_commit_together(target: CatalogTarget) -> None:
+    con = target.connect(autocommit=True)
+    cur = con.cursor()
+    _begin_with_two_tables(cur)
     cur.execute("INSERT INTO a VALUES (1), (2)")
     cur.execute("INSERT INTO b VALUES (3)")
     cur.execute("INSERT INTO a VALUES (4)")
@@ -31,9 +35,7 @@ def test_several_tables_commit_together(target: CatalogTarget) -> None:
 def test_when_one_table_cannot_commit_none_does(target: CatalogTarget) -> None:
     con = target.connect(autocommit=True)
     cur = con.cursor()
-    cur.execute("CREATE TABLE a (x INT)")
-    cur.execute("CREATE TABLE b (x INT)")
-    cur.execute("BEGIN")
+    _begin_with_two_tables(cur)
     cur.execute("INSERT INTO a VALUES (1)")
     cur.execute("INSERT INTO b VALUES (2)")
     other = target.connect(autocommit=True)
@@ -51,9 +53,7 @@ def test_when_one_table_cannot_commit_none_does(target: CatalogTarget) -> None:
 def test_a_conflicting_commit_of_one_table_is_retried_for_all(target: CatalogTarget) -> None:
     con = target.connect(autocommit=True)
     cur = con.cursor()
-    cur.execute("CREATE TABLE a (x INT)")
-    cur.execute("CREATE TABLE b (x INT)")
-    cur.execute("BEGIN")
+    _begin_with_two_tables(cur)
     cur.execute("INSERT INTO a VALUES (1)")
     cur.execute("INSERT INTO b VALUES (2)")
     other = sqllake.connect(
