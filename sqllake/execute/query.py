@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, ProgrammingError, located, translate
+from sqllake.execute.changes import feed_calls, point_at_feed
 from sqllake.plan import nodes
 from sqllake.read.deletion_vectors import positions_table
 from sqllake.read.information_schema import VIEWS
@@ -158,7 +159,10 @@ def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
     """The DuckDB SQL of ``query`` with every lakehouse table read from a pruned scan."""
     tree = query.tree.copy()
     scans = []
-    for ref in table_references(tree, query.text):
+    references = table_references(tree, query.text)
+    for call in list(feed_calls(tree)):
+        point_at_feed(session, call)
+    for ref in references:
         if is_information_view(ref.parts):
             view = VIEWS[ref.parts[1]](session.lakehouse, session.row_count)
             point_at_view(ref, session.engine.register(view))

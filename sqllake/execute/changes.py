@@ -1,0 +1,154 @@
+"""``table_changes('schema.t', start, end)``: the change feed as a table function.
+
+``start`` (exclusive) and ``end`` (inclusive) are snapshot ids, tag or branch names, or
+moments (a TIMESTAMP, a DATE or a string that casts to one); NULL or left out means
+the table's first snapshot and its current one. Each argument is a constant that the
+engine evaluates, so ``now() - INTERVAL 1 HOUR`` works.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from pyiceberg.table import Table
+from sqlglot import exp
+
+from sqllake.catalog import TableName
+from sqllake.errors import NotSupportedError, ProgrammingError, located, translate
+from sqllake.plan import nodes
+from sqllake.read.changes import Bound, change_sql, empty_sql, plan_changes, snapshot_range
+from sqllake.read.deletion_vectors import positions_table
+from sqllake.read.locations import SQL_NORMALIZE
+from sqllake.read.query import normalize, offset_of
+from sqllake.read.scan import ScanPlan, keep_missing_identity
+from sqllake.read.scan_sql import scan_sql
+from sqllake.read.timetravel import schema_of
+from sqllake.sql.dialect import DIALECT
+
+if TYPE_CHECKING:
+    from sqllake.session import Session
+
+FUNCTION = "table_changes"
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "UINTEGER"}
+
+
+def feed_calls(tree: exp.Expr) -> Iterator[exp.Table]:
+    """Every ``table_changes(...)`` in a FROM or JOIN of ``tree``."""
+    for node in list(tree.find_all(exp.Table)):
+        function = node.this
+        if isinstance(function, exp.Anonymous) and function.name.lower() == FUNCTION:
+            yield node
+
+
+def _constant(session: Session, argument: exp.Expr, offset: int) -> tuple[object, str]:
+    if argument.find(exp.Select, exp.Table, exp.Column) is not None:
+        raise NotSupportedError(
+            f"the arguments of {FUNCTION} must be constants", offset=offset_of(argument) or offset
+        )
+    sql = argument.sql(dialect=DIALECT)
+    try:
+        value, kind = session.engine.row(f"SELECT ({sql}), typeof(({sql}))")
+    except Exception as exc:
+        raise translate(exc) from exc
+    return value, str(kind)
+
+
+def _moment(session: Session, sql: str) -> datetime.datetime:
+    try:
+        (moment,) = session.engine.row(f"SELECT CAST(({sql}) AS TIMESTAMPTZ)")
+    except Exception as exc:
+        raise translate(exc) from exc
+    assert isinstance(moment, datetime.datetime)
+    return moment
+
+
+def _bound(session: Session, table: Table, argument: exp.Expr, offset: int) -> Bound | None:
+    value, kind = _constant(session, argument, offset)
+    if value is None:
+        return None
+    if kind in _INTEGER_TYPES:
+        return Bound(snapshot_id=int(str(value)))
+    if isinstance(value, str):
+        if value.isdigit():
+            return Bound(snapshot_id=int(value))
+        if value in table.metadata.refs:
+            return Bound(ref=value)
+    return Bound(moment=_moment(session, argument.sql(dialect=DIALECT)))
+
+
+def _table_name(session: Session, argument: exp.Expr, offset: int) -> TableName:
+    value, _ = _constant(session, argument, offset)
+    if not isinstance(value, str) or not value.strip():
+        raise ProgrammingError(
+            f"the first argument of {FUNCTION} is the table's name, as a string: "
+            f"{FUNCTION}('schema.table', start, end)"
+        )
+    try:
+        written = exp.to_table(value, dialect=DIALECT)
+    except Exception as exc:
+        raise ProgrammingError(f"{value!r} is not a table name") from exc
+    parts = tuple(normalize(p) for p in written.parts)
+    return session.table_name(nodes.Name(parts, offset))
+
+
+def _render(session: Session) -> Callable[[ScanPlan], str]:
+    def render(plan: ScanPlan) -> str:
+        needing = [f.path for f in plan.files if f.identity]
+        if needing:
+            plan = keep_missing_identity(plan, session.engine.field_ids(needing))
+        vectors = None
+        if plan.deletion_vectors:
+            files = [(d.path, d.sequence) for d in plan.deletion_vectors]
+            vectors = session.engine.register(positions_table(files))
+        return scan_sql(plan, vectors)
+
+    return render
+
+
+def _referenced(session: Session) -> Callable[[list[str]], set[str]]:
+    def referenced(delete_files: list[str]) -> set[str]:
+        listed = ", ".join("'" + p.replace("'", "''") + "'" for p in delete_files)
+        (paths,) = session.engine.row(
+            f"SELECT list(DISTINCT {SQL_NORMALIZE.format('file_path')}) "
+            f"FROM read_parquet([{listed}])"
+        )
+        return set(paths or [])
+
+    return referenced
+
+
+def feed_sql(session: Session, node: exp.Table) -> str:
+    """The DuckDB SELECT of one ``table_changes(...)`` call."""
+    function = node.this
+    offset = offset_of(node)
+    arguments = list(function.expressions)
+    if not 1 <= len(arguments) <= 3:
+        raise ProgrammingError(
+            f"{FUNCTION} takes a table name and up to two bounds: "
+            f"{FUNCTION}('schema.table', start, end)",
+            offset=offset,
+        )
+    with located(offset):
+        name = _table_name(session, arguments[0], offset)
+        table = session.load(name, offset)
+        bounds = [_bound(session, table, a, offset) for a in arguments[1:]] + [None, None]
+        snapshots = snapshot_range(table, name, bounds[0], bounds[1])
+        end = snapshots[-1] if snapshots else table.current_snapshot()
+        schema = schema_of(table, end)
+        render = _render(session)
+        changes = plan_changes(table, name, snapshots, schema, _referenced(session))
+        keys = [schema.find_field(i).name for i in schema.identifier_field_ids]
+        selects = [change_sql(c, schema, keys, render) for c in changes]
+        if not selects:
+            return empty_sql(schema, render, name)
+        return " UNION ALL ".join(f"({s})" for s in selects)
+
+
+def point_at_feed(session: Session, node: exp.Table) -> None:
+    """Rewrite a ``table_changes(...)`` reference to read a view of its changes."""
+    view = session.engine.view(feed_sql(session, node))
+    alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(FUNCTION))
+    node.set("this", exp.to_identifier(view, quoted=True))
+    node.set("alias", alias)
