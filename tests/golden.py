@@ -57,7 +57,8 @@ canonical form; BLOBs with printable ASCII as is and other bytes as ``\\xHH``; l
 quoted; an empty string or BLOB as ``(empty)``; a tab, newline or
 backslash in a string as ``\\t``, ``\\n``, ``\\\\``.
 
-``${DATA_DIR}`` in SQL is replaced by the absolute path of ``tests/sql/data``.
+``${DATA_DIR}`` in SQL is replaced by the absolute path of ``tests/sql/data``, and
+``${CORPUS_DIR}`` by that of the shared Iceberg corpus (tables other engines wrote).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ import sqllake
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 DATA_DIR = SQL_DIR / "data"
+CORPUS_DIR = SQL_DIR.parent.parent.parent / "shared" / "iceberg-corpus"
 SEPARATOR = "----"
 REGEX_PREFIXES = ("<REGEX>:", "<!REGEX>:")
 
@@ -324,7 +326,9 @@ class Runner:
 
     def _run_record(self, record: Record) -> str | None:
         cursor = self._cursor(record.connection)
-        sql = record.sql.replace("${DATA_DIR}", str(DATA_DIR))
+        sql = record.sql.replace("${DATA_DIR}", str(DATA_DIR)).replace(
+            "${CORPUS_DIR}", str(CORPUS_DIR)
+        )
         try:
             cursor.execute(sql)
             rows = cursor.fetchall() if cursor.description is not None else None

@@ -122,7 +122,7 @@ def _referenced(session: Session) -> Callable[[list[str]], set[str]]:
 def feed_sql(session: Session, node: exp.Table) -> str:
     """The DuckDB SELECT of one ``table_changes(...)`` call."""
     function = node.this
-    offset = offset_of(node)
+    offset = function.meta.get("start", offset_of(node))
     arguments = list(function.expressions)
     if not 1 <= len(arguments) <= 3:
         raise ProgrammingError(
