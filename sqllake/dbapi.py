@@ -11,8 +11,10 @@ import pyarrow as pa
 
 from sqllake import errors
 from sqllake.catalog import CatalogSettings
+from sqllake.execute.changes import table_name_of
 from sqllake.result import Result
 from sqllake.session import Session, WriteSettings
+from sqllake.subscriptions import Subscription
 
 apilevel = "2.0"
 threadsafety = 1  # threads may share the module, not connections
@@ -128,6 +130,23 @@ class Connection:
     def interrupt(self) -> None:
         """Cancel the statement running on this connection (from another thread)."""
         self.session.interrupt()
+
+    def subscribe(
+        self,
+        name: str,
+        tables: Sequence[str],
+        since: str | None = None,
+        interval: float = 1.0,
+    ) -> Subscription:
+        """The durable subscription ``name`` to the commits of ``tables`` (``'schema.t'``).
+
+        A new subscription starts now (``since="earliest"``: from each table's creation);
+        an existing one resumes after its last acknowledged event, and tables new to it
+        start now. See :mod:`sqllake.subscriptions`.
+        """
+        session = self.session
+        names = [table_name_of(session, table) for table in tables]
+        return Subscription(session, name, names, since=since, interval=interval)
 
     def close(self) -> None:
         """Close; uncommitted work is discarded (PEP 249). Closing twice is harmless."""

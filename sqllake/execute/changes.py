@@ -78,6 +78,16 @@ def _bound(session: Session, table: Table, argument: exp.Expr, offset: int) -> B
     return Bound(moment=_moment(session, argument.sql(dialect=DIALECT)))
 
 
+def table_name_of(session: Session, text: str, offset: int = 0) -> TableName:
+    """The table a name written as a string (``'schema.t'``, ``'t'``) refers to."""
+    try:
+        written = exp.to_table(text, dialect=DIALECT)
+    except Exception as exc:
+        raise ProgrammingError(f"{text!r} is not a table name", offset=offset) from exc
+    parts = tuple(normalize(p) for p in written.parts)
+    return session.table_name(nodes.Name(parts, offset))
+
+
 def _table_name(session: Session, argument: exp.Expr, offset: int) -> TableName:
     value, _ = _constant(session, argument, offset)
     if not isinstance(value, str) or not value.strip():
@@ -85,12 +95,7 @@ def _table_name(session: Session, argument: exp.Expr, offset: int) -> TableName:
             f"the first argument of {FUNCTION} is the table's name, as a string: "
             f"{FUNCTION}('schema.table', start, end)"
         )
-    try:
-        written = exp.to_table(value, dialect=DIALECT)
-    except Exception as exc:
-        raise ProgrammingError(f"{value!r} is not a table name") from exc
-    parts = tuple(normalize(p) for p in written.parts)
-    return session.table_name(nodes.Name(parts, offset))
+    return table_name_of(session, value, offset)
 
 
 def _render(session: Session) -> Callable[[ScanPlan], str]:
