@@ -8,7 +8,6 @@ action is checked again.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -98,35 +97,11 @@ def _add(ctx: AlterContext, action: nodes.AlterAction) -> None:
         )
     path = action.column.path
     parent, name = path[:-1], path[-1]
-    if parent and _used_before(ctx, parent, name):
-        # Nested fields are read by name: old files would hand their values to the new field.
-        raise NotSupportedError(
-            f"the nested field {action.column} existed before; adding it again would show "
-            "its old values, so choose another name"
-        )
     ctx.update.add_column((*parent, name), action.field_type, doc=action.doc)
     if action.first:
         ctx.update.move_first(path)
     elif action.after is not None:
         ctx.update.move_after(path, action.after.path)
-
-
-def _used_before(ctx: AlterContext, parent: tuple[str, ...], name: str) -> bool:
-    """Whether an earlier schema of the table had a field ``name`` inside struct ``parent``
-    that the current one no longer has."""
-    with contextlib.suppress(ValueError):
-        ctx.tx.table_metadata.schema().find_field(".".join((*parent, name)), False)
-        return False  # still there: adding it is an ordinary "already exists" error
-    for schema in ctx.tx.table_metadata.schemas:
-        try:
-            struct = schema.find_field(".".join(parent), case_sensitive=False).field_type
-        except ValueError:
-            continue
-        if isinstance(struct, StructType) and any(
-            f.name.lower() == name.lower() for f in struct.fields
-        ):
-            return True
-    return False
 
 
 def _drop(ctx: AlterContext, action: nodes.AlterAction) -> None:
@@ -146,12 +121,6 @@ def _drop(ctx: AlterContext, action: nodes.AlterAction) -> None:
 
 def _rename(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.RenameColumn)
-    if len(action.column.path) > 1:
-        # Nested fields are matched by name in older files: a rename would hide their data.
-        raise NotSupportedError(
-            f"renaming the nested field {action.column} is not supported yet: files written "
-            "before the rename would read it as NULL"
-        )
     ctx.update.rename_column(action.column.path, action.new_name)
 
 

@@ -15,7 +15,6 @@ matched to data files by Iceberg's rules, which the scan SQL applies:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
@@ -24,11 +23,11 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import ManifestGroupPlanner, Table
 from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.transforms import IdentityTransform
-from pyiceberg.types import IcebergType, ListType, MapType, NestedField, StructType
 
 from sqllake.catalog import TableName, local_path
 from sqllake.errors import NotSupportedError, OperationalError
 from sqllake.read.locations import RelocatedFileIO, normalize
+from sqllake.read.nested import NestedLayout, history_misreads, misread_layouts
 from sqllake.types import sql_literal
 
 # Files this transaction wrote and has not committed come after every committed delete.
@@ -44,6 +43,8 @@ class DataFileRef:
     # (field id, SQL literal) of identity partition values for a file that may lack the column
     identity: tuple[tuple[int, str], ...] = ()
     size: int = 0
+    # the file's nested field names, when reading them by the schema's names goes wrong
+    layout: NestedLayout | None = None
 
 
 @dataclass(frozen=True)
@@ -119,43 +120,12 @@ def _refuse_format(name: TableName, file: DataFile) -> None:
         )
 
 
-def _nested_children(field_type: IcebergType) -> list[tuple[int, NestedField]]:
-    """(parent field id, child) for every struct member below ``field_type``."""
-    out = []
-    stack: list[tuple[int | None, IcebergType]] = [(None, field_type)]
-    while stack:
-        parent_id, current = stack.pop()
-        if isinstance(current, StructType):
-            for child in current.fields:
-                if parent_id is not None:
-                    out.append((parent_id, child))
-                stack.append((child.field_id, child.field_type))
-        elif isinstance(current, ListType):
-            stack.append((current.element_id, current.element_type))
-        elif isinstance(current, MapType):
-            stack.append((current.key_id, current.key_type))
-            stack.append((current.value_id, current.value_type))
-    return out
-
-
-def _refuse_nested_name_changes(table: Table, name: TableName) -> None:
-    """Nested struct fields are matched by name when files are read, so a struct field
-    that was renamed, or a name reused for a new field, would read wrongly: refuse."""
-    names: dict[tuple[int, int], set[str]] = defaultdict(set)
-    ids: dict[tuple[int, str], set[int]] = defaultdict(set)
-    for schema in table.metadata.schemas:
-        for parent, child in _nested_children(schema.as_struct()):
-            names[(parent, child.field_id)].add(child.name.lower())
-            ids[(parent, child.name.lower())].add(child.field_id)
-    changed = [n for n in names.values() if len(n) > 1] + [
-        {key[1]} for key, found in ids.items() if len(found) > 1
-    ]
-    if changed:
-        fields = ", ".join(sorted("/".join(sorted(n)) for n in changed))
-        raise NotSupportedError(
-            f"table {name} has nested struct fields that were renamed or re-added ({fields}); "
-            "sqllake cannot read them correctly yet"
-        )
+def _with_layouts(table: Table, schema: Schema, files: list[DataFileRef]) -> list[DataFileRef]:
+    """Files that would read nested fields wrongly by name get their footer's layout."""
+    if not files or not history_misreads(table.metadata.schemas, schema):
+        return files
+    layouts = misread_layouts([(f.path, f.size) for f in files], schema)
+    return [replace(f, layout=layouts.get(f.path)) for f in files]
 
 
 @dataclass(frozen=True)
@@ -204,7 +174,6 @@ def plan_scan(
     ``pending`` are files this transaction wrote and has not committed: they are read
     too (read-your-writes), unpruned, and no committed delete applies to them.
     """
-    _refuse_nested_name_changes(table, name)
     files: list[DataFileRef] = []
     positions: list[DeleteFileRef] = []
     vectors: list[DeleteFileRef] = []
@@ -251,7 +220,7 @@ def plan_scan(
     return ScanPlan(
         table=name,
         schema=schema,
-        files=tuple(files),
+        files=tuple(_with_layouts(table, schema, files)),
         total_files=total + len(pending),
         snapshot_id=snapshot.snapshot_id if snapshot else None,
         position_deletes=tuple(positions),

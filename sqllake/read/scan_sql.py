@@ -19,32 +19,35 @@ from pyiceberg.types import NestedField
 
 from sqllake.errors import NotSupportedError
 from sqllake.read.locations import SQL_NORMALIZE
+from sqllake.read.nested import NestedLayout
+from sqllake.read.nested_sql import ColumnRead, column_read, default_text
+from sqllake.read.nested_sql import string as _string
 from sqllake.read.scan import DataFileRef, DeleteFileRef, ScanPlan
 from sqllake.types import duckdb_type, quote_ident
-
-
-def _string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _file_list(paths: list[str]) -> str:
     return "[" + ", ".join(_string(p) for p in paths) + "]"
 
 
-def _schema_map(fields: Sequence[NestedField]) -> str:
+def _schema_map(fields: Sequence[NestedField], reads: dict[int, ColumnRead] | None = None) -> str:
+    """``read_parquet``'s map from field id to column name, type and default; ``reads``
+    gives the columns that a group of files holds under other nested names."""
     entries = []
     for f in fields:
-        default = f.initial_default
-        default_sql = (
-            "NULL::VARCHAR"
-            if default is None
-            else _string(str(default).lower() if isinstance(default, bool) else str(default))
-        )
+        text = default_text(f)
+        read = reads.get(f.field_id) if reads else None
+        name = _read_name(f) if read else f.name
+        type_sql = read.read_type if read else duckdb_type(f.field_type)
         entries.append(
-            f"{f.field_id}: {{name: {_string(f.name)}, "
-            f"type: {_string(duckdb_type(f.field_type))}, default_value: {default_sql}}}"
+            f"{f.field_id}: {{name: {_string(name)}, type: {_string(type_sql)}, "
+            f"default_value: {'NULL::VARCHAR' if text is None else _string(text)}}}"
         )
     return "MAP {" + ", ".join(entries) + "}"
+
+
+def _read_name(field: NestedField) -> str:
+    return f"__c{field.field_id}"
 
 
 def _empty(schema: Schema) -> str:
@@ -54,11 +57,44 @@ def _empty(schema: Schema) -> str:
     return f"SELECT {columns} LIMIT 0"
 
 
-def _plain(plan: ScanPlan) -> str:
+def _read(paths: list[str], schema_map: str, positions: bool) -> str:
+    extra = ", filename = true, file_row_number = true" if positions else ""
     return (
-        f"SELECT * FROM read_parquet({_file_list([f.path for f in plan.files])}, "
-        f"schema = {_schema_map(plan.schema.fields)}, hive_partitioning = false)"
+        f"read_parquet({_file_list(paths)}, schema = {schema_map}, "
+        f"hive_partitioning = false{extra})"
     )
+
+
+def _layout_read(
+    fields: Sequence[NestedField], layout: NestedLayout, paths: list[str], positions: bool
+) -> str:
+    reads = {f.field_id: column_read(f, layout, _read_name(f)) for f in fields}
+    columns = [f"{reads[f.field_id].value} AS {quote_ident(f.name)}" for f in fields]
+    if positions:
+        columns += ["filename", "file_row_number"]
+    return f"SELECT {', '.join(columns)} FROM {_read(paths, _schema_map(fields, reads), positions)}"
+
+
+def _source(plan: ScanPlan, positions: bool) -> str:
+    """What the planned files' rows are read from, under the table's columns (with each
+    row's file and position when ``positions``): one ``read_parquet`` for the files that
+    read by name, and one more per layout of files holding nested fields under other
+    names (so many files written under a few schemas cost a few subqueries)."""
+    fields = plan.schema.fields
+    by_name = [f.path for f in plan.files if f.layout is None]
+    layouts: dict[NestedLayout, list[str]] = defaultdict(list)
+    for f in plan.files:
+        if f.layout is not None:
+            layouts[f.layout].append(f.path)
+    if not layouts:
+        return _read(by_name, _schema_map(fields), positions)
+    parts = [f"SELECT * FROM {_read(by_name, _schema_map(fields), positions)}"] if by_name else []
+    parts += [_layout_read(fields, layout, paths, positions) for layout, paths in layouts.items()]
+    return f"({' UNION ALL '.join(parts)})"
+
+
+def _plain(plan: ScanPlan) -> str:
+    return f"SELECT * FROM {_source(plan, positions=False)}"
 
 
 def _files_relation(files: tuple[DataFileRef, ...], fill: dict[int, NestedField]) -> str:
@@ -132,9 +168,7 @@ def _joined(plan: ScanPlan, vectors_view: str | None) -> str:
         f"{_row_value(f, set(fill))} AS {quote_ident(f.name)}" for f in plan.schema.fields
     )
     data = (
-        f"SELECT __d.*, __f.* FROM read_parquet({_file_list([f.path for f in plan.files])}, "
-        f"schema = {_schema_map(plan.schema.fields)}, hive_partitioning = false, "
-        f"filename = true, file_row_number = true) AS __d "
+        f"SELECT __d.*, __f.* FROM {_source(plan, positions=True)} AS __d "
         f"JOIN {_files_relation(plan.files, fill)} ON __d.filename = __f.__path"
     )
     conditions = []
