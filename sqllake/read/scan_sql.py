@@ -57,6 +57,9 @@ def _empty(schema: Schema) -> str:
     return f"SELECT {columns} LIMIT 0"
 
 
+_POSITIONS = ("filename", "file_row_number")
+
+
 def _read(paths: list[str], schema_map: str, positions: bool) -> str:
     extra = ", filename = true, file_row_number = true" if positions else ""
     return (
@@ -71,7 +74,7 @@ def _layout_read(
     reads = {f.field_id: column_read(f, layout, _read_name(f)) for f in fields}
     columns = [f"{reads[f.field_id].value} AS {quote_ident(f.name)}" for f in fields]
     if positions:
-        columns += ["filename", "file_row_number"]
+        columns.extend(_POSITIONS)
     return f"SELECT {', '.join(columns)} FROM {_read(paths, _schema_map(fields, reads), positions)}"
 
 
@@ -88,7 +91,11 @@ def _source(plan: ScanPlan, positions: bool) -> str:
             layouts[f.layout].append(f.path)
     if not layouts:
         return _read(by_name, _schema_map(fields), positions)
-    parts = [f"SELECT * FROM {_read(by_name, _schema_map(fields), positions)}"] if by_name else []
+    # Explicit columns in every part: UNION ALL matches them by position, and ``*`` puts
+    # file_row_number before filename.
+    columns = [quote_ident(f.name) for f in fields] + list(_POSITIONS if positions else ())
+    plain = f"SELECT {', '.join(columns)} FROM {_read(by_name, _schema_map(fields), positions)}"
+    parts = [plain] if by_name else []
     parts += [_layout_read(fields, layout, paths, positions) for layout, paths in layouts.items()]
     return f"({' UNION ALL '.join(parts)})"
 
