@@ -11,9 +11,11 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.table.sorting import NullOrder, SortDirection
 from pyiceberg.transforms import (
@@ -27,12 +29,13 @@ from pyiceberg.transforms import (
 from pyiceberg.types import NestedField
 from sqlglot import exp
 
-from sqllake.catalog import TableName, refuse_relocated_write
+from sqllake.catalog import TableName, refuse_relocated_write, remove_files
 from sqllake.errors import DataError, Error, NotSupportedError, ProgrammingError, translate
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
 from sqllake.types import arrow_schema, duckdb_type, quote_ident
+from sqllake.write import bulk
 from sqllake.write.direct import direct_rows
 from sqllake.write.rows import conform, write_rows
 
@@ -201,20 +204,12 @@ def insert_rows(
         casts.append(
             f"CAST({value} AS {duckdb_type(field.field_type)}) AS {quote_ident(field.name)}"
         )
-    wrapped = f"SELECT {', '.join(casts)} FROM ({source_sql}) AS __src({aliases})"
-    wrapped += _write_order(table)
+    cast = _CastSource(
+        f"SELECT {', '.join(casts)} FROM ({source_sql}) AS __src({aliases})", _write_order(table)
+    )
+    write = _copied if bulk.eligible(table) else _streamed
     try:
-        reader = session.engine.reader(session.engine.relation(wrapped, params))
-        limit = session.inline_limit(table)
-        batches: Iterable[pa.RecordBatch] = reader
-        if limit > 0:
-            head, count = _read_up_to(reader, limit)
-            if count < limit:
-                if count:
-                    session.buffer_rows(name, table, _conformed(table, name, head))
-                return count
-            batches = itertools.chain(head, reader)
-        files = write_rows(table, str(name), batches)
+        written = write(session, name, table, cast, params)
     except Error:
         raise
     except Exception as exc:
@@ -231,8 +226,68 @@ def insert_rows(
                     offset=0,
                 ) from exc
         raise error from exc
-    session.transaction.add(name, files)
-    return sum(file.record_count for file in files)
+    if not written.buffered:
+        session.transaction.add(name, written.files)
+    return written.rows
+
+
+@dataclass(frozen=True)
+class _CastSource:
+    """The INSERT's rows as a query, in the table's columns and types, and their order."""
+
+    select: str
+    order: str  # " ORDER BY ..." or empty
+
+
+@dataclass(frozen=True)
+class _Written:
+    files: list[DataFile]  # to stage in the transaction
+    rows: int
+    buffered: bool  # the rows went to the insert buffer instead (no files)
+
+
+def _streamed(
+    session: Session, name: TableName, table: Table, cast: _CastSource, params: Sequence[Any]
+) -> _Written:
+    """Rows through Arrow and PyArrow's writer: partitioned tables, object storage."""
+    reader = session.engine.reader(session.engine.relation(cast.select + cast.order, params))
+    limit = session.inline_limit(table)
+    batches: Iterable[pa.RecordBatch] = reader
+    if limit > 0:
+        head, count = _read_up_to(reader, limit)
+        if count < limit:
+            if count:
+                session.buffer_rows(name, table, _conformed(table, name, head))
+            return _Written([], count, buffered=True)
+        batches = itertools.chain(head, reader)
+    files = write_rows(table, str(name), batches)
+    return _Written(files, sum(file.record_count for file in files), buffered=False)
+
+
+def _copied(
+    session: Session, name: TableName, table: Table, cast: _CastSource, params: Sequence[Any]
+) -> _Written:
+    """Rows written by the engine's parallel Parquet writer (see ``write/bulk.py``).
+
+    The source runs once. If it gave fewer rows than an INSERT that is buffered, they
+    are read back from the file into the buffer and the file is deleted, so a small
+    INSERT ... SELECT leaves no small file behind.
+    """
+
+    def run(sql: str) -> list[tuple[Any, ...]]:
+        return session.engine.relation(sql, params).fetchall()
+
+    result = bulk.copy_rows(run, table, str(name), cast.select, cast.order)
+    if result.rows >= session.inline_limit(table):
+        return _Written(result.files, result.rows, buffered=False)
+    try:
+        if result.rows:
+            relation = session.engine.relation(bulk.read_back(result.files))
+            batches = list(session.engine.reader(relation))
+            session.buffer_rows(name, table, _conformed(table, name, batches))
+    finally:
+        remove_files(f.file_path for f in result.files)
+    return _Written([], result.rows, buffered=True)
 
 
 def insert(session: Session, plan: nodes.Insert, params: Sequence[Any]) -> Result:

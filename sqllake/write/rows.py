@@ -58,6 +58,12 @@ def conform(
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
+def not_null_message(path: str, table_name: str, row: int | None) -> str:
+    """What a NOT NULL violation says, whichever writer found it."""
+    where = f" (row {row})" if row is not None else ""
+    return f"NULL value in column {path} of table {table_name} violates NOT NULL{where}"
+
+
 def _check_not_null(
     column: pa.Array,
     field: pa.Field,
@@ -76,9 +82,7 @@ def _check_not_null(
         missing = pc.and_(missing, present)
     if not field.nullable and pc.any(missing).as_py():
         row = first_row + int(pc.index(missing, True).as_py())
-        raise IntegrityError(
-            f"NULL value in column {path} of table {table_name} violates NOT NULL (row {row})"
-        )
+        raise IntegrityError(not_null_message(path, table_name, row))
     if isinstance(field.type, pa.StructType):
         inner = pc.is_valid(column) if present is None else pc.and_(present, pc.is_valid(column))
         for i in range(field.type.num_fields):
