@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -140,10 +140,8 @@ def _walk(
         _walk(child, child_id, child_path, where, out)
 
 
-@lru_cache(maxsize=100_000)
-def file_layout(path: str, size: int) -> NestedLayout:
-    """The layout of the data file at ``path`` (``size`` guards against a file replaced
-    under the same name), from its footer."""
+def _footer_layout(file: tuple[str, int]) -> NestedLayout:
+    path = file[0]
     schema = pq.read_schema(path)
     out: set[tuple[int, int, str]] = set()
     for column in schema:
@@ -153,17 +151,47 @@ def file_layout(path: str, size: int) -> NestedLayout:
     return NestedLayout(frozenset(out))
 
 
+# (path, size) -> layout; the size guards against a file replaced under the same name.
+# Oldest entries go first once full. Equal layouts are shared (files of one schema).
+_CACHE_SIZE = 100_000
+_cache: dict[tuple[str, int], NestedLayout] = {}
+_shared: dict[NestedLayout, NestedLayout] = {}
+
+
+def _remember(file: tuple[str, int], layout: NestedLayout) -> NestedLayout:
+    if len(_shared) >= _CACHE_SIZE:
+        _shared.clear()
+    layout = _shared.setdefault(layout, layout)
+    if len(_cache) >= _CACHE_SIZE:
+        del _cache[next(iter(_cache))]
+    _cache[file] = layout
+    return layout
+
+
+def file_layouts(files: list[tuple[str, int]]) -> dict[tuple[str, int], NestedLayout]:
+    """The layout of each data file (path, size), from its footer unless cached."""
+    found = {file: _cache[file] for file in files if file in _cache}
+    missing = [file for file in files if file not in found]
+    if len(missing) < _FOOTER_THREADS:
+        layouts = [_footer_layout(file) for file in missing]
+    else:
+        with ThreadPoolExecutor(_FOOTER_THREADS) as pool:
+            layouts = list(pool.map(_footer_layout, missing))
+    found.update(
+        (file, _remember(file, layout)) for file, layout in zip(missing, layouts, strict=True)
+    )
+    return found
+
+
 def misread_layouts(files: list[tuple[str, int]], read: Schema) -> dict[str, NestedLayout]:
     """The layouts of the files (path, size) that read wrongly by name under ``read``;
     the others are left out and read as usual."""
     wanted = schema_structs(read)
-    if len(files) < _FOOTER_THREADS:
-        layouts = [file_layout(*f) for f in files]
-    else:
-        with ThreadPoolExecutor(_FOOTER_THREADS) as pool:
-            layouts = list(pool.map(lambda f: file_layout(*f), files))
-    return {
-        path: layout
-        for (path, _), layout in zip(files, layouts, strict=True)
-        if _nested_misread(wanted, layout.structs)
-    }
+    verdicts: dict[NestedLayout, bool] = {}
+    out = {}
+    for (path, _), layout in file_layouts(files).items():
+        if layout not in verdicts:
+            verdicts[layout] = _nested_misread(wanted, layout.structs)
+        if verdicts[layout]:
+            out[path] = layout
+    return out
