@@ -1,9 +1,12 @@
 """INSERT: run the source in DuckDB, cast to the table's types, write Parquet, stage files.
 
-Values are converted to the column types with SQL ``CAST`` semantics. When DuckDB
-rejects a value, the statement is run again looking for the first value that does not
-convert, so the error names the table, column, row and value. Nothing is staged
-unless every row was written; the files of a failed statement are deleted.
+Unpartitioned tables on local storage are written by DuckDB's own parallel Parquet
+writer (``write/bulk.py``); the others stream Arrow batches through PyArrow's writer
+(``write/rows.py``), which routes rows to partitions. Values are converted to the
+column types with SQL ``CAST`` semantics. When DuckDB rejects a value, the statement
+is run again looking for the first value that does not convert, so the error names the
+table, column, row and value. Nothing is staged unless every row was written; the
+files of a failed statement are deleted.
 """
 
 from __future__ import annotations
