@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -29,12 +30,16 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "pip install -e '.[test]' && pytest -q" in ci
 
 
-def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (example,) = _blocks("python")
+def test_python_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PEP 249 example, then the subscription example on the table it made."""
+    first, second = _blocks("python")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SQLLAKE_WAREHOUSE", raising=False)
     monkeypatch.delenv("SQLLAKE_CATALOG", raising=False)
-    namespace: dict[str, object] = {"print": lambda *args: None}
-    exec(compile(example, str(README), "exec"), namespace)  # noqa: S102 - the README's own code
+    printed: list[tuple[object, ...]] = []
+    for example in (first, textwrap.dedent(second)):
+        namespace: dict[str, object] = {"print": lambda *args: printed.append(args)}
+        exec(compile(example, str(README), "exec"), namespace)  # noqa: S102 - the README's own code
     assert (tmp_path / "lakehouse" / "catalog.db").exists()
     assert os.listdir(tmp_path / "lakehouse" / "default" / "events" / "data")
+    assert printed[-1] == ("append", 1)

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 import sqllake
+from sqllake.cli import changes
 from sqllake.cli.render import RENDERERS
 from sqllake.cli.repl import repl
 from sqllake.cli.report import Source
@@ -20,6 +21,9 @@ from sqllake.cli.script import run_source
 from sqllake.cli.shell import Shell, Streams
 from sqllake.errors import Error
 
+# ``sqllake changes ...`` is the change feed's command; a script named "changes" is
+# run as ``sqllake ./changes``.
+CHANGES = "changes"
 STDIN_NAME = "<stdin>"
 COMMAND_NAME = "<command>"
 
@@ -28,7 +32,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sqllake",
         description="SQL for an Apache Iceberg lakehouse. With no FILE and no -c, reads SQL "
-        "from standard input when it is a pipe, else opens the interactive shell.",
+        "from standard input when it is a pipe, else opens the interactive shell. "
+        "'sqllake changes TABLE ...' prints a table's changes (see 'sqllake changes -h').",
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="SQL scripts to run; - is stdin")
     p.add_argument(
@@ -104,7 +109,14 @@ def _run(shell: Shell, sources: list[Source] | None, io: Streams) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == [CHANGES]:
+        try:
+            return changes.main(arguments[1:])
+        except BrokenPipeError:
+            _discard_stdout()
+            return 141
+    args = parser().parse_args(arguments)
     io = Streams(sys.stdout, sys.stderr)
     try:
         sources = _sources(args)
