@@ -3,11 +3,12 @@ would mislead, with the fewest reads, and only tables whose history needs it pay
 
 The SQL behaviour itself is in ``sql/alter/nested_*.test``; here are what golden files
 cannot reach: snapshot ids for time travel, delete files, the shape of the scan SQL,
-footers without field ids.
+files without field ids (read through the table's name mapping, or refused).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -123,7 +124,7 @@ def test_tables_whose_nested_names_never_misled_read_no_footer(
     def refuse(*args: object) -> None:
         raise AssertionError("footers read for a table that does not need them")
 
-    monkeypatch.setattr(scan_module, "misread_layouts", refuse)
+    monkeypatch.setattr(scan_module, "special_layouts", refuse)
     _run(
         lake,
         "CREATE TABLE t (id INT, s STRUCT(f INT, h INT), l STRUCT(a INT)[])",
@@ -143,22 +144,62 @@ def test_tables_whose_nested_names_never_misled_read_no_footer(
     ]
 
 
-def test_files_without_field_ids_are_refused_once_names_mislead(
-    lake: sqllake.Connection, tmp_path: Any
-) -> None:
-    _run(
-        lake,
-        "CREATE TABLE t (id INT, s STRUCT(f INT, h INT))",
-        "ALTER TABLE t RENAME COLUMN s.f TO g",
-    )
-    # A file another writer left without field ids (PyIceberg's add_files needs that).
-    path = tmp_path / "no-ids.parquet"
+def _add_file_without_ids(con: sqllake.Connection, folder: Path) -> Table:
+    """A file another writer left without field ids, added in place (PyIceberg's
+    add_files, which needs that, also gives the table a name mapping)."""
+    path = folder / "no-ids.parquet"
     struct = pa.struct([("g", pa.int32()), ("h", pa.int32())])
     pq.write_table(
         pa.table({"id": pa.array([1], pa.int32()), "s": pa.array([{"g": 1, "h": 2}], struct)}),
         path,
     )
-    _table(lake).add_files([str(path)])
+    table = _table(con)
+    table.add_files([str(path)])
+    return table.refresh()
 
-    with pytest.raises(sqllake.NotSupportedError, match="has no Iceberg field id for id"):
+
+def test_files_without_field_ids_read_through_the_name_mapping(
+    lake: sqllake.Connection, tmp_path: Path
+) -> None:
+    _run(
+        lake,
+        "CREATE TABLE t (id INT, s STRUCT(g INT, h INT))",
+        "INSERT INTO t VALUES (0, {'g': 0, 'h': 0})",
+    )
+    _add_file_without_ids(lake, tmp_path)
+    assert rows(lake, "SELECT * FROM t ORDER BY id") == [
+        (0, {"g": 0, "h": 0}),
+        (1, {"g": 1, "h": 2}),
+    ]
+    # Renames keep the old names in the mapping; a re-added name maps to the new field.
+    _run(
+        lake,
+        "ALTER TABLE t RENAME COLUMN s.g TO x",
+        "ALTER TABLE t RENAME COLUMN id TO rid",
+        "ALTER TABLE t DROP COLUMN s.h",
+        "ALTER TABLE t ADD COLUMN s.h BIGINT",
+        "ALTER TABLE t ADD COLUMN z INT",
+        "INSERT INTO t VALUES (2, {'x': 5, 'h': 6}, 7)",
+    )
+    ours = rows(lake, "SELECT * FROM t ORDER BY rid")
+    assert ours == [
+        (0, {"x": 0, "h": None}, None),
+        (1, {"x": 1, "h": 2}, None),
+        (2, {"x": 5, "h": 6}, 7),
+    ]
+    theirs = _table(lake).scan().to_arrow().sort_by("rid").to_pylist()
+    assert [tuple(row.values()) for row in theirs] == ours
+    assert rows(lake, "SELECT rid, s.x FROM t WHERE s.x = 1") == [(1, 1)]
+
+
+def test_files_without_field_ids_or_name_mapping_are_refused(
+    lake: sqllake.Connection, tmp_path: Path
+) -> None:
+    _run(lake, "CREATE TABLE t (id INT, s STRUCT(g INT, h INT))")
+    table = _add_file_without_ids(lake, tmp_path)
+    with table.transaction() as transaction:
+        transaction.remove_properties("schema.name-mapping.default")
+    _run(lake, "ALTER TABLE t RENAME COLUMN s.g TO x")
+
+    with pytest.raises(sqllake.NotSupportedError, match="lacks Iceberg field ids"):
         rows(lake, "SELECT * FROM t")

@@ -5,7 +5,8 @@ DuckDB finds every field and casts it (nested promotions included); ``struct_pac
 then rebuilds each struct under the table's names, with NULL (or the field's initial
 default) for the fields the file lacks. Lists and maps are rebuilt element by element.
 A struct that has none of the fields read in the file is read through one of the
-file's own fields, as text, which only tells whether the struct is NULL.
+file's own fields, as text, which only tells whether the struct is NULL. Files without
+field ids are read by their own names and types, and cast.
 """
 
 from __future__ import annotations
@@ -122,6 +123,18 @@ def _value(source: str, owner: int, itype: IcebergType, layout: NestedLayout, de
         f"map_from_entries(list_transform(map_entries({source}), "
         f"lambda {item}: struct_pack(key := {key}, value := {value})))"
     )
+
+
+def column_by_name(field: NestedField, layout: NestedLayout) -> str:
+    """Top-level ``field`` from files without field ids, read with their own names and
+    types (the layout's ids come from the table's name mapping)."""
+    held = layout.children(ROOT)
+    if field.field_id not in held:
+        return _missing(field)
+    # The file's own types: the cast promotes them, and, for structs, matches members by
+    # name, leaving out the ones the table dropped.
+    value = _value(quote_ident(held[field.field_id]), field.field_id, field.field_type, layout, 0)
+    return f"CAST({value} AS {duckdb_type(field.field_type)})"
 
 
 def column_read(field: NestedField, layout: NestedLayout, source: str) -> ColumnRead:

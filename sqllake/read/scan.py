@@ -26,8 +26,9 @@ from pyiceberg.transforms import IdentityTransform
 
 from sqllake.catalog import TableName, local_path
 from sqllake.errors import NotSupportedError, OperationalError
+from sqllake.read.footers import special_layouts
 from sqllake.read.locations import RelocatedFileIO, normalize
-from sqllake.read.nested import NestedLayout, history_misreads, misread_layouts
+from sqllake.read.nested import NestedLayout, history_misreads
 from sqllake.types import sql_literal
 
 # Files this transaction wrote and has not committed come after every committed delete.
@@ -43,7 +44,7 @@ class DataFileRef:
     # (field id, SQL literal) of identity partition values for a file that may lack the column
     identity: tuple[tuple[int, str], ...] = ()
     size: int = 0
-    # the file's nested field names, when reading them by the schema's names goes wrong
+    # the file's own field names and ids, when the plain read by field id would misread it
     layout: NestedLayout | None = None
 
 
@@ -121,10 +122,15 @@ def _refuse_format(name: TableName, file: DataFile) -> None:
 
 
 def _with_layouts(table: Table, schema: Schema, files: list[DataFileRef]) -> list[DataFileRef]:
-    """Files that would read nested fields wrongly by name get their footer's layout."""
-    if not files or not history_misreads(table.metadata.schemas, schema):
+    """Files that the plain read by field id would get wrong get their footer's layout.
+
+    Footers are read only when the table has a name mapping (its files may lack field
+    ids) or a history that makes nested names mislead; other tables pay nothing.
+    """
+    mapping = table.metadata.name_mapping()
+    if not files or (mapping is None and not history_misreads(table.metadata.schemas, schema)):
         return files
-    layouts = misread_layouts([(f.path, f.size) for f in files], schema)
+    layouts = special_layouts([(f.path, f.size) for f in files], schema, mapping)
     return [replace(f, layout=layouts.get(f.path)) for f in files]
 
 

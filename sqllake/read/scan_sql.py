@@ -20,7 +20,7 @@ from pyiceberg.types import NestedField
 from sqllake.errors import NotSupportedError
 from sqllake.read.locations import SQL_NORMALIZE
 from sqllake.read.nested import NestedLayout
-from sqllake.read.nested_sql import ColumnRead, column_read, default_text
+from sqllake.read.nested_sql import ColumnRead, column_by_name, column_read, default_text
 from sqllake.read.nested_sql import string as _string
 from sqllake.read.scan import DataFileRef, DeleteFileRef, ScanPlan
 from sqllake.types import duckdb_type, quote_ident
@@ -78,6 +78,19 @@ def _layout_read(
     return f"SELECT {', '.join(columns)} FROM {_read(paths, _schema_map(fields, reads), positions)}"
 
 
+def _name_read(
+    fields: Sequence[NestedField], layout: NestedLayout, paths: list[str], positions: bool
+) -> str:
+    columns = [f"{column_by_name(f, layout)} AS {quote_ident(f.name)}" for f in fields]
+    if positions:
+        columns.extend(_POSITIONS)
+    extra = ", filename = true, file_row_number = true" if positions else ""
+    return (
+        f"SELECT {', '.join(columns)} FROM read_parquet({_file_list(paths)}, "
+        f"union_by_name = true, hive_partitioning = false{extra})"
+    )
+
+
 def _source(plan: ScanPlan, positions: bool) -> str:
     """What the planned files' rows are read from, under the table's columns (with each
     row's file and position when ``positions``): one ``read_parquet`` for the files that
@@ -96,7 +109,10 @@ def _source(plan: ScanPlan, positions: bool) -> str:
     columns = [quote_ident(f.name) for f in fields] + list(_POSITIONS if positions else ())
     plain = f"SELECT {', '.join(columns)} FROM {_read(by_name, _schema_map(fields), positions)}"
     parts = [plain] if by_name else []
-    parts += [_layout_read(fields, layout, paths, positions) for layout, paths in layouts.items()]
+    parts += [
+        (_name_read if layout.by_name else _layout_read)(fields, layout, paths, positions)
+        for layout, paths in layouts.items()
+    ]
     return f"({' UNION ALL '.join(parts)})"
 
 
