@@ -42,7 +42,7 @@ class Result:
         """A small result computed in Python (SHOW, DESCRIBE); every column is VARCHAR-like."""
         cols = tuple(Column(name, type_name) for name, type_name in columns)
         arrays = {
-            c.name: pa.array([row[i] for row in rows], _ARROW_OF[c.type_name])
+            c.name: pa.array([row[i] for row in rows], ARROW_OF[c.type_name])
             for i, c in enumerate(cols)
         }
         table = pa.table(arrays) if cols else pa.table({})
@@ -52,4 +52,10 @@ class Result:
 
 
 # Arrow types for the few column types Python-computed results use.
-_ARROW_OF = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
+ARROW_OF = {
+    "VARCHAR": pa.string(),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "BOOLEAN": pa.bool_(),
+    "TIMESTAMP WITH TIME ZONE": pa.timestamp("ms", tz="UTC"),  # from epoch milliseconds
+}

@@ -17,6 +17,7 @@ from sqllake.cli.render import RENDERERS
 from sqllake.cli.report import Source
 from sqllake.cli.shell import Shell, Streams, show
 from sqllake.errors import Error, OperationalError, ProgrammingError
+from sqllake.read.information_schema import STATISTICS
 from sqllake.result import Result
 from sqllake.types import quote_ident
 
@@ -84,20 +85,27 @@ def _help(shell: Shell, call: Call, io: Streams) -> None:
         io.out.write(f".{command.usage.ljust(width)}  {command.help}\n")
 
 
-def _tables(shell: Shell, call: Call, io: Streams) -> None:
+def _tables(shell: Shell, call: Call, io: Streams, detail: bool = False) -> None:
     call.expect(1)
     argument = call.arg(0)
     if argument is not None and any(c in argument for c in "*?%"):
         # A pattern (glob, or SQL's %) over schema.table names in every schema.
         pattern = argument.replace("%", "*").replace("'", "''")
+        statistics = "".join(f", {column}" for column in STATISTICS) if detail else ""
         sql = (
-            "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables "
+            f"SELECT table_schema || '.' || table_name AS name{statistics} "
+            "FROM information_schema.tables "
             f"WHERE (table_schema || '.' || table_name) GLOB '{pattern}' "
             f"OR table_name GLOB '{pattern}' ORDER BY name"
         )
     else:
-        sql = "SHOW TABLES" if argument is None else f"SHOW TABLES IN {argument}"
+        show_tables = "SHOW TABLE EXTENDED" if detail else "SHOW TABLES"
+        sql = show_tables if argument is None else f"{show_tables} IN {argument}"
     show(shell, _query(shell, sql, call.at(0)), io.out)
+
+
+def _tables_detail(shell: Shell, call: Call, io: Streams) -> None:
+    _tables(shell, call, io, detail=True)
 
 
 def _create_statement(shell: Shell, table: str, at: int) -> str:
@@ -209,6 +217,11 @@ COMMANDS: dict[str, DotCommand] = {
         _tables,
         "tables [SCHEMA|PATTERN]",
         "list the tables of the current schema, of SCHEMA, or matching a glob PATTERN",
+    ),
+    "tables+": DotCommand(
+        _tables_detail,
+        "tables+ [SCHEMA|PATTERN]",
+        "the same, with each table's rows, files, bytes, snapshots and last change",
     ),
     "schema": DotCommand(_schema, "schema [TABLE]", "show CREATE TABLE for one or every table"),
     "mode": DotCommand(

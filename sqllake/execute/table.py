@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from sqllake.errors import NotSupportedError, located
 from sqllake.execute.insert import insert_rows
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
+from sqllake.read.information_schema import STATISTICS, table_statistics
 from sqllake.result import Result
 from sqllake.types import duckdb_type, field_ids, iceberg_type, parse_sql_type, quote_ident
 from sqllake.write.partitioning import build_spec
@@ -108,12 +110,27 @@ def rename_table(session: Session, plan: nodes.RenameTable, params: Sequence[Any
     return Result.status_only("ALTER TABLE")
 
 
+def _like(pattern: str) -> re.Pattern[str]:
+    """SQL LIKE (``%``, ``_``; case-insensitive, as Spark's SHOW TABLES) as a regex."""
+    parts = (".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
 def show_tables(session: Session, plan: nodes.ShowTables, params: Sequence[Any]) -> Result:
     namespace = plan.schema.parts if plan.schema else session.schema
     with located(plan.schema.offset if plan.schema else 0):
         tables = session.lakehouse.tables(namespace)
-    rows = [(t.name,) for t in tables]
-    return Result.rows("SHOW TABLES", [("name", "VARCHAR")], rows)
+    if plan.like is not None:
+        pattern = _like(plan.like)
+        tables = [t for t in tables if pattern.fullmatch(t.name)]
+    if not plan.extended:
+        return Result.rows("SHOW TABLES", [("name", "VARCHAR")], [(t.name,) for t in tables])
+    rows = []
+    for name in tables:
+        stats = table_statistics(session.lakehouse, name, session.row_count)
+        rows.append((name.name, *(stats[key] for key in STATISTICS)))
+    columns = [("name", "VARCHAR"), *STATISTICS.items()]
+    return Result.rows("SHOW TABLES", columns, rows)
 
 
 def describe_table(session: Session, plan: nodes.DescribeTable, params: Sequence[Any]) -> Result:

@@ -217,7 +217,9 @@ PLANNERS: dict[type[exp.Expr], Planner] = {
     exp.Use: lambda tree, text: nodes.UseSchema(name_of(tree.this)),
     dialect.ShowSchemas: lambda tree, text: nodes.ShowSchemas(),
     dialect.ShowTables: lambda tree, text: nodes.ShowTables(
-        name_of(tree.this) if tree.this else None
+        name_of(tree.this) if tree.this else None,
+        tree.args["like"].name if tree.args.get("like") else None,
+        bool(tree.args.get("extended")),
     ),
     dialect.ShowCreateTable: lambda tree, text: nodes.ShowCreateTable(name_of(tree.this)),
     exp.Describe: _describe,

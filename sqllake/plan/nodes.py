@@ -227,6 +227,8 @@ class RenameSchema(Plan):
 @dataclass(frozen=True)
 class ShowTables(Plan):
     schema: Name | None
+    like: str | None = None  # SQL LIKE pattern over table names
+    extended: bool = False  # with each table's statistics
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import pyarrow as pa
 from pyiceberg.table import Table
 
 from sqllake.catalog import CATALOG_NAME, Lakehouse, TableName
+from sqllake.result import ARROW_OF
 from sqllake.types import duckdb_type
 
 # (table, loaded table, committed rows if the summary is exact) -> rows a read returns
@@ -28,20 +29,22 @@ def _schemata(lakehouse: Lakehouse, count_rows: RowCounter) -> pa.Table:
     )
 
 
-# Statistics columns of information_schema.tables, from the current snapshot.
-_STAT_TYPES = {
-    "row_count": pa.int64(),
-    "data_files": pa.int64(),
-    "delete_files": pa.int64(),
-    "total_bytes": pa.int64(),
-    "snapshot_count": pa.int64(),
-    "last_modified": pa.timestamp("ms", tz="UTC"),
-    "last_operation": pa.string(),
-    "schema_id": pa.int32(),
+# The statistics columns of ``tables`` (also SHOW TABLE EXTENDED's), as DuckDB types.
+STATISTICS = {
+    "row_count": "BIGINT",
+    "data_files": "BIGINT",
+    "delete_files": "BIGINT",
+    "total_bytes": "BIGINT",
+    "snapshot_count": "BIGINT",
+    "last_modified": "TIMESTAMP WITH TIME ZONE",  # epoch milliseconds
+    "last_operation": "VARCHAR",
+    "schema_id": "INTEGER",
 }
 
 
-def _statistics(lakehouse: Lakehouse, name: TableName, count_rows: RowCounter) -> dict[str, Any]:
+def table_statistics(
+    lakehouse: Lakehouse, name: TableName, count_rows: RowCounter
+) -> dict[str, Any]:
     """A table's statistics from its metadata; rows are exact (deleted rows excluded).
 
     The snapshot summary's ``total-records`` counts rows that delete files remove, so
@@ -69,15 +72,15 @@ def _statistics(lakehouse: Lakehouse, name: TableName, count_rows: RowCounter) -
 
 def _tables(lakehouse: Lakehouse, count_rows: RowCounter) -> pa.Table:
     rows = [t for ns in lakehouse.namespaces() for t in lakehouse.tables(tuple(ns.split(".")))]
-    stats = [_statistics(lakehouse, t, count_rows) for t in rows]
+    stats = [table_statistics(lakehouse, t, count_rows) for t in rows]
     columns: dict[str, pa.Array] = {
         "table_catalog": pa.array([CATALOG_NAME] * len(rows), pa.string()),
         "table_schema": pa.array([".".join(t.namespace) for t in rows], pa.string()),
         "table_name": pa.array([t.name for t in rows], pa.string()),
         "table_type": pa.array(["BASE TABLE"] * len(rows), pa.string()),
     }
-    for key, kind in _STAT_TYPES.items():
-        columns[key] = pa.array([s[key] for s in stats], kind)
+    for key, kind in STATISTICS.items():
+        columns[key] = pa.array([s[key] for s in stats], ARROW_OF[kind])
     return pa.table(columns)
 
 

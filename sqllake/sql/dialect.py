@@ -26,7 +26,7 @@ class ShowSchemas(exp.Expression):
 
 
 class ShowTables(exp.Expression):
-    arg_types: ClassVar[dict[str, bool]] = {"this": False}
+    arg_types: ClassVar[dict[str, bool]] = {"this": False, "like": False, "extended": False}
 
 
 class ShowCreateTable(exp.Expression):
@@ -83,16 +83,19 @@ class SqlLakeParser(AlterParsing):
         if word in _SCHEMA_WORDS:
             self._advance()
             return self.expression(ShowSchemas())
-        if word == "TABLES":
-            self._advance()
+        extended = self._match_text_seq("TABLE", "EXTENDED")
+        if extended or word == "TABLES":
+            if not extended:
+                self._advance()
             schema = None
             if self._curr and self._curr.text.upper() in ("FROM", "IN"):
                 self._advance()
                 schema = self._parse_table_parts()
-            return self.expression(ShowTables(this=schema))
+            like = self._parse_string() if self._match_text_seq("LIKE") else None
+            return self.expression(ShowTables(this=schema, like=like, extended=extended))
         if self._match_text_seq("CREATE", "TABLE"):
             return self.expression(ShowCreateTable(this=self._parse_table_parts()))
-        self.raise_error("Expected SCHEMAS, TABLES or CREATE TABLE after SHOW")
+        self.raise_error("Expected SCHEMAS, TABLES, TABLE EXTENDED or CREATE TABLE after SHOW")
         return exp.Null()
 
     def _parse_explain(self) -> exp.Expr:

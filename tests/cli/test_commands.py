@@ -157,3 +157,21 @@ def test_tables_takes_a_glob_pattern(cli: CliRunner) -> None:
     run = cli("--format", "csv", "-c", setup, "-c", ".tables ev*")
     assert run.code == 0, run.err
     assert run.out.splitlines() == ["name", "default.evts", "s.events"]
+
+
+def test_tables_plus_adds_each_tables_statistics(cli: CliRunner) -> None:
+    setup = (
+        "CREATE SCHEMA s; CREATE TABLE s.events (a INT); INSERT INTO s.events VALUES (1), (2);"
+        "FLUSH s.events; CREATE TABLE s.empty (a INT);"
+    )
+    run = cli("--format", "csv", "-c", setup, "-c", ".tables+ s", "-c", ".tables+ s.ev*")
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    header = (
+        "name,row_count,data_files,delete_files,total_bytes,snapshot_count,last_modified,"
+        "last_operation,schema_id"
+    )
+    assert lines[0] == header and lines[3] == header
+    assert lines[1].startswith("empty,0,0,0,0,0,") and lines[1].endswith(",,0")
+    assert lines[2].startswith("events,2,1,0,") and lines[2].endswith(",append,0")
+    assert lines[4].startswith("s.events,2,1,0,")
