@@ -239,3 +239,21 @@ def test_a_killed_subscriber_resumes_with_nothing_lost_or_redelivered(
             snapshot = table.metadata.snapshot_by_id(parent) if parent else None
     in_order = [kinds_id for _, kind, kinds_id in (e[1:] for e in delivered) if kind == "snapshot"]
     assert list(dict.fromkeys(in_order)) == lineage[::-1]
+
+
+def test_an_idle_subscription_does_not_parse_metadata(
+    lake: sqllake.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(lake, "CREATE TABLE t (id INT)", "CREATE TABLE v (id INT)")
+    subscription = lake.subscribe("feed", tables=["t", "v"])
+    subscription.poll()
+    lakehouse = lake.session.lakehouse
+    parsed: list[TableName] = []
+    original = lakehouse._load
+    monkeypatch.setattr(lakehouse, "_load", lambda name: parsed.append(name) or original(name))
+    for _ in range(20):
+        assert subscription.poll() == []
+    assert parsed == []  # only the table pointers were read
+    _run(lake, "INSERT INTO v VALUES (1)")
+    assert [e.table for e in subscription.poll()] == ["default.v"]
+    assert TableName(("default",), "v") in parsed
