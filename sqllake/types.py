@@ -187,6 +187,23 @@ def duckdb_type(itype: IcebergType) -> str:
     return _ICEBERG_TO_DUCKDB[type(itype)]
 
 
+def declared_type(itype: IcebergType) -> str:
+    """The type as CREATE TABLE declares it: DuckDB's spelling, with NOT NULL on the
+    struct fields that are required (DuckDB types themselves carry no nullability)."""
+    if isinstance(itype, ListType):
+        return f"{declared_type(itype.element_type)}[]"
+    if isinstance(itype, MapType):
+        return f"MAP({declared_type(itype.key_type)}, {declared_type(itype.value_type)})"
+    if isinstance(itype, StructType):
+        inner = ", ".join(
+            f"{quote_ident(f.name)} {declared_type(f.field_type)}"
+            + (" NOT NULL" if f.required else "")
+            for f in itype.fields
+        )
+        return f"STRUCT({inner})"
+    return duckdb_type(itype)
+
+
 _EPOCH = datetime.datetime(1970, 1, 1)
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from pyiceberg.partitioning import PartitionField
 from pyiceberg.schema import Schema
+from pyiceberg.table import Table
+from pyiceberg.table.sorting import NullOrder, SortDirection
 from pyiceberg.transforms import (
     BucketTransform,
     IdentityTransform,
@@ -22,7 +24,14 @@ from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.read.information_schema import STATISTICS, table_statistics
 from sqllake.result import Result
-from sqllake.types import duckdb_type, field_ids, iceberg_type, parse_sql_type, quote_ident
+from sqllake.types import (
+    declared_type,
+    duckdb_type,
+    field_ids,
+    iceberg_type,
+    parse_sql_type,
+    quote_ident,
+)
 from sqllake.write.partitioning import build_spec
 
 if TYPE_CHECKING:
@@ -175,7 +184,7 @@ def show_create_table(
     table = session.load(name, plan.name.offset)
     columns = []
     for f in table.schema().fields:
-        line = f"  {quote_ident(f.name)} {duckdb_type(f.field_type)}"
+        line = f"  {quote_ident(f.name)} {declared_type(f.field_type)}"
         line += " NOT NULL" if f.required else ""
         line += f" COMMENT {_sql_string(f.doc)}" if f.doc else ""
         columns.append(line)
@@ -196,4 +205,25 @@ def show_create_table(
             f"  {_sql_string(k)} = {_sql_string(v)}" for k, v in sorted(properties.items())
         )
         text += f"\nWITH (\n{listed}\n)"
-    return Result.rows("SHOW CREATE TABLE", [("create_statement", "VARCHAR")], [(text,)])
+    statements = [text]
+    order = _write_order_sql(table)
+    if order:
+        statements.append(f"ALTER TABLE {qualified} WRITE ORDERED BY ({order})")
+    return Result.rows(
+        "SHOW CREATE TABLE", [("create_statement", "VARCHAR")], [(s,) for s in statements]
+    )
+
+
+def _write_order_sql(table: Table) -> str | None:
+    """The table's sort order as WRITE ORDERED BY lists it; None when unsorted or when
+    it sorts by a transform, which that clause cannot state."""
+    fields = table.sort_order().fields
+    if not fields or any(not isinstance(f.transform, IdentityTransform) for f in fields):
+        return None
+    schema = table.schema()
+    return ", ".join(
+        f"{quote_ident(schema.find_column_name(f.source_id) or '')} "
+        f"{'DESC' if f.direction == SortDirection.DESC else 'ASC'} "
+        f"NULLS {'FIRST' if f.null_order == NullOrder.NULLS_FIRST else 'LAST'}"
+        for f in fields
+    )
