@@ -171,37 +171,24 @@ def parse_sql_type(text: str) -> exp.DataType:
     return exp.DataType.build(text, dialect="duckdb")
 
 
-def duckdb_type(itype: IcebergType) -> str:
-    """The DuckDB type that reads an Iceberg type."""
+def duckdb_type(itype: IcebergType, *, declared: bool = False) -> str:
+    """The DuckDB type that reads an Iceberg type. ``declared``: as CREATE TABLE declares
+    it, with NOT NULL on required struct fields (DuckDB types carry no nullability)."""
     if isinstance(itype, DecimalType):
         return f"DECIMAL({itype.precision},{itype.scale})"
     if isinstance(itype, ListType):
-        return f"{duckdb_type(itype.element_type)}[]"
+        return f"{duckdb_type(itype.element_type, declared=declared)}[]"
     if isinstance(itype, MapType):
-        return f"MAP({duckdb_type(itype.key_type)}, {duckdb_type(itype.value_type)})"
+        key = duckdb_type(itype.key_type, declared=declared)
+        return f"MAP({key}, {duckdb_type(itype.value_type, declared=declared)})"
     if isinstance(itype, StructType):
         inner = ", ".join(
-            f"{quote_ident(f.name)} {duckdb_type(f.field_type)}" for f in itype.fields
-        )
-        return f"STRUCT({inner})"
-    return _ICEBERG_TO_DUCKDB[type(itype)]
-
-
-def declared_type(itype: IcebergType) -> str:
-    """The type as CREATE TABLE declares it: DuckDB's spelling, with NOT NULL on the
-    struct fields that are required (DuckDB types themselves carry no nullability)."""
-    if isinstance(itype, ListType):
-        return f"{declared_type(itype.element_type)}[]"
-    if isinstance(itype, MapType):
-        return f"MAP({declared_type(itype.key_type)}, {declared_type(itype.value_type)})"
-    if isinstance(itype, StructType):
-        inner = ", ".join(
-            f"{quote_ident(f.name)} {declared_type(f.field_type)}"
-            + (" NOT NULL" if f.required else "")
+            f"{quote_ident(f.name)} {duckdb_type(f.field_type, declared=declared)}"
+            + (" NOT NULL" if declared and f.required else "")
             for f in itype.fields
         )
         return f"STRUCT({inner})"
-    return duckdb_type(itype)
+    return _ICEBERG_TO_DUCKDB[type(itype)]
 
 
 _EPOCH = datetime.datetime(1970, 1, 1)

@@ -25,7 +25,6 @@ from sqllake.plan import nodes
 from sqllake.read.information_schema import STATISTICS, table_statistics
 from sqllake.result import Result
 from sqllake.types import (
-    declared_type,
     duckdb_type,
     field_ids,
     iceberg_type,
@@ -184,7 +183,7 @@ def show_create_table(
     table = session.load(name, plan.name.offset)
     columns = []
     for f in table.schema().fields:
-        line = f"  {quote_ident(f.name)} {declared_type(f.field_type)}"
+        line = f"  {quote_ident(f.name)} {duckdb_type(f.field_type, declared=True)}"
         line += " NOT NULL" if f.required else ""
         line += f" COMMENT {_sql_string(f.doc)}" if f.doc else ""
         columns.append(line)
