@@ -98,6 +98,34 @@ class SqlLakeParser(AlterParsing):
         self.raise_error("Expected SCHEMAS, TABLES, TABLE EXTENDED or CREATE TABLE after SHOW")
         return exp.Null()
 
+    def _parse_describe(self) -> exp.Describe:
+        # A table name that starts with a statement keyword (a schema named ``copy``)
+        # would otherwise be read as DESCRIBE of that statement: a dotted name that ends
+        # the statement is the table.
+        index = self._index
+        kind = "TABLE" if self._match_text_seq("TABLE") else None
+        ends = (TokenType.SEMICOLON, TokenType.SENTINEL)
+        parts: list[exp.Identifier] = []
+        while (
+            self._curr is not None
+            and self._curr.token_type not in ends
+            and (self._curr.text.isidentifier() or self._curr.token_type == TokenType.IDENTIFIER)
+        ):
+            token = self._curr
+            parts.append(
+                exp.to_identifier(token.text, quoted=token.token_type == TokenType.IDENTIFIER)
+            )
+            parts[-1].meta.update(start=token.start, end=token.end, line=token.line, col=token.col)
+            self._advance()
+            if not self._match(TokenType.DOT):
+                break
+        at_end = self._curr is None or self._curr.token_type in ends
+        if parts and len(parts) <= 3 and at_end:
+            names = dict(zip(("this", "db", "catalog"), reversed(parts), strict=False))
+            return self.expression(exp.Describe(this=exp.Table(**names), kind=kind))
+        self._retreat(index)
+        return super()._parse_describe()
+
     def _parse_explain(self) -> exp.Expr:
         analyze = self._match_text_seq("ANALYZE")
         inner = self._parse_statement()
