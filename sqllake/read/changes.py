@@ -46,6 +46,7 @@ CHANGE_COLUMNS = (
 
 # Rewrites of the same rows: they change no row.
 _NO_CHANGE_OPERATIONS = {"replace"}
+_APPEND = "append"
 
 
 @dataclass(frozen=True)
@@ -198,44 +199,54 @@ def plan_changes(
     delete files name, read from the delete files themselves.
     """
 
-    def plan(snapshot: Snapshot | None) -> ScanPlan | None:
-        if snapshot is None:
+    full: dict[int, ScanPlan] = {}
+
+    def plan(snapshot_id: int | None) -> ScanPlan | None:
+        """Every file of a snapshot, planned once however many changes need it."""
+        if snapshot_id is None:
             return None
-        return plan_scan(table, name, snapshot, schema, AlwaysTrue(), [])
+        if snapshot_id not in full:
+            snapshot = table.metadata.snapshot_by_id(snapshot_id)
+            assert snapshot is not None  # snapshot_range checked the lineage
+            full[snapshot_id] = plan_scan(table, name, snapshot, schema, AlwaysTrue(), [])
+        return full[snapshot_id]
 
     changes = []
-    previous: ScanPlan | None = None
     for ordinal, snapshot in enumerate(snapshots):
-        if ordinal == 0 and snapshot.parent_snapshot_id is not None:
-            previous = plan(table.metadata.snapshot_by_id(snapshot.parent_snapshot_id))
-        after = plan(snapshot)
-        assert after is not None
-        before, previous = previous, after
-        operation = snapshot.summary.operation.value if snapshot.summary else "append"
+        operation = snapshot.summary.operation.value if snapshot.summary else "overwrite"
         if operation in _NO_CHANGE_OPERATIONS:
             continue
+        if operation == _APPEND:
+            # An append only adds data files, and no delete file can apply to files newer
+            # than itself: its rows are the rows of its files, read from its own manifests.
+            added = plan_scan(table, name, snapshot, schema, AlwaysTrue(), [], added_only=True)
+            changes.append(SnapshotChange(ordinal, snapshot, None, added))
+            continue
+        before, after = plan(snapshot.parent_snapshot_id), plan(snapshot.snapshot_id)
+        assert after is not None
         now = {f.recorded for f in after.files}
         if before is None:
             changes.append(SnapshotChange(ordinal, snapshot, None, after))
             continue
         before_files = {f.recorded for f in before.files}
         kinds = _delete_kinds(after)
+        known = _delete_paths(before)
         new_deletes = [
             d
             for group in (after.position_deletes, after.equality_deletes, after.deletion_vectors)
             for d in group
-            if d.path not in _delete_paths(before)
+            if d.path not in known
         ]
         touched = _touched(before, new_deletes, kinds, referenced) & before_files
         removed = before_files - now
-        added = now - before_files
+        added_files = now - before_files
         old = touched | removed
         changes.append(
             SnapshotChange(
                 ordinal,
                 snapshot,
                 _only(before, old) if old else None,
-                _only(after, added | (touched & now)),
+                _only(after, added_files | (touched & now)),
             )
         )
     return changes

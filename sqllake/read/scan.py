@@ -18,7 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.manifest import DataFile, DataFileContent, FileFormat, ManifestEntry
+from pyiceberg.manifest import (
+    DataFile,
+    DataFileContent,
+    FileFormat,
+    ManifestEntry,
+    ManifestEntryStatus,
+)
 from pyiceberg.schema import Schema
 from pyiceberg.table import ManifestGroupPlanner, Table
 from pyiceberg.table.snapshots import Snapshot
@@ -142,13 +148,26 @@ class _ManifestScan:
 
 
 def _entries(
-    table: Table, name: TableName, snapshot: Snapshot, row_filter: BooleanExpression
+    table: Table,
+    name: TableName,
+    snapshot: Snapshot,
+    row_filter: BooleanExpression,
+    added_only: bool = False,
 ) -> _ManifestScan:
     planner = ManifestGroupPlanner(table.metadata, table.io, row_filter)
     try:
         manifests = snapshot.manifests(table.io)
+        if added_only:  # the snapshot's own files are in the manifests it wrote
+            own = snapshot.snapshot_id
+            manifests = [m for m in manifests if m.added_snapshot_id == own]
         per_manifest = list(planner.plan_manifest_entries(manifests))
         entries = [entry for group in per_manifest for entry in group]
+        if added_only:
+            entries = [
+                e
+                for e in entries
+                if e.status == ManifestEntryStatus.ADDED and e.snapshot_id == snapshot.snapshot_id
+            ]
         return _ManifestScan(entries, len(per_manifest), len(manifests))
     except (FileNotFoundError, OSError) as exc:
         raise OperationalError(
@@ -174,11 +193,14 @@ def plan_scan(
     schema: Schema,
     row_filter: BooleanExpression,
     pending: list[DataFile],
+    added_only: bool = False,
 ) -> ScanPlan:
     """Plan a read of ``table`` at ``snapshot`` (None: the table has no snapshot yet).
 
     ``pending`` are files this transaction wrote and has not committed: they are read
     too (read-your-writes), unpruned, and no committed delete applies to them.
+    ``added_only`` plans only the files the snapshot itself added, reading only the
+    manifests it wrote (the change feed of an append).
     """
     files: list[DataFileRef] = []
     positions: list[DeleteFileRef] = []
@@ -186,7 +208,7 @@ def plan_scan(
     equalities: list[DeleteFileRef] = []
     manifests = _ManifestScan([], 0, 0)
     if snapshot is not None:
-        manifests = _entries(table, name, snapshot, row_filter)
+        manifests = _entries(table, name, snapshot, row_filter, added_only)
         for entry in manifests.entries:
             file = entry.data_file
             _refuse_format(name, file)
