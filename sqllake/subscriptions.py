@@ -133,6 +133,11 @@ def _name(table: TableName) -> str:
     return ".".join(table.identifier)
 
 
+def _split(name: str) -> tuple[tuple[str, ...], str]:
+    *namespace, table = name.split(".")
+    return tuple(namespace), table
+
+
 class _Tracker:
     """Turns one table's metadata, seen from a position, into its next events."""
 
@@ -146,6 +151,16 @@ class _Tracker:
             return self._session.lakehouse.load(name)
         except ProgrammingError:
             return None
+
+    def current(self, event: Event) -> TableName:
+        """Where the table of ``event`` is now: renamed since, it is found by its UUID."""
+        position = event.position
+        name = TableName(*_split(event.table))
+        table = self.load(name)
+        uuid = position.uuid if position is not None else None
+        if uuid is None or (table is not None and str(table.metadata.table_uuid) == uuid):
+            return name
+        return self._find(uuid) or name
 
     def _find(self, uuid: str) -> TableName | None:
         """Where the table with ``uuid`` is now, if anywhere (after a rename)."""
@@ -385,7 +400,7 @@ class Subscription:
 
     def rows(self, event: Event) -> pa.Table:
         parent = "NULL" if event.parent_id is None else str(event.parent_id)
-        literal = "'" + event.table.replace("'", "''") + "'"
+        literal = "'" + _name(self._tracker.current(event)).replace("'", "''") + "'"
         result = self._session.execute(
             f"SELECT * FROM table_changes({literal}, {parent}, {event.snapshot_id})"
         )

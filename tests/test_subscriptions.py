@@ -137,7 +137,9 @@ _SUBSCRIBER = textwrap.dedent(
     subscription = con.subscribe("feed", tables=["t"], interval=0.05)
     with open(log, "a") as out:
         for event in subscription:
-            out.write(f"event {event.position.count} {event.kind} {event.snapshot_id}\\n")
+            rows = event.rows().to_pylist() if event.kind == "snapshot" else []
+            changes = ",".join(f"{r['_change_type']}:{r['id']}" for r in rows) or "-"
+            out.write(f"event {event.position.count} {event.kind} {event.snapshot_id} {changes}\\n")
             out.flush()
             os.fsync(out.fileno())
             event.ack()
@@ -162,6 +164,8 @@ _WRITER = textwrap.dedent(
     for i in range(10, 20):
         cur.execute(f"INSERT INTO t VALUES ({i}, 'n')")
         time.sleep(0.02)
+    from sqllake.catalog import TableName
+    con.session.lakehouse.load(TableName(("default",), "t")).delete("id = 3")  # PyIceberg
     cur.execute("ALTER TABLE t RENAME TO t2")
     for i in range(20, 25):
         cur.execute(f"INSERT INTO t2 VALUES ({i}, 'n')")
@@ -169,8 +173,8 @@ _WRITER = textwrap.dedent(
     """
 )
 
-# created, 10 snapshots, schema, 10 snapshots, 5 snapshots and the rename
-_EXPECTED_EVENTS = 28
+# created, 10 snapshots, schema, 10 snapshots, a delete, 5 snapshots and the rename
+_EXPECTED_EVENTS = 29
 
 
 def _log(path: Path) -> list[list[str]]:
@@ -227,7 +231,7 @@ def test_a_killed_subscriber_resumes_with_nothing_lost_or_redelivered(
     assert sorted({int(e[1]) for e in delivered}) == list(range(1, _EXPECTED_EVENTS + 1))
     kinds = {int(e[1]): e[2] for e in delivered}
     assert kinds[1] == "created" and kinds[12] == "schema"
-    assert sorted(kinds.values()).count("snapshot") == 25
+    assert sorted(kinds.values()).count("snapshot") == 26
     assert "renamed" in kinds.values()
     with target.connect(autocommit=True) as con:
         lineage = []
@@ -237,8 +241,11 @@ def test_a_killed_subscriber_resumes_with_nothing_lost_or_redelivered(
             lineage.append(str(snapshot.snapshot_id))
             parent = snapshot.parent_snapshot_id
             snapshot = table.metadata.snapshot_by_id(parent) if parent else None
-    in_order = [kinds_id for _, kind, kinds_id in (e[1:] for e in delivered) if kind == "snapshot"]
+    in_order = [e[3] for e in delivered if e[2] == "snapshot"]
     assert list(dict.fromkeys(in_order)) == lineage[::-1]
+    changes = {int(e[1]): e[4] for e in delivered}
+    assert changes[2] == "insert:0" and changes[13] == "insert:10"
+    assert "delete:3" in changes.values()
 
 
 def test_an_idle_subscription_does_not_parse_metadata(
@@ -257,3 +264,13 @@ def test_an_idle_subscription_does_not_parse_metadata(
     _run(lake, "INSERT INTO v VALUES (1)")
     assert [e.table for e in subscription.poll()] == ["default.v"]
     assert TableName(("default",), "v") in parsed
+
+
+def test_rows_of_an_event_follow_a_later_rename(lake: sqllake.Connection) -> None:
+    _run(lake, "CREATE TABLE t (id INT)")
+    subscription = lake.subscribe("feed", tables=["t"])
+    _run(lake, "INSERT INTO t VALUES (7)")
+    (event,) = subscription.poll()
+    _run(lake, "ALTER TABLE t RENAME TO u")
+    assert event.table == "default.t"
+    assert event.rows().column("id").to_pylist() == [7]
