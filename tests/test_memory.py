@@ -23,7 +23,7 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 """
 
-_LOAD = _PEAK + """
+_LOAD = """
 import sqllake
 con = sqllake.connect({warehouse!r}, autocommit=True)
 cur = con.cursor()
@@ -34,7 +34,7 @@ cur.execute("INSERT INTO big SELECT range, md5(range::VARCHAR) || md5((range + 1
 print(peak_mb())
 """
 
-_SCAN = _PEAK + """
+_SCAN = """
 import sqllake
 con = sqllake.connect({warehouse!r}, autocommit=True)
 cur = con.cursor()
@@ -49,7 +49,7 @@ BUDGET_MB = 400
 
 def _peak_mb(script: str) -> int:
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=900
+        [sys.executable, "-c", _PEAK + script], capture_output=True, text=True, timeout=900
     )
     assert done.returncode == 0, done.stderr
     return int(done.stdout.split()[-1])

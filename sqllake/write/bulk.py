@@ -55,17 +55,22 @@ _ROW_GROUP_SHARE = 8
 Run = Callable[[str], list[tuple[Any, ...]]]
 
 
+# The fields inside a nested type, each under the name DuckDB's FIELD_IDS gives it.
+_INNER: dict[type[IcebergType], Callable[[Any], list[tuple[str, NestedField]]]] = {
+    StructType: lambda t: [(f.name, f) for f in t.fields],
+    ListType: lambda t: [("element", t.element_field)],
+    MapType: lambda t: [("key", t.key_field), ("value", t.value_field)],
+}
+
+
+def _inner(itype: IcebergType) -> list[tuple[str, NestedField]]:
+    fields = _INNER.get(type(itype))
+    return fields(itype) if fields is not None else []
+
+
 def _has_fixed(itype: IcebergType) -> bool:
     """DuckDB has no fixed-length binary: it would write FIXED(n) columns as BLOB."""
-    if isinstance(itype, FixedType):
-        return True
-    if isinstance(itype, StructType):
-        return any(_has_fixed(f.field_type) for f in itype.fields)
-    if isinstance(itype, ListType):
-        return _has_fixed(itype.element_type)
-    if isinstance(itype, MapType):
-        return _has_fixed(itype.key_type) or _has_fixed(itype.value_type)
-    return False
+    return isinstance(itype, FixedType) or any(_has_fixed(f.field_type) for _, f in _inner(itype))
 
 
 def eligible(table: Table) -> bool:
@@ -92,14 +97,7 @@ def _field_ids(fields: Sequence[NestedField]) -> str:
 
 
 def _ids_of(field: NestedField) -> str:
-    itype = field.field_type
-    inner: list[str] = []
-    if isinstance(itype, StructType):
-        inner = [f"{quote_ident(f.name)}: {_ids_of(f)}" for f in itype.fields]
-    elif isinstance(itype, ListType):
-        inner = [f"element: {_ids_of(itype.element_field)}"]
-    elif isinstance(itype, MapType):
-        inner = [f"key: {_ids_of(itype.key_field)}", f"value: {_ids_of(itype.value_field)}"]
+    inner = [f"{quote_ident(name)}: {_ids_of(f)}" for name, f in _inner(field.field_type)]
     if not inner:
         return str(field.field_id)
     return "{" + ", ".join([f"__duckdb_field_id: {field.field_id}", *inner]) + "}"
@@ -133,9 +131,7 @@ def guarded(select_sql: str, paths: Sequence[NotNullPath]) -> str:
     """``select_sql`` failing on the first row that breaks a NOT NULL path."""
     if not paths:
         return f"SELECT * FROM ({select_sql}) AS __w"
-    cases = " ".join(
-        f"WHEN {p.violated} THEN error('{_MARKER}{i}')" for i, p in enumerate(paths)
-    )
+    cases = " ".join(f"WHEN {p.violated} THEN error('{_MARKER}{i}')" for i, p in enumerate(paths))
     return f"SELECT * FROM ({select_sql}) AS __w WHERE CASE {cases} ELSE TRUE END"
 
 
@@ -199,9 +195,7 @@ class BulkResult:
     rows: int
 
 
-def copy_rows(
-    run: Run, table: Table, table_name: str, select_sql: str, order: str
-) -> BulkResult:
+def copy_rows(run: Run, table: Table, table_name: str, select_sql: str, order: str) -> BulkResult:
     """Write every row of ``select_sql`` (columns in table order and types) as new files.
 
     ``order`` is the ORDER BY clause of the write (or empty): rows are written, and
