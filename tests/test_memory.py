@@ -44,6 +44,16 @@ assert rows == {rows}, rows
 print(peak_mb())
 """
 
+_CHANGES = """
+import sqllake
+con = sqllake.connect({warehouse!r}, autocommit=True)
+cur = con.cursor()
+cur.execute("SELECT * FROM table_changes('big')")
+rows = sum(batch.num_rows for batch in cur.fetch_record_batch(rows=100_000))
+assert rows == {rows}, rows
+print(peak_mb())
+"""
+
 BUDGET_MB = 400
 
 
@@ -58,11 +68,14 @@ def _peak_mb(script: str) -> int:
 @pytest.mark.slow
 def test_bulk_load_and_streaming_scan_stay_within_a_small_budget(tmp_path: Path) -> None:
     """12 million rows of about 90 bytes (over 1 GB as Arrow) load, and are then scanned in
-    record batches, each in a process of its own, within a budget a third of the data."""
+    record batches, and read as the change feed, each in a process of its own, within a
+    budget a third of the data."""
     rows, warehouse = 12_000_000, str(tmp_path / "wh")
     load_mb = _peak_mb(_LOAD.format(warehouse=warehouse, rows=rows))
     assert load_mb < BUDGET_MB, f"peak RSS {load_mb} MB while loading"
     scan_mb = _peak_mb(_SCAN.format(warehouse=warehouse, rows=rows))
     assert scan_mb < BUDGET_MB, f"peak RSS {scan_mb} MB while scanning"
+    changes_mb = _peak_mb(_CHANGES.format(warehouse=warehouse, rows=rows))
+    assert changes_mb < BUDGET_MB, f"peak RSS {changes_mb} MB while reading the change feed"
     files = list((tmp_path / "wh" / "default" / "big" / "data").glob("*.parquet"))
     assert len(files) > 1  # rotated at the target size
