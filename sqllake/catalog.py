@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from pyiceberg.exceptions import (
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table, Transaction
+from sqlalchemy.engine.interfaces import DBAPICursor
 
 from sqllake.errors import NotSupportedError, OperationalError, ProgrammingError
 from sqllake.read.locations import RelocatedFileIO, Relocation, table_root
@@ -97,6 +98,58 @@ def _sqlite_pragmas(connection: Any, record: Any) -> None:
     cursor.close()
 
 
+@dataclass(frozen=True)
+class DriverStatement:
+    """A statement compiled once for one database and run on its driver's own cursor.
+
+    The per-INSERT path (table pointer check, insert buffer append) runs a few tiny
+    statements; SQLAlchemy's work per execution (compiled-cache lookup, result set-up,
+    events) costs more than SQLite takes to run them.
+    """
+
+    sql: str
+    order: tuple[str, ...] | None  # parameter names in order, for positional paramstyles
+
+    @classmethod
+    def compile(cls, clause: sa.TextClause, engine: sa.Engine) -> DriverStatement:
+        compiled = clause.compile(dialect=engine.dialect)
+        positions = compiled.positiontup if engine.dialect.positional else None
+        return cls(compiled.string, tuple(positions) if positions is not None else None)
+
+    def execute(self, cursor: DBAPICursor, values: Mapping[str, Any]) -> DBAPICursor:
+        params: Sequence[Any] | Mapping[str, Any] = (
+            values if self.order is None else [values[name] for name in self.order]
+        )
+        cursor.execute(self.sql, params)
+        return cursor
+
+
+@contextlib.contextmanager
+def driver_transaction(engine: sa.Engine) -> Iterator[DBAPICursor]:
+    """A driver cursor on a pooled connection, in one database transaction that commits
+    when the block ends without error (returning the connection to the pool rolls back
+    anything else). Driver errors are raised as SQLAlchemy's, as ``engine.begin()``
+    would raise them, and a connection found dead is dropped from the pool."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+        connection.commit()
+    except dbapi_error as exc:
+        lost = engine.dialect.is_disconnect(exc, connection.dbapi_connection, None)
+        if lost:
+            connection.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(
+            None, None, exc, dbapi_error, connection_invalidated=lost, dialect=engine.dialect
+        ) from exc
+    finally:
+        connection.close()
+
+
 # The table pointer, read without loading the metadata file (see Lakehouse.load).
 _POINTER = sa.text(
     "SELECT metadata_location FROM iceberg_tables WHERE catalog_name = :catalog "
@@ -118,9 +171,12 @@ class Lakehouse:
     def __init__(self, settings: CatalogSettings) -> None:
         self.settings = settings
         self._loaded: dict[TableName, Table] = {}
+        self._pointer_statement: DriverStatement | None = None
         try:
             self._catalog = _open(settings)
             engine = self.sql_engine
+            if engine is not None:
+                self._pointer_statement = DriverStatement.compile(_POINTER, engine)
             if engine is not None and engine.dialect.name == "sqlite":
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
                 engine.dispose()
@@ -195,21 +251,15 @@ class Lakehouse:
         return self._catalog.table_exists(table.identifier)
 
     def _pointer(self, table: TableName) -> str | None:
-        engine = self.sql_engine
-        if engine is None:
+        engine, statement = self.sql_engine, self._pointer_statement
+        if engine is None or statement is None:
             return None
-        with engine.connect() as conn:
-            found = conn.execute(
-                _POINTER,
-                {
-                    "catalog": CATALOG_NAME,
-                    "namespace": ".".join(table.namespace),
-                    "name": table.name,
-                },
-            ).scalar()
+        names = {"catalog": self._catalog.name, "namespace": ".".join(table.namespace)}
+        with driver_transaction(engine) as cursor:
+            found = statement.execute(cursor, {**names, "name": table.name}).fetchone()
         if found is None:
             raise ProgrammingError(f"table {table} does not exist")
-        return str(found)
+        return str(found[0])
 
     def load(self, table: TableName) -> Table:
         """The table, reading its files from where they are if it was moved or copied.

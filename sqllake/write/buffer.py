@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from pyiceberg.table import Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 
-from sqllake.catalog import TableName, remove_files
+from sqllake.catalog import DriverStatement, TableName, driver_transaction, remove_files
 from sqllake.types import arrow_schema, cast_array
 from sqllake.write.commit import append_files
 from sqllake.write.rows import write_rows
@@ -60,7 +60,8 @@ _sequences = sa.Table(
 )
 
 
-# The append path runs once per small INSERT: plain statements, compiled once.
+# The append path runs once per small INSERT: plain statements, compiled once per
+# database and run on the driver's cursor (see DriverStatement).
 _KEY = "catalog_name = :catalog AND table_namespace = :namespace AND table_name = :name"
 _BUMP = sa.text(
     f"UPDATE sqllake_buffer_seq SET last_seq = last_seq + 1 WHERE {_KEY} RETURNING last_seq"
@@ -73,7 +74,7 @@ _APPEND = sa.text(
     "INSERT INTO sqllake_buffer "
     "(catalog_name, table_namespace, table_name, seq, row_count, created_ms, batch) "
     "VALUES (:catalog, :namespace, :name, :seq, :rows, :created, :batch)"
-).bindparams(sa.bindparam("batch", type_=sa.LargeBinary))
+)
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,9 @@ class InsertBuffer:
         self._engine = engine
         self._catalog = catalog_name
         _metadata.create_all(engine, checkfirst=True)
+        self._bump, self._first, self._append = (
+            DriverStatement.compile(clause, engine) for clause in (_BUMP, _FIRST, _APPEND)
+        )
 
     def _key(self, table: TableName, columns: sa.Table) -> sa.ColumnElement[bool]:
         return sa.and_(
@@ -166,16 +170,17 @@ class InsertBuffer:
     def append(self, table: TableName, batch: pa.RecordBatch) -> int:
         """Durably append rows; their sequence number."""
         names = self._names(table)
+        row = {"rows": batch.num_rows, "batch": _serialize(batch)}
         for _ in range(3):
             try:
-                with self._engine.begin() as conn:
-                    seq = conn.execute(_BUMP, names).scalar()
-                    if seq is None:
-                        conn.execute(_FIRST, names)
-                        seq = 1
-                    row = {"seq": seq, "rows": batch.num_rows, "batch": _serialize(batch)}
-                    conn.execute(_APPEND, {**names, **row, "created": int(time.time() * 1000)})
-                    return int(seq)
+                with driver_transaction(self._engine) as cursor:
+                    bumped = self._bump.execute(cursor, names).fetchone()
+                    if bumped is None:
+                        self._first.execute(cursor, names)
+                    seq = int(bumped[0]) if bumped is not None else 1
+                    created = int(time.time() * 1000)
+                    self._append.execute(cursor, {**names, **row, "seq": seq, "created": created})
+                return seq
             except sa.exc.IntegrityError:
                 continue  # two first appends created the counter at once: go again
         raise RuntimeError(f"could not append to the insert buffer of {table}")
