@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,135 @@ def test_rows_buffered_before_a_schema_change_read_in_the_new_schema(
     cur.execute("FLUSH t")
     cur.execute("SELECT id, label, extra FROM t ORDER BY id")
     assert cur.fetchall() == [(1, "a", None), (2, "b", "x")]
+
+
+_COLUMNS = (
+    "k INT, b BOOLEAN, i INT, l BIGINT, d DOUBLE, m DECIMAL(18, 4), s VARCHAR, dt DATE, "
+    "ts TIMESTAMP, tz TIMESTAMPTZ"
+)
+# (column, literals): each literal alone, and each tuple of them as rows of one VALUES.
+_LITERAL_CASES: list[tuple[str, tuple[str, ...]]] = [
+    ("b", ("TRUE", "FALSE", "'true'", "1")),
+    ("i", ("0", "-1", "007", "2147483647", "-2147483648", "2147483648", "1.5", "'12'", "1e3")),
+    ("l", ("123456789012345678", "9223372036854775807", "-5", "1_000", "0.0")),
+    ("d", ("1.5", "0.1", "-0.0", "-0", "3.14159265358979", "0.1234567890123456", "1e300")),
+    ("d", ("12345678901234567", "2", ".5", "-.25", "'1.5'", "TRUE")),
+    ("m", ("1.5", "-0.001", "1.23456", "12345678901234.5678", "123456789012345", "5")),
+    ("s", ("'abc'", "'it''s'", "''", "'a\\b'", "'h\u00e9llo'", "1", "TRUE", "-'x'")),
+    (
+        "dt",
+        (
+            "'2026-02-28'",
+            "DATE '2024-02-29'",
+            "'2026-02-30'",
+            "'2026-1-1'",
+            "TIMESTAMP '2026-01-01'",
+        ),
+    ),
+    ("ts", ("'2026-01-01 12:34:56.123456'", "TIMESTAMP '2026-01-01'", "'2026-01-01T00:00:00'")),
+    (
+        "ts",
+        (
+            "'2026-01-01 00:00:00+05'",
+            "TIMESTAMPTZ '2026-01-01 00:00:00+00'",
+            "'2026-01-01 1:02:03'",
+            "'2026-01-01'",
+        ),
+    ),
+    ("tz", ("TIMESTAMPTZ '2026-01-01 00:00:00+00'", "'2026-01-01 10:00:00+05:30'", "'2026-01-01'")),
+    (
+        "tz",
+        ("TIMESTAMP '2026-01-01 00:00:00'", "'2026-01-01T01:02:03Z'", "'2026-06-01 00:00:00-07'"),
+    ),
+    ("tz", ("TIMESTAMP '2026-01-01 00:00:00+03'", "'2026-01-01 00:00:00.1234567+00'")),
+    ("m", ("NULL", "DATE '2026-01-01'")),
+]
+
+
+def _random_literals(rng: random.Random) -> list[tuple[str, tuple[str, ...]]]:
+    """Doubles and decimals of 1 to 18 digits, and instants with offsets."""
+    cases: list[tuple[str, tuple[str, ...]]] = []
+    for _ in range(60):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 18)))
+        point = rng.randint(0, len(digits))
+        number = (rng.choice(["", "-"]) + digits[:point] + "." + digits[point:]).rstrip(".")
+        cases.append((rng.choice(["d", "m"]), (number or "0",)))
+    for _ in range(15):
+        instant = datetime.datetime(2000, 1, 1) + datetime.timedelta(
+            seconds=rng.randint(0, 10**9), microseconds=rng.randint(0, 10**6 - 1)
+        )
+        offset = rng.choice(["", "Z", "+00", "-07:00", "+05:30", "+14"])
+        cases.append(("tz", (f"'{instant.isoformat(sep=' ')}{offset}'",)))
+    return cases
+
+
+def _insert_outcomes(
+    con: sqllake.Connection, table: str, cases: list[tuple[str, tuple[str, ...]]]
+) -> list[tuple[int, str | None]]:
+    cur, outcomes, k = con.cursor(), [], 0
+    for column, literals in cases:
+        statements = [[(k + n, literal)] for n, literal in enumerate(literals)]
+        statements.append([(k + len(literals) + n, lit) for n, lit in enumerate(literals)])
+        for rows in statements:
+            values = ", ".join(f"({key}, {literal})" for key, literal in rows)
+            try:
+                cur.execute(f"INSERT INTO {table} (k, {column}) VALUES {values}")
+                outcomes.append((rows[0][0], None))
+            except sqllake.Error as exc:
+                message = str(exc).replace(f"default.{table}", "default.t")
+                outcomes.append((rows[0][0], f"{type(exc).__name__}: {message}"))
+        k += 2 * len(literals) + 1
+    return outcomes
+
+
+def test_literals_without_the_engine_read_as_the_engine_reads_them(
+    target: CatalogTarget,
+) -> None:
+    """Single-row INSERTs of literals skip the engine (see write/literals.py) where the
+    value is certain; every literal gives what the engine's own path gives."""
+    cases = _LITERAL_CASES + _random_literals(random.Random(11))
+    buffered = target.connect(autocommit=True)
+    buffered.cursor().execute(f"CREATE TABLE fast ({_COLUMNS})")
+    buffered.cursor().execute(f"CREATE TABLE slow ({_COLUMNS})")
+    engine = target.connect(autocommit=False)  # no buffer: every INSERT runs in the engine
+    assert _insert_outcomes(buffered, "fast", cases) == _insert_outcomes(engine, "slow", cases)
+    engine.commit()
+    cur = buffered.cursor()
+    cur.execute("SELECT * FROM fast ORDER BY k")
+    fast = cur.fetchall()
+    cur.execute("SELECT * FROM slow ORDER BY k")
+    assert fast == cur.fetchall()
+    engine.close()
+    buffered.close()
+
+
+def test_common_single_row_inserts_do_not_start_the_engine(
+    con: sqllake.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cur = con.cursor()
+    cur.execute(
+        "CREATE TABLE t (id BIGINT NOT NULL, kind VARCHAR, ts TIMESTAMPTZ, v DECIMAL(9, 2))"
+    )
+
+    def no_engine(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the engine ran")
+
+    monkeypatch.setattr(con.session.engine, "relation", no_engine)
+    start = datetime.datetime(2026, 1, 1, tzinfo=UTC)
+    cur.execute("INSERT INTO t VALUES (?, ?, ?, ?)", (1, "click", start, None))
+    cur.execute("INSERT INTO t VALUES (2, 'view', TIMESTAMPTZ '2026-01-01 00:00:00+00', 1.5)")
+    cur.execute("INSERT INTO t (id, kind) VALUES (-3, 'it''s')")
+    cur.execute("INSERT INTO t VALUES (4, ?, '2026-01-01T00:00:00Z', NULL)", ("x",))
+    with pytest.raises(sqllake.IntegrityError, match=r"NULL value in column id .*\(row 1\)"):
+        cur.execute("INSERT INTO t VALUES (NULL, 'y', NULL, NULL)")
+    monkeypatch.undo()
+    cur.execute("SELECT id, kind, ts, v FROM t ORDER BY id")
+    assert cur.fetchall() == [
+        (-3, "it's", None, None),
+        (1, "click", start, None),
+        (2, "view", start, Decimal("1.50")),
+        (4, "x", start, None),
+    ]
 
 
 _WRITER = textwrap.dedent(

@@ -187,10 +187,9 @@ def insert_rows(
             f"this transaction already wrote {others[0]}: writing a second table in one "
             "transaction needs a SQL catalog, which commits all tables atomically"
         )
-    schema = arrow_schema(table.schema())
-    direct = direct_rows(source.tree, targets, list(table.schema().fields), schema, params)
+    direct = direct_rows(source.tree, table, str(name), targets, params)
     if direct is not None and direct.num_rows < session.inline_limit(table):
-        session.buffer_rows(name, table, conform(direct, schema, str(name), 1))
+        session.buffer_rows(name, table, direct)
         return int(direct.num_rows)
     source_sql = prepare(session, source).sql
     width = len(session.engine.relation(source_sql, params).columns)

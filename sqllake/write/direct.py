@@ -1,23 +1,26 @@
-"""``INSERT ... VALUES (?, ?, ...)`` without the engine: parameters straight into Arrow.
+"""``INSERT ... VALUES`` of parameters and plain literals without the engine.
 
-The common small write (one row of bound parameters, as DB-API code and the
-insert benchmark send) spends most of its time starting a query. When every value is
-a parameter or NULL and every Python value has the column's own kind (an ``int`` for
-BIGINT, a timezone-aware ``datetime`` for TIMESTAMPTZ...), the rows are built in Arrow
-directly. Anything else, or any value Arrow would have to coerce or could overflow,
-returns None and the statement takes the engine's path, whose CAST rules and error
-messages then apply unchanged.
+The common small write (one row, as DB-API code and the insert benchmark send) spends
+most of its time starting a query. When every value is a parameter, NULL or a literal,
+every Python value has the column's own kind (an ``int`` for BIGINT, a timezone-aware
+``datetime`` for TIMESTAMPTZ...) and every literal has one certain value in its column's
+type (see :data:`_LITERALS`), the rows are built in Arrow directly. Anything else, or any
+value Arrow would have to coerce or could overflow, returns None and the statement takes
+the engine's path, whose CAST rules and error messages then apply unchanged.
 """
 
 from __future__ import annotations
 
 import datetime
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table
 from pyiceberg.types import (
     BinaryType,
     BooleanType,
@@ -36,6 +39,11 @@ from pyiceberg.types import (
     UUIDType,
 )
 from sqlglot import exp
+
+from sqllake.errors import IntegrityError
+from sqllake.types import arrow_schema
+from sqllake.write.literals import UNSURE, literal, values_in
+from sqllake.write.rows import conform, not_null_message
 
 _FLOAT_MAX = 3.4028234663852886e38
 
@@ -66,41 +74,81 @@ _NATURAL: dict[type[IcebergType], Callable[[Any], bool]] = {
 }
 
 
+def _value(item: exp.Expr, params: Any, single_row: bool) -> Any:
+    """A VALUES item as a parameter's Python value, None, a Literal, or UNSURE."""
+    if isinstance(item, exp.Placeholder):
+        return next(params)
+    if isinstance(item, exp.Null):
+        return None
+    found = literal(item, single_row)
+    return UNSURE if found is None else found
+
+
 def _column(values: list[Any], field: NestedField, arrow_type: pa.DataType) -> pa.Array | None:
-    natural = _NATURAL.get(type(field.field_type))
-    if natural is None or not all(v is None or natural(v) for v in values):
+    kind = type(field.field_type)
+    converted = values_in(kind, values)
+    natural = _NATURAL.get(kind)
+    if converted is None or natural is None or not all(v is None or natural(v) for v in converted):
         return None
     if isinstance(arrow_type, pa.UuidType):
-        storage = pa.array([None if v is None else v.bytes for v in values], pa.binary(16))
+        storage = pa.array([None if v is None else v.bytes for v in converted], pa.binary(16))
         return pa.ExtensionArray.from_storage(arrow_type, storage)
     try:
-        return pa.array(values, arrow_type)
+        return pa.array(converted, arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return None  # out of range or losing digits: the engine reports it properly
 
 
+# Arrow schemas by Iceberg schema object: a loaded table keeps its schema object until
+# its metadata changes, and converting it costs as much as the rest of a one-row write.
+# Entries hold their schema, so an id is not reused while it is a key here.
+_ARROW_SCHEMAS: OrderedDict[int, tuple[Schema, pa.Schema]] = OrderedDict()
+_ARROW_SCHEMAS_KEPT = 64
+
+
+def _arrow_schema(schema: Schema) -> pa.Schema:
+    found = _ARROW_SCHEMAS.get(id(schema))
+    if found is not None and found[0] is schema:
+        _ARROW_SCHEMAS.move_to_end(id(schema))
+        return found[1]
+    converted = arrow_schema(schema)
+    _ARROW_SCHEMAS[id(schema)] = (schema, converted)
+    if len(_ARROW_SCHEMAS) > _ARROW_SCHEMAS_KEPT:
+        _ARROW_SCHEMAS.popitem(last=False)
+    return converted
+
+
 def direct_rows(
     source: exp.Expr,
+    table: Table,
+    table_name: str,
     targets: list[NestedField],
-    fields: list[NestedField],
-    schema: pa.Schema,
     params: Sequence[Any],
 ) -> pa.RecordBatch | None:
-    """The rows of a VALUES list of parameters as a batch in ``schema``, or None."""
+    """The rows of a VALUES list of parameters, NULLs and literals as a batch in the
+    table's Arrow schema, NOT NULL checked; or None for the engine's path.
+
+    Raises :class:`IntegrityError` for a NULL in a NOT NULL column, as the writers do.
+    """
     if not isinstance(source, exp.Values):
         return None
+    if len(source.expressions) > 1 and not table.sort_order().is_unsorted:
+        return None  # the engine's path sorts a statement's rows by the write order
     rows: list[list[Any]] = []
     values = iter(params)
+    single_row = len(source.expressions) == 1
     for row in source.expressions:
         items = row.expressions if isinstance(row, exp.Tuple) else [row]
         if len(items) != len(targets):
             return None
-        if not all(isinstance(item, exp.Placeholder | exp.Null) for item in items):
+        rows.append([_value(item, values, single_row) for item in items])
+        if any(v is UNSURE for v in rows[-1]):
             return None
-        rows.append([None if isinstance(item, exp.Null) else next(values) for item in items])
+    schema = table.schema()
+    arrow = _arrow_schema(schema)
     position = {field.field_id: i for i, field in enumerate(targets)}
     columns = []
-    for field, arrow_field in zip(fields, schema, strict=True):
+    for field, arrow_field in zip(schema.fields, arrow, strict=True):
         i = position.get(field.field_id)
         if i is None:
             columns.append(pa.nulls(len(rows), arrow_field.type))
@@ -109,4 +157,11 @@ def direct_rows(
         if column is None:
             return None
         columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
+    batch = pa.RecordBatch.from_arrays(columns, schema=arrow)
+    if any(pa.types.is_nested(f.type) for f in arrow):
+        return conform(batch, arrow, table_name, 1)  # NOT NULL inside structs, placeholders
+    for column, arrow_field in zip(columns, arrow, strict=True):
+        if not arrow_field.nullable and column.null_count:
+            first = column.is_valid().to_pylist().index(False) + 1
+            raise IntegrityError(not_null_message(arrow_field.name, table_name, first))
+    return batch
