@@ -115,9 +115,13 @@ def flushed_sequence(metadata: TableMetadata, snapshot_id: int | None = None) ->
     return 0
 
 
+# Explicit options: the defaults are read from two environment variables per writer.
+_IPC_OPTIONS = pa.ipc.IpcWriteOptions()
+
+
 def _serialize(batch: pa.RecordBatch) -> bytes:
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.schema) as writer:
+    with pa.ipc.new_stream(sink, batch.schema, options=_IPC_OPTIONS) as writer:
         writer.write_batch(batch)
     return bytes(sink.getvalue().to_pybytes())
 
