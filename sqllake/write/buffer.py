@@ -34,6 +34,7 @@ from pyiceberg.table.metadata import TableMetadata
 from sqllake.catalog import DriverStatement, TableName, driver_transaction, remove_files
 from sqllake.types import arrow_schema, cast_array
 from sqllake.write.commit import append_files
+from sqllake.write.ordering import sort_rows
 from sqllake.write.rows import write_rows
 
 SEQUENCE_PROPERTY = "sqllake.buffer-seq"
@@ -236,7 +237,8 @@ class InsertBuffer:
                 self.delete_through(table, flushed)
                 return 0
             highest = pending[-1][0]
-            files = write_rows(current, str(table), [align(b, current) for _, b in pending])
+            rows = pa.Table.from_batches([align(b, current) for _, b in pending])
+            files = write_rows(current, str(table), sort_rows(current, rows).to_batches())
 
             def still_ours(transaction: Transaction, expected: int = flushed) -> None:
                 if flushed_sequence(transaction.table_metadata) != expected:
