@@ -9,6 +9,7 @@ engine evaluates, so ``now() - INTERVAL 1 HOUR`` works.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -17,13 +18,11 @@ from sqlglot import exp
 
 from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, ProgrammingError, located, translate
+from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.read.changes import Bound, change_sql, empty_sql, plan_changes, snapshot_range
-from sqllake.read.deletion_vectors import positions_table
 from sqllake.read.locations import SQL_NORMALIZE
 from sqllake.read.query import normalize, offset_of
-from sqllake.read.scan import ScanPlan, keep_missing_identity
-from sqllake.read.scan_sql import scan_sql
 from sqllake.read.timetravel import schema_of
 from sqllake.sql.dialect import DIALECT
 
@@ -98,20 +97,6 @@ def _table_name(session: Session, argument: exp.Expr, offset: int) -> TableName:
     return table_name_of(session, value, offset)
 
 
-def _render(session: Session) -> Callable[[ScanPlan], str]:
-    def render(plan: ScanPlan) -> str:
-        needing = [f.path for f in plan.files if f.identity]
-        if needing:
-            plan = keep_missing_identity(plan, session.engine.field_ids(needing))
-        vectors = None
-        if plan.deletion_vectors:
-            files = [(d.path, d.sequence) for d in plan.deletion_vectors]
-            vectors = session.engine.register(positions_table(files))
-        return scan_sql(plan, vectors)
-
-    return render
-
-
 def _referenced(session: Session) -> Callable[[list[str]], set[str]]:
     def referenced(delete_files: list[str]) -> set[str]:
         listed = ", ".join("'" + p.replace("'", "''") + "'" for p in delete_files)
@@ -142,7 +127,7 @@ def feed_sql(session: Session, node: exp.Table) -> str:
         snapshots = snapshot_range(table, name, bounds[0], bounds[1])
         end = snapshots[-1] if snapshots else table.current_snapshot()
         schema = schema_of(table, end)
-        render = _render(session)
+        render = functools.partial(scan_select, session)
         changes = plan_changes(table, name, snapshots, schema, _referenced(session))
         keys = [schema.find_field(i).name for i in schema.identifier_field_ids]
         selects = [change_sql(c, schema, keys, render) for c in changes]

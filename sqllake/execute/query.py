@@ -16,8 +16,8 @@ from sqlglot import exp
 from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, ProgrammingError, located, translate
 from sqllake.execute.changes import feed_calls, point_at_feed
+from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
-from sqllake.read.deletion_vectors import positions_table
 from sqllake.read.information_schema import VIEWS
 from sqllake.read.metadata_tables import metadata_table, split_name
 from sqllake.read.pushdown import row_filter
@@ -28,8 +28,7 @@ from sqllake.read.query import (
     pruning_scope,
     table_references,
 )
-from sqllake.read.scan import ScanPlan, keep_missing_identity, plan_scan
-from sqllake.read.scan_sql import scan_sql
+from sqllake.read.scan import ScanPlan, plan_scan
 from sqllake.read.timetravel import schema_of, snapshot_as_of, snapshot_by_version
 from sqllake.result import Column, Result
 from sqllake.sql.dialect import DIALECT
@@ -110,7 +109,7 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
         schema = schema_of(table, snapshot)
         # A pinned read sees that snapshot only: no pruning by the current schema's
         # names, no uncommitted files of this transaction.
-        return _fill_identity(session, plan_scan(table, name, snapshot, schema, AlwaysTrue(), []))
+        return plan_scan(table, name, snapshot, schema, AlwaysTrue(), [])
     current = table.current_snapshot()
     pinned = session.transaction.pinned.get(name) if session.isolated else None
     if pinned is not None:
@@ -121,26 +120,14 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
     where, unqualified_is_mine = pruning_scope(ref)
     predicate = row_filter(where, schema, _resolver(ref, schema, unqualified_is_mine))
     pending = session.transaction.files(name)
-    return _fill_identity(session, plan_scan(table, name, current, schema, predicate, pending))
-
-
-def _fill_identity(session: Session, scan: ScanPlan) -> ScanPlan:
-    """Keep identity partition fill-ins only for files that lack the column."""
-    needing = [f.path for f in scan.files if f.identity]
-    if not needing:
-        return scan
-    return keep_missing_identity(scan, session.engine.field_ids(needing))
+    return plan_scan(table, name, current, schema, predicate, pending)
 
 
 def _with_buffer(
     session: Session, table: Table, buffered: BufferedRows | None, scan: ScanPlan
 ) -> tuple[str, ScanPlan]:
     """The scan's SQL, plus the table's buffered rows that no snapshot holds yet."""
-    vectors = None
-    if scan.deletion_vectors:
-        files = [(d.path, d.sequence) for d in scan.deletion_vectors]
-        vectors = session.engine.register(positions_table(files))
-    sql = scan_sql(scan, vectors)
+    sql = scan_select(session, scan)
     if buffered is None:
         return sql, scan
     rows = buffered.after(flushed_sequence(table.metadata, scan.snapshot_id))

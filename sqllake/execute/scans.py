@@ -1,0 +1,26 @@
+"""The DuckDB SELECT of a planned scan, with what only the session can supply: which
+files lack their identity partition columns (from the footers) and the positions of
+deletion vectors (registered as a view). Queries and the change feed both read so."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqllake.read.deletion_vectors import positions_table
+from sqllake.read.scan import ScanPlan, keep_missing_identity
+from sqllake.read.scan_sql import scan_sql
+
+if TYPE_CHECKING:
+    from sqllake.session import Session
+
+
+def scan_select(session: Session, scan: ScanPlan) -> str:
+    needing = [f.path for f in scan.files if f.identity]
+    if needing:
+        # Keep identity fill-ins only for files that lack the column.
+        scan = keep_missing_identity(scan, session.engine.field_ids(needing))
+    vectors = None
+    if scan.deletion_vectors:
+        files = [(d.path, d.sequence) for d in scan.deletion_vectors]
+        vectors = session.engine.register(positions_table(files))
+    return scan_sql(scan, vectors)
