@@ -34,21 +34,11 @@ cur.execute("INSERT INTO big SELECT range, md5(range::VARCHAR) || md5((range + 1
 print(peak_mb())
 """
 
-_SCAN = """
+_READ = """
 import sqllake
 con = sqllake.connect({warehouse!r}, autocommit=True)
 cur = con.cursor()
-cur.execute("SELECT * FROM big")
-rows = sum(batch.num_rows for batch in cur.fetch_record_batch(rows=100_000))
-assert rows == {rows}, rows
-print(peak_mb())
-"""
-
-_CHANGES = """
-import sqllake
-con = sqllake.connect({warehouse!r}, autocommit=True)
-cur = con.cursor()
-cur.execute("SELECT * FROM table_changes('big')")
+cur.execute({query!r})
 rows = sum(batch.num_rows for batch in cur.fetch_record_batch(rows=100_000))
 assert rows == {rows}, rows
 print(peak_mb())
@@ -73,9 +63,10 @@ def test_bulk_load_and_streaming_scan_stay_within_a_small_budget(tmp_path: Path)
     rows, warehouse = 12_000_000, str(tmp_path / "wh")
     load_mb = _peak_mb(_LOAD.format(warehouse=warehouse, rows=rows))
     assert load_mb < BUDGET_MB, f"peak RSS {load_mb} MB while loading"
-    scan_mb = _peak_mb(_SCAN.format(warehouse=warehouse, rows=rows))
+    scan_mb = _peak_mb(_READ.format(warehouse=warehouse, rows=rows, query="SELECT * FROM big"))
     assert scan_mb < BUDGET_MB, f"peak RSS {scan_mb} MB while scanning"
-    changes_mb = _peak_mb(_CHANGES.format(warehouse=warehouse, rows=rows))
+    feed = "SELECT * FROM table_changes('big')"
+    changes_mb = _peak_mb(_READ.format(warehouse=warehouse, rows=rows, query=feed))
     assert changes_mb < BUDGET_MB, f"peak RSS {changes_mb} MB while reading the change feed"
     files = list((tmp_path / "wh" / "default" / "big" / "data").glob("*.parquet"))
     assert len(files) > 1  # rotated at the target size
