@@ -38,6 +38,7 @@ from pyiceberg.table.snapshots import Snapshot
 
 from sqllake.catalog import CATALOG_NAME, TableName
 from sqllake.errors import NotSupportedError, ProgrammingError
+from sqllake.execute.changes import snapshot_feed_sql
 from sqllake.read.changes import Bound, snapshot_range
 
 if TYPE_CHECKING:
@@ -129,10 +130,6 @@ def _moment(ms: int) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
 
 
-def _name(table: TableName) -> str:
-    return ".".join(table.identifier)
-
-
 def _split(name: str) -> tuple[tuple[str, ...], str]:
     *namespace, table = name.split(".")
     return tuple(namespace), table
@@ -175,9 +172,7 @@ class _Tracker:
     def _event(
         self, position: Position, kind: str, ms: int, name: TableName, **fields: Any
     ) -> Event:
-        return Event(
-            self._subscription, _name(name), kind, _moment(ms), position=position, **fields
-        )
+        return Event(self._subscription, str(name), kind, _moment(ms), position=position, **fields)
 
     def events(self, start: Position) -> list[Event]:
         """The events after ``start``, in order, each with the position after it.
@@ -226,7 +221,7 @@ class _Tracker:
             position = position.advanced(spec_id=spec.spec_id)
             out.append(self._event(position, "partition", updated, name, details=details))
         if name != position.table:
-            old = _name(position.table)
+            old = str(position.table)
             position = position.advanced(table=name)
             out.append(self._event(position, "renamed", now, name, details={"old_name": old}))
         return out
@@ -312,7 +307,7 @@ class Subscription:
 
     @property
     def tables(self) -> list[str]:
-        return [_name(p.table) for p in self._positions.values()]
+        return [str(p.table) for p in self._positions.values()]
 
     def _open(self, tables: Sequence[TableName], earliest: bool) -> dict[str, Position]:
         """The stored cursors of this subscription; tables new to it start now."""
@@ -335,7 +330,7 @@ class Subscription:
                 )
             }
             for table in tables:
-                key = _name(table)
+                key = str(table)
                 if key in stored:
                     continue
                 found = self._tracker.load(table)
@@ -399,11 +394,9 @@ class Subscription:
             )
 
     def rows(self, event: Event) -> pa.Table:
-        parent = "NULL" if event.parent_id is None else str(event.parent_id)
-        literal = "'" + _name(self._tracker.current(event)).replace("'", "''") + "'"
-        result = self._session.execute(
-            f"SELECT * FROM table_changes({literal}, {parent}, {event.snapshot_id})"
-        )
+        assert event.snapshot_id is not None
+        table = str(self._tracker.current(event))
+        result = self._session.execute(snapshot_feed_sql(table, event.parent_id, event.snapshot_id))
         return result.reader.read_all() if result.reader is not None else pa.table({})
 
     def close(self) -> None:

@@ -22,7 +22,8 @@ import sqllake
 from sqllake.catalog import TableName
 from sqllake.cli.render import RENDERERS
 from sqllake.errors import Error
-from sqllake.execute.changes import table_name_of
+from sqllake.execute.changes import snapshot_feed_sql, table_name_of
+from sqllake.execute.constants import moment
 from sqllake.read.changes import Bound, snapshot_range
 from sqllake.session import Session
 from sqllake.subscriptions import Event
@@ -64,11 +65,7 @@ class _Printer:
         self._out = out
 
     def snapshot(self, table: str, parent: int | None, snapshot: int) -> None:
-        literal = "'" + table.replace("'", "''") + "'"
-        start = "NULL" if parent is None else str(parent)
-        result = self._session.execute(
-            f"SELECT * FROM table_changes({literal}, {start}, {snapshot})"
-        )
+        result = self._session.execute(snapshot_feed_sql(table, parent, snapshot))
         assert result.reader is not None
         width = shutil.get_terminal_size().columns if self._table and self._out.isatty() else None
         self._render(result.columns, result.reader, self._out, width=width)
@@ -92,15 +89,14 @@ def _start(session: Session, name: TableName, since: str | None, follow: bool) -
 
 
 def _moment(session: Session, text: str) -> datetime.datetime:
-    literal = "'" + text.replace("'", "''") + "'"
     try:
-        (moment,) = session.engine.row(f"SELECT CAST({literal} AS TIMESTAMPTZ)")
-    except Exception as exc:
+        found = moment(session, "'" + text.replace("'", "''") + "'")
+    except Error as exc:
         raise sqllake.ProgrammingError(
             f"--since {text!r} is neither a snapshot id nor a timestamp"
         ) from exc
-    assert isinstance(moment, datetime.datetime)
-    return moment
+    assert found is not None
+    return found
 
 
 def _following(name: TableName, err: TextIO) -> None:

@@ -8,7 +8,6 @@ engine evaluates, so ``now() - INTERVAL 1 HOUR`` works.
 
 from __future__ import annotations
 
-import datetime
 import functools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -17,7 +16,8 @@ from pyiceberg.table import Table
 from sqlglot import exp
 
 from sqllake.catalog import TableName
-from sqllake.errors import NotSupportedError, ProgrammingError, located, translate
+from sqllake.errors import ProgrammingError, located
+from sqllake.execute.constants import evaluate, moment, refuse_non_constant
 from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.read.changes import Bound, change_sql, empty_sql, plan_changes, snapshot_range
@@ -42,25 +42,11 @@ def feed_calls(tree: exp.Expr) -> Iterator[exp.Table]:
 
 
 def _constant(session: Session, argument: exp.Expr, offset: int) -> tuple[object, str]:
-    if argument.find(exp.Select, exp.Table, exp.Column) is not None:
-        raise NotSupportedError(
-            f"the arguments of {FUNCTION} must be constants", offset=offset_of(argument) or offset
-        )
+    message = f"the arguments of {FUNCTION} must be constants"
+    refuse_non_constant(argument, message, offset_of(argument) or offset)
     sql = argument.sql(dialect=DIALECT)
-    try:
-        value, kind = session.engine.row(f"SELECT ({sql}), typeof(({sql}))")
-    except Exception as exc:
-        raise translate(exc) from exc
+    value, kind = evaluate(session, f"SELECT ({sql}), typeof(({sql}))")
     return value, str(kind)
-
-
-def _moment(session: Session, sql: str) -> datetime.datetime:
-    try:
-        (moment,) = session.engine.row(f"SELECT CAST(({sql}) AS TIMESTAMPTZ)")
-    except Exception as exc:
-        raise translate(exc) from exc
-    assert isinstance(moment, datetime.datetime)
-    return moment
 
 
 def _bound(session: Session, table: Table, argument: exp.Expr, offset: int) -> Bound | None:
@@ -74,7 +60,7 @@ def _bound(session: Session, table: Table, argument: exp.Expr, offset: int) -> B
             return Bound(snapshot_id=int(value))
         if value in table.metadata.refs:
             return Bound(ref=value)
-    return Bound(moment=_moment(session, argument.sql(dialect=DIALECT)))
+    return Bound(moment=moment(session, argument.sql(dialect=DIALECT)))
 
 
 def table_name_of(session: Session, text: str, offset: int = 0) -> TableName:
@@ -134,6 +120,13 @@ def feed_sql(session: Session, node: exp.Table) -> str:
         if not selects:
             return empty_sql(schema, render, name)
         return " UNION ALL ".join(f"({s})" for s in selects)
+
+
+def snapshot_feed_sql(table: str, parent: int | None, snapshot: int) -> str:
+    """The query of one snapshot's changes (``parent`` None: the table's first)."""
+    literal = "'" + table.replace("'", "''") + "'"
+    start = "NULL" if parent is None else str(parent)
+    return f"SELECT * FROM {FUNCTION}({literal}, {start}, {snapshot})"
 
 
 def point_at_feed(session: Session, node: exp.Table) -> None:

@@ -14,8 +14,9 @@ from pyiceberg.table.snapshots import Snapshot
 from sqlglot import exp
 
 from sqllake.catalog import TableName
-from sqllake.errors import NotSupportedError, ProgrammingError, located, translate
+from sqllake.errors import ProgrammingError, located
 from sqllake.execute.changes import feed_calls, point_at_feed
+from sqllake.execute.constants import evaluate, moment, refuse_non_constant
 from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.read.information_schema import VIEWS
@@ -83,19 +84,19 @@ def _as_of(session: Session, table: Table, name: TableName, ref: TableReference)
     constant expression, evaluated by the engine)."""
     assert ref.as_of is not None
     value = ref.as_of.args["expression"]
-    if value.find(exp.Select, exp.Table, exp.Column) is not None:
-        raise NotSupportedError(
-            "the value of AS OF must be a constant (a snapshot id, tag, branch or timestamp)",
-            offset=ref.offset,
-        )
+    refuse_non_constant(
+        value,
+        "the value of AS OF must be a constant (a snapshot id, tag, branch or timestamp)",
+        ref.offset,
+    )
     expression = value.sql(dialect=DIALECT)
     timestamp = str(ref.as_of.this).upper() == "TIMESTAMP"
-    select = f"SELECT CAST(({expression}) AS TIMESTAMPTZ)" if timestamp else f"SELECT {expression}"
     with located(ref.offset):
-        try:
-            (constant,) = session.engine.row(select)
-        except Exception as exc:
-            raise translate(exc) from exc
+        constant = (
+            moment(session, expression)
+            if timestamp
+            else evaluate(session, f"SELECT {expression}")[0]
+        )
         if constant is None:
             raise ProgrammingError(f"AS OF NULL names no snapshot of table {name}")
         if timestamp:
