@@ -26,8 +26,10 @@ from pyiceberg.exceptions import (
     NoSuchTableError,
     TableAlreadyExistsError,
 )
+from pyiceberg.io import load_file_io
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
+from pyiceberg.serializers import FromInputFile
 from pyiceberg.table import Table, Transaction
 from sqlalchemy.engine.interfaces import DBAPICursor
 
@@ -271,16 +273,27 @@ class Lakehouse:
         cached = self._loaded.get(table)
         if cached is not None and pointer is not None and cached.metadata_location == pointer:
             return cached
-        loaded = self._load(table)
+        loaded = self._load(table, pointer)
         if pointer is not None:
             self._loaded[table] = loaded
         return loaded
 
-    def _load(self, table: TableName) -> Table:
-        try:
-            loaded = self._catalog.load_table(table.identifier)
-        except (NoSuchTableError, NoSuchNamespaceError):
-            raise ProgrammingError(f"table {table} does not exist") from None
+    def _read(self, table: TableName, pointer: str | None) -> Table:
+        """The table from its metadata file; a pointer just read spares the catalog a
+        second lookup (PyIceberg's load_table would query the table row again)."""
+        if pointer is None:
+            try:
+                return self._catalog.load_table(table.identifier)
+            except (NoSuchTableError, NoSuchNamespaceError):
+                raise ProgrammingError(f"table {table} does not exist") from None
+        properties = self._catalog.properties
+        source = load_file_io(properties, pointer).new_input(pointer)
+        metadata = FromInputFile.table_metadata(source)
+        io = load_file_io({**properties, **metadata.properties}, pointer)
+        return Table(table.identifier, metadata, pointer, io, self._catalog)
+
+    def _load(self, table: TableName, pointer: str | None = None) -> Table:
+        loaded = self._read(table, pointer)
         relocation = Relocation(loaded.metadata.location, table_root(loaded.metadata_location))
         if not relocation.needed:
             return loaded

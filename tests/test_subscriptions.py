@@ -257,7 +257,9 @@ def test_an_idle_subscription_does_not_parse_metadata(
     lakehouse = lake.session.lakehouse
     parsed: list[TableName] = []
     original = lakehouse._load
-    monkeypatch.setattr(lakehouse, "_load", lambda name: parsed.append(name) or original(name))
+    monkeypatch.setattr(
+        lakehouse, "_load", lambda name, *rest: parsed.append(name) or original(name, *rest)
+    )
     for _ in range(20):
         assert subscription.poll() == []
     assert parsed == []  # only the table pointers were read

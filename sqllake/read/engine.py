@@ -1,13 +1,17 @@
 """The only module that runs DuckDB.
 
-Every lakehouse table a statement reads becomes a temporary view over its planned
-Parquet files; the statement's SQL, rewritten to name those views, runs here. Results
-stream as Arrow record batches: a relation's reader does not materialize rows ahead of
-the consumer (a DB-API ``execute`` result would).
+Every lakehouse table a statement reads becomes an inline view over its planned
+Parquet files: the statement's SQL names it by a placeholder, which is replaced by the
+scan's SELECT as a subquery just before DuckDB sees the text. (A DuckDB view would be
+bound twice, once when created and again in the query.) Results stream as Arrow record
+batches: a relation's reader does not materialize rows ahead of the consumer (a DB-API
+``execute`` result would).
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,14 +40,23 @@ class Engine:
         self._con.execute("SET enable_progress_bar = false")
         self._views: list[str] = []
         self._counter = 0
+        # Placeholders carry a token of this engine so no text a user wrote can match.
+        self._token = uuid.uuid4().hex[:12]
+        self._inline: dict[str, str] = {}
+        self._placeholder = re.compile(f'"(__sqllake_scan_{self._token}_[0-9]+)"')
 
     def view(self, select_sql: str) -> str:
-        """Create a temporary view over ``select_sql``; its name."""
+        """An inline view over ``select_sql`` for this statement; the name to query it by."""
         self._counter += 1
-        name = f"__sqllake_scan_{self._counter}"
-        self._con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {select_sql}')
-        self._views.append(name)
+        name = f"__sqllake_scan_{self._token}_{self._counter}"
+        self._inline[name] = select_sql
         return name
+
+    def _expand(self, sql: str) -> str:
+        """``sql`` with every inline view's name replaced by its SELECT in parentheses."""
+        if not self._inline:
+            return sql
+        return self._placeholder.sub(lambda found: f"({self._inline[found[1]]})", sql)
 
     def register(self, table: pa.Table) -> str:
         """Expose an Arrow table (a metadata table, say) as a view; its name."""
@@ -55,7 +68,8 @@ class Engine:
 
     def row(self, select_sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
         """The first row a constant SELECT returns (an empty tuple if none)."""
-        rows = self._con.sql(select_sql, params=list(params) if params else None).fetchall()
+        sql = self._expand(select_sql)
+        rows = self._con.sql(sql, params=list(params) if params else None).fetchall()
         return tuple(rows[0]) if rows else ()
 
     def field_ids(self, paths: Sequence[str]) -> dict[str, set[int]]:
@@ -72,14 +86,12 @@ class Engine:
     def drop_views(self) -> None:
         """Forget the views of earlier statements (results already streaming keep theirs)."""
         for name in self._views:
-            if name.startswith("__sqllake_arrow_"):
-                self._con.unregister(name)
-            else:
-                self._con.execute(f'DROP VIEW IF EXISTS "{name}"')
+            self._con.unregister(name)
         self._views.clear()
+        self._inline.clear()
 
     def relation(self, sql: str, params: Sequence[Any] = ()) -> duckdb.DuckDBPyRelation:
-        relation = self._con.sql(sql, params=list(params) if params else None)
+        relation = self._con.sql(self._expand(sql), params=list(params) if params else None)
         if relation is None:
             raise duckdb.InvalidInputException("statement returned no result")
         return relation
@@ -95,7 +107,8 @@ class Engine:
         return relation.to_arrow_reader(batch_rows)
 
     def explain(self, sql: str, params: Sequence[Any] = ()) -> str:
-        rows = self._con.execute(f"EXPLAIN {sql}", list(params) if params else None).fetchall()
+        explained = f"EXPLAIN {self._expand(sql)}"
+        rows = self._con.execute(explained, list(params) if params else None).fetchall()
         return "\n".join(str(row[-1]) for row in rows)
 
     def interrupt(self) -> None:

@@ -76,6 +76,8 @@ _APPEND = sa.text(
     "(catalog_name, table_namespace, table_name, seq, row_count, created_ms, batch) "
     "VALUES (:catalog, :namespace, :name, :seq, :rows, :created, :batch)"
 )
+# Every query of a table reads its buffered rows first, so this one is plain too.
+_READ = sa.text(f"SELECT seq, batch FROM sqllake_buffer WHERE {_KEY} ORDER BY seq")
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def _serialize(batch: pa.RecordBatch) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
-def _deserialize(data: bytes) -> pa.RecordBatch:
+def _deserialize(data: bytes | memoryview) -> pa.RecordBatch:  # drivers differ
     return pa.ipc.open_stream(pa.py_buffer(data)).read_next_batch()
 
 
@@ -154,8 +156,8 @@ class InsertBuffer:
         self._engine = engine
         self._catalog = catalog_name
         _metadata.create_all(engine, checkfirst=True)
-        self._bump, self._first, self._append = (
-            DriverStatement.compile(clause, engine) for clause in (_BUMP, _FIRST, _APPEND)
+        self._bump, self._first, self._append, self._read = (
+            DriverStatement.compile(clause, engine) for clause in (_BUMP, _FIRST, _APPEND, _READ)
         )
 
     def _key(self, table: TableName, columns: sa.Table) -> sa.ColumnElement[bool]:
@@ -191,12 +193,8 @@ class InsertBuffer:
         raise RuntimeError(f"could not append to the insert buffer of {table}")
 
     def read(self, table: TableName) -> BufferedRows:
-        with self._engine.connect() as conn:
-            found = conn.execute(
-                sa.select(_rows.c.seq, _rows.c.batch)
-                .where(self._key(table, _rows))
-                .order_by(_rows.c.seq)
-            ).all()
+        with driver_transaction(self._engine) as cursor:
+            found = self._read.execute(cursor, self._names(table)).fetchall()
         return BufferedRows(table, tuple((int(seq), _deserialize(data)) for seq, data in found))
 
     def stats(self, table: TableName, flushed: int) -> BufferStats:
