@@ -171,3 +171,32 @@ def test_a_failed_bulk_write_deletes_every_file_it_wrote(tmp_path: Path) -> None
     cur.execute("SELECT count(*) FROM f")
     assert cur.fetchone() == (0,)
     con.close()
+
+
+def test_a_write_failing_on_a_writer_thread_deletes_every_file_and_commits_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partitions are encoded on several threads; the tenth row group fails to write."""
+    con = sqllake.connect(str(tmp_path / "wh"), autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE p (id BIGINT, k INT) PARTITIONED BY (k)")
+    cur.execute("INSERT INTO p SELECT i, i % 3 FROM range(30000) AS r(i)")
+    data = tmp_path / "wh" / "default" / "p" / "data"
+    before = sorted(data.rglob("*.parquet"))
+    original = pq.ParquetWriter.write_table
+    calls: list[int] = []
+
+    def failing(self: pq.ParquetWriter, table: pa.Table, *args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 10:
+            raise OSError("No space left on device")
+        original(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", failing)
+    with pytest.raises(sqllake.OperationalError, match="No space left on device"):
+        cur.execute("INSERT INTO p SELECT i, i % 40 FROM range(400000) AS r(i)")
+    monkeypatch.undo()
+    assert sorted(data.rglob("*.parquet")) == before
+    cur.execute("SELECT count(*), count(DISTINCT k) FROM p")
+    assert cur.fetchone() == (30000, 3)
+    con.close()

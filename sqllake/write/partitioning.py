@@ -84,7 +84,11 @@ def split(batch: pa.RecordBatch, spec: PartitionSpec, schema: Schema) -> Iterato
         columns[f"p{i}"] = field.transform.pyarrow_transform(source.field_type)(values)
     keys = pa.table({**columns, "__row": pa.array(range(batch.num_rows), pa.int64())})
     groups = keys.group_by(list(columns), use_threads=False).aggregate([("__row", "list")])
-    for group in groups.to_pylist():
+    # Row numbers stay in Arrow: only the (few) partition keys become Python values.
+    lists = groups.column("__row_list").combine_chunks()
+    rows, offsets = lists.flatten(), lists.offsets.to_pylist()
+    offsets = [offset - offsets[0] for offset in offsets]
+    for i, group in enumerate(groups.select(list(columns)).to_pylist()):
         key = tuple(group[name] for name in columns)
         record = Record(
             *(
@@ -92,4 +96,5 @@ def split(batch: pa.RecordBatch, spec: PartitionSpec, schema: Schema) -> Iterato
                 for field, value in zip(spec.fields, key, strict=True)
             )
         )
-        yield PartitionedBatch(record, key, batch.take(pa.array(group["__row_list"], pa.int64())))
+        positions = rows.slice(offsets[i], offsets[i + 1] - offsets[i])
+        yield PartitionedBatch(record, key, batch.take(positions))

@@ -8,6 +8,7 @@ files become visible only when the transaction commits them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -25,6 +26,7 @@ from sqllake.types import arrow_schema, cast_array, tighten
 from sqllake.write.commit import data_file
 from sqllake.write.parquet import RollingParquetWriter, WriterOptions
 from sqllake.write.partitioning import PartitionedBatch, split
+from sqllake.write.threads import KeyedThreads
 
 PROPERTY_TARGET_SIZE = "write.target-file-size-bytes"
 PROPERTY_COMPRESSION = "write.parquet.compression-codec"
@@ -97,7 +99,8 @@ class _PartitionWriters:
 
     When a write touches more partitions than the limit, the least recently used
     partition's file is finished (its later rows start a new file), which bounds memory
-    and open files whatever the order of the incoming rows.
+    and open files whatever the order of the incoming rows. Writers run on
+    :class:`KeyedThreads`: this class decides, the threads encode.
     """
 
     def __init__(self, table: Table, schema: pa.Schema, limit: int) -> None:
@@ -107,16 +110,17 @@ class _PartitionWriters:
         self._limit = limit
         self._open: OrderedDict[tuple[object, ...], RollingParquetWriter] = OrderedDict()
         self._all: list[tuple[Record, RollingParquetWriter]] = []
+        self._threads = KeyedThreads()
 
     def write(self, part: PartitionedBatch) -> None:
         writer = self._open.pop(part.key, None)
         if writer is None:
             writer = self._new_writer(part.partition)
             if len(self._open) >= self._limit:
-                _, oldest = self._open.popitem(last=False)
-                oldest.close()
+                key, oldest = self._open.popitem(last=False)
+                self._threads.submit(key, oldest.close)
         self._open[part.key] = writer
-        writer.write(part.batch)
+        self._threads.submit(part.key, functools.partial(writer.write, part.batch))
 
     def _new_writer(self, partition: Record) -> RollingParquetWriter:
         spec = self._table.spec()
@@ -129,13 +133,17 @@ class _PartitionWriters:
         return writer
 
     def close(self) -> list[DataFile]:
+        for key, writer in self._open.items():
+            self._threads.submit(key, writer.close)
+        self._threads.join()
         return [
             data_file(self._table, file, partition)
             for partition, writer in self._all
-            for file in writer.close()
+            for file in writer.files
         ]
 
     def abort(self) -> None:
+        self._threads.cancel()
         for _, writer in self._all:
             writer.abort()
 
