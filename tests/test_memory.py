@@ -34,6 +34,19 @@ cur.execute("INSERT INTO big SELECT range, md5(range::VARCHAR) || md5((range + 1
 print(peak_mb())
 """
 
+_PARTITIONED = """
+import sqllake
+con = sqllake.connect({warehouse!r}, autocommit=True)
+cur = con.cursor()
+cur.execute("CREATE TABLE spread (id BIGINT, label VARCHAR, x DOUBLE) "
+            "PARTITIONED BY (bucket(32, id))")
+cur.execute("INSERT INTO spread SELECT range, md5(range::VARCHAR) || md5((range + 1)::VARCHAR), "
+            "random() FROM range({rows})")
+cur.execute("SELECT count(*), sum(id) FROM spread")
+assert cur.fetchone() == ({rows}, {rows} * ({rows} - 1) // 2)
+print(peak_mb())
+"""
+
 _READ = """
 import sqllake
 con = sqllake.connect({warehouse!r}, autocommit=True)
@@ -70,3 +83,12 @@ def test_bulk_load_and_streaming_scan_stay_within_a_small_budget(tmp_path: Path)
     assert changes_mb < BUDGET_MB, f"peak RSS {changes_mb} MB while reading the change feed"
     files = list((tmp_path / "wh" / "default" / "big" / "data").glob("*.parquet"))
     assert len(files) > 1  # rotated at the target size
+
+
+@pytest.mark.slow
+def test_a_partitioned_load_stays_within_the_budget(tmp_path: Path) -> None:
+    """The same 12 million rows spread over 32 partitions in every batch: the open
+    partitions share one buffer budget instead of holding a row group each."""
+    rows, warehouse = 12_000_000, str(tmp_path / "wh")
+    load_mb = _peak_mb(_PARTITIONED.format(warehouse=warehouse, rows=rows))
+    assert load_mb < BUDGET_MB, f"peak RSS {load_mb} MB while loading 32 partitions"

@@ -7,8 +7,9 @@ deletes every file this writer created, so a failed statement leaves nothing beh
 
 from __future__ import annotations
 
+import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -37,6 +38,46 @@ class WriterOptions:
     compression: str = "zstd"
 
 
+@dataclass
+class SharedBudget:
+    """Arrow bytes that the writers of one statement buffer together, against a budget.
+
+    Rows spread over many partitions would otherwise hold a row group per partition in
+    memory. Once two or more writers together hold more than ``budget`` bytes, a writer
+    that holds at least an equal share of it writes its row group early. Rows that arrive
+    one partition at a time (sorted input) have one writer buffering, which keeps its
+    full row groups. Writers on several threads update it, hence the lock.
+    """
+
+    budget: int
+    _total: int = 0
+    _holders: int = 0  # writers with rows buffered
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def held(self) -> int:
+        return self._total
+
+    def add(self, size: int, first: bool) -> None:
+        with self._lock:
+            self._total += size
+            self._holders += first
+
+    def release(self, size: int) -> None:
+        with self._lock:
+            self._total -= size
+            self._holders -= 1
+
+    def over_for(self, holding: int) -> bool:
+        """Whether a writer holding ``holding`` bytes should write them now."""
+        with self._lock:
+            return (
+                self._holders > 1
+                and self._total > self.budget
+                and holding * self._holders >= self.budget
+            )
+
+
 class RollingParquetWriter:
     """Writes batches of one schema into files of about ``target_file_size`` bytes."""
 
@@ -47,8 +88,10 @@ class RollingParquetWriter:
         location_prefix: str,
         schema: pa.Schema,
         options: WriterOptions,
+        shared: SharedBudget | None = None,
     ) -> None:
         self._fs = fs
+        self._shared = shared
         self._folder = folder.rstrip("/")
         self._prefix = location_prefix.rstrip("/")
         self._schema = schema
@@ -67,12 +110,15 @@ class RollingParquetWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
+        if self._shared is not None:
+            self._shared.add(batch.nbytes, first=not self._pending)
         self._pending.append(batch)
         self._pending_rows += batch.num_rows
         self._pending_bytes += batch.nbytes
         if (
             self._pending_rows >= self._options.row_group_rows
             or self._pending_bytes >= self._row_group_budget()
+            or (self._shared is not None and self._shared.over_for(self._pending_bytes))
         ):
             self._flush_row_group()
 
@@ -109,6 +155,8 @@ class RollingParquetWriter:
         self._writer.write_table(table, row_group_size=self._options.row_group_rows)
         self._rows += table.num_rows
         self._written_arrow_bytes += self._pending_bytes
+        if self._shared is not None:
+            self._shared.release(self._pending_bytes)
         self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
         # The sink's position counts the bytes already on disk (finished row groups).
         if self._sink.tell() >= self._options.target_file_size:
