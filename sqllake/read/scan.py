@@ -32,6 +32,7 @@ from pyiceberg.transforms import IdentityTransform
 
 from sqllake.catalog import TableName, local_path
 from sqllake.errors import NotSupportedError, OperationalError
+from sqllake.read import manifests as cached_manifests
 from sqllake.read.footers import special_layouts
 from sqllake.read.locations import RelocatedFileIO, normalize
 from sqllake.read.nested import NestedLayout, history_misreads
@@ -156,11 +157,11 @@ def _entries(
 ) -> _ManifestScan:
     planner = ManifestGroupPlanner(table.metadata, table.io, row_filter)
     try:
-        manifests = snapshot.manifests(table.io)
+        manifests = cached_manifests.manifests(table.io, snapshot)
         if added_only:  # the snapshot's own files are in the manifests it wrote
             own = snapshot.snapshot_id
-            manifests = [m for m in manifests if m.added_snapshot_id == own]
-        per_manifest = list(planner.plan_manifest_entries(manifests))
+            manifests = tuple(m for m in manifests if m.added_snapshot_id == own)
+        per_manifest = cached_manifests.matching_entries(planner, table.io, manifests)
         entries = [entry for group in per_manifest for entry in group]
         if added_only:
             entries = [
