@@ -62,8 +62,11 @@ def prepare(inputs: Inputs) -> Outcome:
     return Outcome(None)
 
 
-def _query(inputs: Inputs, sql: str) -> Outcome:
+def _query(inputs: Inputs, sql: str, warm: bool = False) -> Outcome:
     cur = _cursor(inputs.warehouse)
+    if warm:  # the same query once before, on the same connection, not measured
+        cur.execute(sql)
+        cur.fetchall()
     with measured() as lap:
         cur.execute(sql)
         rows = cur.fetchall()
@@ -76,6 +79,14 @@ def q1(inputs: Inputs) -> Outcome:
 
 def q6(inputs: Inputs) -> Outcome:
     return _query(inputs, queries.Q6.format(source="lineitem"))
+
+
+def q1_warm(inputs: Inputs) -> Outcome:
+    return _query(inputs, queries.Q1.format(source="lineitem"), warm=True)
+
+
+def q6_warm(inputs: Inputs) -> Outcome:
+    return _query(inputs, queries.Q6.format(source="lineitem"), warm=True)
 
 
 def scan(inputs: Inputs) -> Outcome:
