@@ -1,4 +1,5 @@
-"""Find the lakehouse tables a statement reads and point them at scan views.
+"""Find the lakehouse tables a statement reads and point them at scan views (the
+engine's inline views: the scan's SELECT replaces the name in the text DuckDB runs).
 
 A table reference is a lakehouse table unless it is a CTE, a table function
 (``read_csv(...)``, ``range(10)``), a file path literal (``FROM 'x.parquet'``) or
