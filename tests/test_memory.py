@@ -23,29 +23,17 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 """
 
+# ``layout`` follows the column list: the table's options or its partitioning.
 _LOAD = """
 import sqllake
 con = sqllake.connect({warehouse!r}, autocommit=True)
 cur = con.cursor()
-cur.execute("CREATE TABLE big (id BIGINT, label VARCHAR, x DOUBLE) "
-            "WITH ('write.target-file-size-bytes' = '67108864')")
-cur.execute("INSERT INTO big SELECT range, md5(range::VARCHAR) || md5((range + 1)::VARCHAR), "
+cur.execute("CREATE TABLE {table} (id BIGINT, label VARCHAR, x DOUBLE) {layout}")
+cur.execute("INSERT INTO {table} SELECT range, md5(range::VARCHAR) || md5((range + 1)::VARCHAR), "
             "random() FROM range({rows})")
 print(peak_mb())
 """
-
-_PARTITIONED = """
-import sqllake
-con = sqllake.connect({warehouse!r}, autocommit=True)
-cur = con.cursor()
-cur.execute("CREATE TABLE spread (id BIGINT, label VARCHAR, x DOUBLE) "
-            "PARTITIONED BY (bucket(32, id))")
-cur.execute("INSERT INTO spread SELECT range, md5(range::VARCHAR) || md5((range + 1)::VARCHAR), "
-            "random() FROM range({rows})")
-cur.execute("SELECT count(*), sum(id) FROM spread")
-assert cur.fetchone() == ({rows}, {rows} * ({rows} - 1) // 2)
-print(peak_mb())
-"""
+WITH_TARGET_SIZE = "WITH ('write.target-file-size-bytes' = '67108864')"
 
 _READ = """
 import sqllake
@@ -74,7 +62,8 @@ def test_bulk_load_and_streaming_scan_stay_within_a_small_budget(tmp_path: Path)
     record batches, and read as the change feed, each in a process of its own, within a
     budget a third of the data."""
     rows, warehouse = 12_000_000, str(tmp_path / "wh")
-    load_mb = _peak_mb(_LOAD.format(warehouse=warehouse, rows=rows))
+    script = _LOAD.format(warehouse=warehouse, rows=rows, table="big", layout=WITH_TARGET_SIZE)
+    load_mb = _peak_mb(script)
     assert load_mb < BUDGET_MB, f"peak RSS {load_mb} MB while loading"
     scan_mb = _peak_mb(_READ.format(warehouse=warehouse, rows=rows, query="SELECT * FROM big"))
     assert scan_mb < BUDGET_MB, f"peak RSS {scan_mb} MB while scanning"
@@ -90,5 +79,8 @@ def test_a_partitioned_load_stays_within_the_budget(tmp_path: Path) -> None:
     """The same 12 million rows spread over 32 partitions in every batch: the open
     partitions share one buffer budget instead of holding a row group each."""
     rows, warehouse = 12_000_000, str(tmp_path / "wh")
-    load_mb = _peak_mb(_PARTITIONED.format(warehouse=warehouse, rows=rows))
+    layout = "PARTITIONED BY (bucket(32, id))"
+    load_mb = _peak_mb(_LOAD.format(warehouse=warehouse, rows=rows, table="spread", layout=layout))
     assert load_mb < BUDGET_MB, f"peak RSS {load_mb} MB while loading 32 partitions"
+    count = _READ.format(warehouse=warehouse, rows=rows, query="SELECT * FROM spread")
+    assert _peak_mb(count) < BUDGET_MB
