@@ -74,13 +74,18 @@ def test_bulk_load_and_streaming_scan_stay_within_a_small_budget(tmp_path: Path)
     assert len(files) > 1  # rotated at the target size
 
 
+# A partitioned write runs PyArrow's writer on one thread per core with 32 files open;
+# the allocator keeps more per thread than DuckDB's single writer does.
+PARTITIONED_BUDGET_MB = 480
+
+
 @pytest.mark.slow
 def test_a_partitioned_load_stays_within_the_budget(tmp_path: Path) -> None:
-    """The same 12 million rows spread over 32 partitions in every batch: the open
-    partitions share one buffer budget instead of holding a row group each."""
-    rows, warehouse = 12_000_000, str(tmp_path / "wh")
+    """16 million rows (1.8 GB as Arrow) spread over 32 partitions in every batch: the
+    open partitions share one buffer budget instead of holding a row group each."""
+    rows, warehouse = 16_000_000, str(tmp_path / "wh")
     layout = "PARTITIONED BY (bucket(32, id))"
     load_mb = _peak_mb(_LOAD.format(warehouse=warehouse, rows=rows, table="spread", layout=layout))
-    assert load_mb < BUDGET_MB, f"peak RSS {load_mb} MB while loading 32 partitions"
+    assert load_mb < PARTITIONED_BUDGET_MB, f"peak RSS {load_mb} MB while loading 32 partitions"
     count = _READ.format(warehouse=warehouse, rows=rows, query="SELECT * FROM spread")
     assert _peak_mb(count) < BUDGET_MB

@@ -32,8 +32,9 @@ from pyiceberg.utils.concurrent import ExecutorFactory
 
 from sqllake.read.locations import RelocatedFileIO
 
-# Entries kept across all manifests (a data file's entry with its metrics is a few KiB).
-MAX_CACHED_ENTRIES = 10_000
+# Entries kept across all manifests: a data file's entry with its metrics is ~4 KiB for
+# 4 columns and grows with the columns, so this holds some tens of MiB at most.
+MAX_CACHED_ENTRIES = 5_000
 # Manifest descriptions kept across all manifest lists (each well under a KiB).
 MAX_CACHED_MANIFESTS = 10_000
 
