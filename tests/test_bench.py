@@ -22,8 +22,17 @@ def test_suite_runs_every_case_at_a_tiny_scale(tmp_path: Path) -> None:
     out = tmp_path / "results"
     done = subprocess.run(
         [
-            sys.executable, "-m", "bench.run", "--scale", "0.01", "--runs", "1",
-            "--data-dir", str(tmp_path / "data"), "--out", str(out),
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--scale",
+            "0.01",
+            "--runs",
+            "1",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--out",
+            str(out),
         ],
         capture_output=True,
         text=True,
