@@ -31,11 +31,11 @@ from sqllake.write.threads import KeyedThreads
 PROPERTY_TARGET_SIZE = "write.target-file-size-bytes"
 PROPERTY_COMPRESSION = "write.parquet.compression-codec"
 PROPERTY_ROW_GROUP_ROWS = "write.parquet.row-group-limit"
-# Partitions with an open file at once, per write (each holds a row group in memory).
+# Partitions with an open file at once, per write (an open Parquet writer keeps ~0.5 MiB).
 MAX_OPEN_PARTITIONS = 128
 # Arrow bytes all open partitions of one write buffer together (see SharedBudget). The
-# process holds about three times this while writing (row groups being encoded, batches
-# being split), measured with rows spread over 32 and 128 partitions.
+# Arrow memory in use while writing was about three times this (row groups being
+# encoded, the open writers), with rows spread over 32 and over 128 partitions.
 PENDING_BUDGET = 16 * 1024 * 1024
 
 
