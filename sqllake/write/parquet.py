@@ -50,9 +50,9 @@ class SharedBudget:
     """
 
     budget: int
-    _total: int = 0
-    _holders: int = 0  # writers with rows buffered
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _total: int = field(default=0, init=False)
+    _holders: int = field(default=0, init=False)  # writers with rows buffered
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @property
     def held(self) -> int:
