@@ -252,7 +252,7 @@ def _streamed(
     session: Session, name: TableName, table: Table, cast: _CastSource, params: Sequence[Any]
 ) -> _Written:
     """Rows through Arrow and PyArrow's writer: partitioned tables, object storage."""
-    reader = session.engine.reader(session.engine.relation(cast.select + cast.order, params))
+    reader = session.engine.stream(cast.select + cast.order, params).batches
     limit = session.inline_limit(table)
     batches: Iterable[pa.RecordBatch] = reader
     if limit > 0:
@@ -284,8 +284,7 @@ def _copied(
         return _Written(result.files, result.rows, buffered=False)
     try:
         if result.rows:
-            relation = session.engine.relation(bulk.read_back(result.files))
-            batches = list(session.engine.reader(relation))
+            batches = list(session.engine.stream(bulk.read_back(result.files)).batches)
             session.buffer_rows(name, table, _conformed(table, name, batches))
     finally:
         remove_files(f.file_path for f in result.files)

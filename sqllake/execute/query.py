@@ -177,11 +177,11 @@ def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
 def run_query(session: Session, plan: nodes.Query, params: Sequence[Any]) -> Result:
     check_parameters(plan, params)
     prepared = prepare(session, plan)
-    relation = session.engine.relation(prepared.sql, params)
-    columns = session.engine.columns(relation)
+    stream = session.engine.stream(prepared.sql, params)
+    columns = stream.columns
     return Result(
         tuple(Column(n, t) for n, t in zip(columns.names, columns.types, strict=True)),
-        session.engine.reader(relation),
+        stream.batches,
         -1,
         "SELECT",
     )
@@ -213,7 +213,7 @@ def explain(session: Session, plan: nodes.Explain, params: Sequence[Any]) -> Res
     lines = [_scan_line(scan) for scan in prepared.scans]
     if plan.analyze:
         started = time.perf_counter()
-        reader = session.engine.reader(session.engine.relation(prepared.sql, params))
+        reader = session.engine.stream(prepared.sql, params).batches
         rows = sum(batch.num_rows for batch in reader)
         elapsed = time.perf_counter() - started
         scanned = sum(scan.bytes for scan in prepared.scans)

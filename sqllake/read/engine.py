@@ -6,6 +6,11 @@ scan's SELECT as a subquery just before DuckDB sees the text. (A DuckDB view wou
 bound twice, once when created and again in the query.) Results stream as Arrow record
 batches: a relation's reader does not materialize rows ahead of the consumer (a DB-API
 ``execute`` result would).
+
+A query that streams is handed to DuckDB once. The client's relation API parses and binds
+a statement when the relation is made and again when its reader runs it; the one-pass
+submit those readers end in (``DuckDBPyConnection._submit``, internal to the client) is
+used where the installed client has it, and the relation API where it does not.
 """
 
 from __future__ import annotations
@@ -28,10 +33,22 @@ class QueryColumns:
     types: tuple[str, ...]  # DuckDB type names
 
 
+@dataclass(frozen=True)
+class Stream:
+    """A running query: its columns and the reader its rows arrive through."""
+
+    columns: QueryColumns
+    batches: pa.RecordBatchReader
+
+
+ONE_PASS = hasattr(duckdb.DuckDBPyConnection, "_submit")
+
+
 class Engine:
     """One in-memory DuckDB database per session; it holds no data of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, one_pass: bool = ONE_PASS) -> None:
+        self._one_pass = one_pass
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone = 'UTC'")
         # Footers are read again by every query of a table; keep them.
@@ -100,11 +117,20 @@ class Engine:
     def columns(relation: duckdb.DuckDBPyRelation) -> QueryColumns:
         return QueryColumns(tuple(relation.columns), tuple(str(t) for t in relation.types))
 
-    @staticmethod
-    def reader(
-        relation: duckdb.DuckDBPyRelation, batch_rows: int = DEFAULT_BATCH_ROWS
-    ) -> pa.RecordBatchReader:
-        return relation.to_arrow_reader(batch_rows)
+    def stream(
+        self, sql: str, params: Sequence[Any] = (), batch_rows: int = DEFAULT_BATCH_ROWS
+    ) -> Stream:
+        """Run a query; its rows are read from the stream as the consumer asks."""
+        if not self._one_pass:
+            relation = self.relation(sql, params)
+            return Stream(self.columns(relation), relation.to_arrow_reader(batch_rows))
+        values = list(params) if params else None
+        result = self._con._submit(self._expand(sql), values, "stream", batch_rows)
+        if not result.description:
+            raise duckdb.InvalidInputException("statement returned no result")
+        names = tuple(str(column[0]) for column in result.description)
+        types = tuple(str(column[1]) for column in result.description)
+        return Stream(QueryColumns(names, types), result.arrow_reader())
 
     def explain(self, sql: str, params: Sequence[Any] = ()) -> str:
         explained = f"EXPLAIN {self._expand(sql)}"
