@@ -104,8 +104,9 @@ def _run_cases(
             if errors[name]:
                 continue  # a case that failed once is not run again
             scratch = _fresh(work / "runs" / f"{name}-{run}")
-            record, errors[name] = _child(CASES[name], replace(inputs, scratch=str(scratch)),
-                                          timeout)
+            record, errors[name] = _child(
+                CASES[name], replace(inputs, scratch=str(scratch)), timeout
+            )
             shutil.rmtree(scratch, ignore_errors=True)  # load outputs add up at large scales
             if record:
                 records[name].append(record)
@@ -138,8 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     results = [report.summarize(CASES[n], records[n], errors[n]) for n in names]
     by_name = {r.name: r for r in results}
     verdicts = {r.name: report.judge(r, by_name, args.scale) for r in results}
-    settings = {"scale": args.scale, "runs": args.runs, **data, **prepared,
-                "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    settings = {
+        "scale": args.scale,
+        "runs": args.runs,
+        **data,
+        **prepared,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
     out = args.out.resolve() / f"sf{args.scale:g}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     report.write_json(out, settings, results, verdicts)
     print(report.markdown(results, verdicts))

@@ -19,10 +19,7 @@ from bench.model import Inputs, Outcome
 def _plain_strings(schema: pa.Schema) -> pa.Schema:
     # tpchgen writes string_view columns; PyIceberg's writer expects plain strings.
     return pa.schema(
-        [
-            f.with_type(pa.string()) if pa.types.is_string_view(f.type) else f
-            for f in schema
-        ]
+        [f.with_type(pa.string()) if pa.types.is_string_view(f.type) else f for f in schema]
     )
 
 
