@@ -8,9 +8,11 @@ import re
 
 import pytest
 from pyiceberg import expressions as ie
+from pyiceberg.table import ManifestGroupPlanner
 
 import sqllake
 from sqllake.catalog import TableName
+from sqllake.read import manifests
 
 T = TableName(("default",), "ev")
 
@@ -67,3 +69,47 @@ def test_files_match_pyiceberg_and_rows_match_an_unpruned_read(
     everything = "WITH everything AS MATERIALIZED (SELECT * FROM ev)"
     cur.execute(f"{everything} SELECT id FROM everything WHERE {where} ORDER BY id")
     assert pruned == cur.fetchall() and pruned
+
+
+UNPARTITIONED_FILTERS = [
+    ie.AlwaysTrue(),
+    ie.AlwaysFalse(),
+    ie.EqualTo("id", 17),
+    ie.Not(ie.EqualTo("id", 17)),
+    ie.In("id", [3, 250]),
+    ie.NotIn("id", [3, 250]),
+    ie.IsNull("kind"),
+    ie.NotNull("kind"),
+    ie.StartsWith("kind", "k1"),
+    ie.Or(ie.LessThan("id", 5), ie.EqualTo("kind", "k2")),
+]
+
+
+@pytest.mark.parametrize("predicate", UNPARTITIONED_FILTERS, ids=str)
+def test_files_of_an_unpartitioned_spec_are_kept_as_pyiceberg_keeps_them(
+    lake: sqllake.Connection, predicate: ie.BooleanExpression
+) -> None:
+    """Manifests and files written before a table was partitioned skip the evaluators."""
+    cur = lake.cursor()
+    cur.execute("CREATE TABLE un (id BIGINT, kind VARCHAR)")
+    for start in (0, 100, 200):
+        cur.execute(
+            f"INSERT INTO un SELECT range, CASE WHEN range % 7 = 0 THEN NULL "
+            f"ELSE 'k' || (range % 3) END FROM range({start}, {start + 100})"
+        )
+    cur.execute("ALTER TABLE un ADD PARTITION FIELD kind")
+    cur.execute("INSERT INTO un VALUES (300, 'k1'), (301, NULL)")
+    table = lake.session.lakehouse.load(TableName(("default",), "un"))
+    snapshot = table.current_snapshot()
+    assert snapshot is not None
+    planner = ManifestGroupPlanner(table.metadata, table.io, predicate)
+    built: list[int] = []
+    build = planner._build_manifest_evaluator
+    planner._build_manifest_evaluator = lambda spec_id: built.append(spec_id) or build(spec_id)  # type: ignore[method-assign]
+    listed = manifests.manifests(table.io, snapshot)
+    groups = manifests.matching_entries(planner, table.io, listed)
+    ours = {entry.data_file.file_path for group in groups for entry in group}
+    theirs = {task.file.file_path for task in table.scan(row_filter=predicate).plan_files()}
+    assert ours == theirs
+    unpartitioned = table.metadata.specs()[0]
+    assert unpartitioned.is_unpartitioned() and 0 not in built

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
+from pyiceberg.expressions import AlwaysFalse
 from pyiceberg.io import FileIO
 from pyiceberg.manifest import (
     DataFile,
@@ -102,6 +103,33 @@ def live_entries(io: FileIO, manifest: ManifestFile) -> tuple[ManifestEntry, ...
     return _entries.get_or_load(key, lambda: tuple(manifest.fetch_manifest_entry(io)))
 
 
+def _unpartitioned_answer(planner: ManifestGroupPlanner, spec_id: int) -> bool | None:
+    """What every evaluator of an unpartitioned spec answers; None for a partitioned one.
+
+    With no partition fields, PyIceberg's inclusive projection of a filter is
+    AlwaysTrue unless the filter is AlwaysFalse (its expressions fold a false operand
+    away when they are built), so its evaluators keep every manifest and every file, or
+    none. Building them costs more than the rest of planning a small table.
+    """
+    if not planner.table_metadata.specs()[spec_id].is_unpartitioned():
+        return None
+    return not isinstance(planner.row_filter, AlwaysFalse)
+
+
+def _manifest_filter(planner: ManifestGroupPlanner, spec_id: int) -> Callable[[ManifestFile], bool]:
+    answer = _unpartitioned_answer(planner, spec_id)
+    if answer is None:
+        return planner._build_manifest_evaluator(spec_id)
+    return lambda _: answer
+
+
+def _partition_filter(planner: ManifestGroupPlanner, spec_id: int) -> Callable[[DataFile], bool]:
+    answer = _unpartitioned_answer(planner, spec_id)
+    if answer is None:
+        return planner._build_partition_evaluator(spec_id)
+    return lambda _: answer
+
+
 def matching_entries(
     planner: ManifestGroupPlanner, io: FileIO, listed: tuple[ManifestFile, ...]
 ) -> list[list[ManifestEntry]]:
@@ -114,10 +142,12 @@ def matching_entries(
     # PyIceberg's planner builds its evaluators in methods it keeps internal; the
     # version is pinned (pyproject.toml), and the results are compared with its own
     # planner in the tests.
-    by_spec = KeyDefaultDict(planner._build_manifest_evaluator)
+    by_spec: KeyDefaultDict[int, Callable[[ManifestFile], bool]] = KeyDefaultDict(
+        lambda spec_id: _manifest_filter(planner, spec_id)
+    )
     kept = [m for m in listed if by_spec[m.partition_spec_id](m)]
     partition_filters: KeyDefaultDict[int, Callable[[DataFile], bool]] = KeyDefaultDict(
-        planner._build_partition_evaluator
+        lambda spec_id: _partition_filter(planner, spec_id)
     )
     metrics = planner._build_metrics_evaluator()
     oldest = min(
