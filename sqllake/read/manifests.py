@@ -4,7 +4,9 @@ Iceberg never rewrites a manifest list or a manifest in place: a commit writes n
 files under new names. So what a file decodes to can be kept and shared by every later
 query of any session in the process; only the pruning (partition values and column
 metrics against the query's filter) runs per query. Decoding is most of the planning
-time of a query over a few files, and grows with a table's file count.
+time of a query over a few files, and grows with a table's file count. Files are
+decoded by :mod:`sqllake.read.avro` into PyIceberg's own objects, or by PyIceberg where
+that module leaves a file's shape to it.
 
 The entries kept are bounded in number (least recently used manifests go first), so
 a process that reads tables with millions of files does not keep them all.
@@ -23,7 +25,9 @@ from pyiceberg.manifest import (
     DataFile,
     ManifestContent,
     ManifestEntry,
+    ManifestEntryStatus,
     ManifestFile,
+    _inherit_from_manifest,
     read_manifest_list,
 )
 from pyiceberg.table import ManifestGroupPlanner
@@ -31,6 +35,7 @@ from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.typedef import KeyDefaultDict
 from pyiceberg.utils.concurrent import ExecutorFactory
 
+from sqllake.read import avro
 from sqllake.read.locations import RelocatedFileIO
 
 # Entries kept across all manifests: a data file's entry with its metrics is ~4 KiB for
@@ -82,12 +87,38 @@ def _opened_path(io: FileIO, path: str) -> str:
     return io.relocation.map(path) if isinstance(io, RelocatedFileIO) else path
 
 
+def _contents(io: FileIO, path: str) -> bytes:
+    with io.new_input(path).open(seekable=False) as stream:
+        return stream.read()
+
+
+def _read_list(io: FileIO, path: str) -> tuple[ManifestFile, ...]:
+    data = _contents(io, path)
+    try:
+        return tuple(avro.manifest_list(data))
+    except avro.MALFORMED:  # a shape left to PyIceberg, which also reports a broken file
+        return tuple(read_manifest_list(io.new_input(path)))
+
+
+def _read_live_entries(io: FileIO, manifest: ManifestFile) -> tuple[ManifestEntry, ...]:
+    data = _contents(io, manifest.manifest_path)
+    try:
+        entries = avro.manifest_entries(data)
+    except avro.MALFORMED:
+        return tuple(manifest.fetch_manifest_entry(io))
+    # As PyIceberg's fetch_manifest_entry: deleted entries dropped, the rest inheriting
+    # sequence numbers, snapshot id and partition spec from the list that names them.
+    return tuple(
+        _inherit_from_manifest(entry, manifest)
+        for entry in entries
+        if entry.status != ManifestEntryStatus.DELETED
+    )
+
+
 def manifests(io: FileIO, snapshot: Snapshot) -> tuple[ManifestFile, ...]:
     """The manifests a snapshot's manifest list names."""
     listed = snapshot.manifest_list
-    return _lists.get_or_load(
-        _opened_path(io, listed), lambda: tuple(read_manifest_list(io.new_input(listed)))
-    )
+    return _lists.get_or_load(_opened_path(io, listed), lambda: _read_list(io, listed))
 
 
 def live_entries(io: FileIO, manifest: ManifestFile) -> tuple[ManifestEntry, ...]:
@@ -100,7 +131,7 @@ def live_entries(io: FileIO, manifest: ManifestFile) -> tuple[ManifestEntry, ...
         manifest.sequence_number,
         manifest.added_snapshot_id,
     )
-    return _entries.get_or_load(key, lambda: tuple(manifest.fetch_manifest_entry(io)))
+    return _entries.get_or_load(key, lambda: _read_live_entries(io, manifest))
 
 
 def _unpartitioned_answer(planner: ManifestGroupPlanner, spec_id: int) -> bool | None:

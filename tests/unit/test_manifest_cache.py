@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pyiceberg.manifest import ManifestFile
+from pyiceberg.io import FileIO
+from pyiceberg.manifest import ManifestEntry, ManifestFile
 
 import sqllake
 from sqllake.read import manifests
@@ -17,13 +18,13 @@ def decoded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The manifest paths decoded from here on."""
     manifests.clear()
     seen: list[str] = []
-    original = ManifestFile.fetch_manifest_entry
+    original = manifests._read_live_entries
 
-    def counting(self: ManifestFile, *args: object, **kwargs: object) -> object:
-        seen.append(self.manifest_path)
-        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+    def counting(io: FileIO, manifest: ManifestFile) -> tuple[ManifestEntry, ...]:
+        seen.append(manifest.manifest_path)
+        return original(io, manifest)
 
-    monkeypatch.setattr(ManifestFile, "fetch_manifest_entry", counting)
+    monkeypatch.setattr(manifests, "_read_live_entries", counting)
     return seen
 
 

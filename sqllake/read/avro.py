@@ -1,0 +1,423 @@
+"""Manifest lists and manifests decoded into PyIceberg's own objects, without its Avro reader.
+
+PyIceberg reads an Avro file by converting the file's schema to an Iceberg schema and
+resolving it against its read schema, both through pydantic models and visitors. For
+the few small files a query plans from, that set-up costs several times the decoding
+(about 2 ms for a one-entry manifest list in a new process, 0.2 ms here), and it is paid
+again for every file. Here the writer's schema is turned directly into closures that
+decode bytes into the very ``ManifestFile`` / ``ManifestEntry`` / ``DataFile`` records
+PyIceberg's reader makes, with the same read schemas, defaults, enums and promotions,
+and the closures are kept per writer schema.
+
+Only the shapes Iceberg writers produce are decoded: null or deflate blocks, unions of
+null first and one type, Iceberg's logical maps, and the primitive and logical types
+PyIceberg maps the same way. Anything else raises :class:`Unsupported`, and the caller
+reads that file with PyIceberg instead, so a file is never decoded differently.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import threading
+import zlib
+from collections.abc import Callable
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from pyiceberg.manifest import (
+    DEFAULT_READ_VERSION,
+    MANIFEST_ENTRY_SCHEMAS,
+    MANIFEST_LIST_FILE_SCHEMAS,
+    DataFile,
+    DataFileContent,
+    FileFormat,
+    ManifestContent,
+    ManifestEntry,
+    ManifestEntryStatus,
+    ManifestFile,
+    PartitionFieldSummary,
+)
+from pyiceberg.typedef import Record
+from pyiceberg.types import (
+    BinaryType,
+    BooleanType,
+    DoubleType,
+    FloatType,
+    IcebergType,
+    IntegerType,
+    ListType,
+    LongType,
+    MapType,
+    NestedField,
+    StringType,
+    StructType,
+)
+from pyiceberg.utils.decimal import bytes_to_decimal, decimal_required_bytes
+
+# A reader takes the buffer and a position and returns the value and the next position.
+Reader = Callable[[bytes, int], tuple[Any, int]]
+
+
+class Unsupported(Exception):
+    """A file this module leaves to PyIceberg's reader."""
+
+
+# What a malformed file raises here; the caller lets PyIceberg read it and report.
+MALFORMED = (Unsupported, ValueError, IndexError, KeyError, TypeError, struct.error, zlib.error)
+
+_MAGIC = b"Obj\x01"
+_SYNC_SIZE = 16
+
+
+def _long(buf: bytes, pos: int) -> tuple[int, int]:
+    """Avro's zig-zag variable-length integer."""
+    byte = buf[pos]
+    if byte < 0x80:
+        return (byte >> 1) ^ -(byte & 1), pos + 1
+    value, shift, pos = byte & 0x7F, 7, pos + 1
+    while True:
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return (value >> 1) ^ -(value & 1), pos
+        shift += 7
+
+
+def _bytes(buf: bytes, pos: int) -> tuple[bytes, int]:
+    size, pos = _long(buf, pos)
+    end = pos + size
+    if size < 0 or end > len(buf):
+        raise Unsupported("a length runs past the block")
+    return buf[pos:end], end
+
+
+def _string(buf: bytes, pos: int) -> tuple[str, int]:
+    raw, pos = _bytes(buf, pos)
+    return raw.decode(), pos
+
+
+def _boolean(buf: bytes, pos: int) -> tuple[bool, int]:
+    return buf[pos] == 1, pos + 1
+
+
+_FLOAT = struct.Struct("<f").unpack_from
+_DOUBLE = struct.Struct("<d").unpack_from
+
+
+def _float(buf: bytes, pos: int) -> tuple[float, int]:
+    return _FLOAT(buf, pos)[0], pos + 4
+
+
+def _double(buf: bytes, pos: int) -> tuple[float, int]:
+    return _DOUBLE(buf, pos)[0], pos + 8
+
+
+_PRIMITIVES: dict[str, Reader] = {
+    "boolean": _boolean,
+    "int": _long,
+    "long": _long,
+    "float": _float,
+    "double": _double,
+    "string": _string,
+    "bytes": _bytes,
+}
+
+# The Iceberg types each Avro primitive may be read as: its own, or a promotion.
+_READS_AS: dict[str, tuple[type[IcebergType], ...]] = {
+    "boolean": (BooleanType,),
+    "int": (IntegerType, LongType),
+    "long": (LongType,),
+    "float": (FloatType, DoubleType),
+    "double": (DoubleType,),
+    "string": (StringType,),
+    "bytes": (BinaryType,),
+}
+
+# Logical types PyIceberg reads as plain integers (days, microseconds).
+_INTEGER_LOGICAL = {("date", "int"), ("time-micros", "long"), ("timestamp-micros", "long")}
+
+
+def _optional(inner: Reader) -> Reader:
+    def read(buf: bytes, pos: int) -> tuple[Any, int]:
+        branch, pos = _long(buf, pos)
+        return inner(buf, pos) if branch > 0 else (None, pos)
+
+    return read
+
+
+def _blocks(item: Reader) -> Reader:
+    def read(buf: bytes, pos: int) -> tuple[list[Any], int]:
+        out: list[Any] = []
+        while True:
+            count, pos = _long(buf, pos)
+            if count == 0:
+                return out, pos
+            if count < 0:  # a negative count is followed by the block's size in bytes
+                count = -count
+                _, pos = _long(buf, pos)
+            for _ in range(count):
+                value, pos = item(buf, pos)
+                out.append(value)
+
+    return read
+
+
+def _pairs(key: Reader, value: Reader) -> Reader:
+    def read(buf: bytes, pos: int) -> tuple[dict[Any, Any], int]:
+        out: dict[Any, Any] = {}
+        while True:
+            count, pos = _long(buf, pos)
+            if count == 0:
+                return out, pos
+            if count < 0:
+                count = -count
+                _, pos = _long(buf, pos)
+            for _ in range(count):
+                k, pos = key(buf, pos)
+                out[k], pos = value(buf, pos)
+
+    return read
+
+
+def _fixed(size: int, convert: Callable[[bytes], Any] = bytes) -> Reader:
+    def read(buf: bytes, pos: int) -> tuple[Any, int]:
+        end = pos + size
+        if end > len(buf):
+            raise Unsupported("a fixed value runs past the block")
+        return convert(buf[pos:end]), end
+
+    return read
+
+
+def _enum(kind: Callable[[Any], Enum], inner: Reader) -> Reader:
+    def read(buf: bytes, pos: int) -> tuple[Any, int]:
+        value, pos = inner(buf, pos)
+        return kind(value), pos
+
+    return read
+
+
+class _Resolver:
+    """Writer schema + PyIceberg's read schema -> a reader, as PyIceberg's resolver pairs them."""
+
+    def __init__(
+        self,
+        types: dict[int, Callable[..., Record]],
+        enums: dict[int, Callable[[Any], Enum]],
+    ) -> None:
+        self._types = types
+        self._enums = enums
+
+    def resolve(self, writer: Any, expected: IcebergType | None, context: int) -> Reader:
+        if isinstance(writer, list):
+            # PyIceberg reads branch 0 as null and any other as the value.
+            if len(writer) != 2 or writer[0] != "null":
+                raise Unsupported(f"union {writer}")
+            return _optional(self.resolve(writer[1], expected, context))
+        if isinstance(writer, str):
+            return self._primitive(writer, expected)
+        if not isinstance(writer, dict):
+            raise Unsupported(f"type {writer}")
+        kind = writer.get("type")
+        logical = writer.get("logicalType")
+        if logical is not None:
+            return self._logical(writer, logical, kind, expected)
+        if kind == "record":
+            return self._record(writer, expected, context)
+        if kind == "array":
+            if "element-id" not in writer:
+                raise Unsupported("array without element-id")
+            element = expected.element_type if isinstance(expected, ListType) else None
+            if expected is not None and element is None:
+                raise Unsupported("array read as a non-list")
+            return _blocks(self.resolve(writer["items"], element, int(writer["element-id"])))
+        if kind == "fixed" and expected is None:
+            return _fixed(int(writer["size"]))
+        if isinstance(kind, str):
+            return self._primitive(kind, expected)
+        raise Unsupported(f"type {writer}")
+
+    @staticmethod
+    def _primitive(name: str, expected: IcebergType | None) -> Reader:
+        reader = _PRIMITIVES.get(name)
+        if reader is None:
+            raise Unsupported(f"primitive {name}")
+        if expected is not None and not isinstance(expected, _READS_AS[name]):
+            raise Unsupported(f"{name} read as {expected}")
+        return reader
+
+    def _logical(self, writer: dict[str, Any], logical: str, kind: Any, expected: Any) -> Reader:
+        if logical == "map" and kind == "array":
+            return self._map(writer, expected)
+        if expected is not None:  # logical types occur only where any value is read
+            raise Unsupported(f"{logical} read as {expected}")
+        if (logical, kind) in _INTEGER_LOGICAL:
+            return _long
+        if logical == "uuid" and kind == "fixed" and writer.get("size") == 16:
+            return _fixed(16, lambda raw: UUID(bytes=raw))
+        if logical == "decimal" and kind == "fixed":
+            precision, scale = int(writer["precision"]), int(writer["scale"])
+            if writer.get("size") != decimal_required_bytes(precision):
+                raise Unsupported("decimal of an unexpected size")
+
+            def decimal(raw: bytes) -> Decimal:
+                return bytes_to_decimal(raw, scale)
+
+            return _fixed(int(writer["size"]), decimal)
+        raise Unsupported(f"logical type {logical} on {kind}")
+
+    def _map(self, writer: dict[str, Any], expected: Any) -> Reader:
+        if expected is not None and not isinstance(expected, MapType):
+            raise Unsupported("map read as a non-map")
+        items = writer["items"]
+        fields = {field["name"]: field for field in items["fields"]}
+        if items.get("type") != "record" or set(fields) != {"key", "value"}:
+            raise Unsupported("malformed key-value record")
+        key, value = fields["key"], fields["value"]
+        return _pairs(
+            self.resolve(key["type"], expected.key_type if expected else None, key["field-id"]),
+            self.resolve(
+                value["type"], expected.value_type if expected else None, value["field-id"]
+            ),
+        )
+
+    def _record(self, writer: dict[str, Any], expected: IcebergType | None, context: int) -> Reader:
+        make = self._types.get(context, Record)
+        fields = writer["fields"]
+        if any("field-id" not in field for field in fields):
+            raise Unsupported("record field without field-id")
+        if expected is not None and not isinstance(expected, StructType):
+            raise Unsupported("record read as a non-struct")
+        if expected is None or len(expected.fields) == 0:
+            # An empty read struct (a data file's partition) takes the file's fields as they are.
+            readers = [self.resolve(f["type"], None, int(f["field-id"])) for f in fields]
+            return _struct(make, len(readers), list(enumerate(readers)), [])
+        positions = {field.field_id: pos for pos, field in enumerate(expected.fields)}
+        steps: list[tuple[int | None, Reader]] = []
+        for field in fields:
+            field_id = int(field["field-id"])
+            pos = positions.get(field_id)
+            read_as = expected.fields[pos].field_type if pos is not None else None
+            reader = self.resolve(field["type"], read_as, field_id)
+            if (enum := self._enums.get(field_id)) is not None:
+                if isinstance(field["type"], list):  # PyIceberg would make an enum of a null
+                    raise Unsupported(f"optional enum field {field['name']}")
+                reader = _enum(enum, reader)
+            steps.append((pos, reader))
+        written = {int(field["field-id"]) for field in fields}
+        defaults = [
+            (pos, _default(f)) for pos, f in enumerate(expected.fields) if f.field_id not in written
+        ]
+        return _struct(make, len(expected.fields), steps, defaults)
+
+
+def _default(field: NestedField) -> Any:
+    if field.initial_default is not None:
+        return field.initial_default
+    if field.required:
+        raise Unsupported(f"required field {field.name} is not in the file")
+    return None
+
+
+def _struct(
+    make: Callable[..., Record],
+    width: int,
+    steps: list[tuple[int | None, Reader]],
+    defaults: list[tuple[int, Any]],
+) -> Reader:
+    steps_ = tuple(steps)
+    template = [None] * width
+    for pos, value in defaults:
+        template[pos] = value
+
+    def read(buf: bytes, pos: int) -> tuple[Record, int]:
+        values = list(template)
+        for at, reader in steps_:
+            value, pos = reader(buf, pos)
+            if at is not None:
+                values[at] = value
+        return make(*values), pos
+
+    return read
+
+
+_MANIFEST_LIST = _Resolver({-1: ManifestFile, 508: PartitionFieldSummary}, {517: ManifestContent})
+_MANIFEST = _Resolver(
+    {-1: ManifestEntry, 2: DataFile},
+    {0: ManifestEntryStatus, 101: FileFormat, 134: DataFileContent},
+)
+_LIST_SCHEMA = MANIFEST_LIST_FILE_SCHEMAS[DEFAULT_READ_VERSION].as_struct()
+_ENTRY_SCHEMA = MANIFEST_ENTRY_SCHEMAS[DEFAULT_READ_VERSION].as_struct()
+
+# Readers by writer schema text: every manifest of a table's spec has the same schema.
+_readers: dict[tuple[str, int], Reader] = {}
+_readers_lock = threading.Lock()
+_MAX_READERS = 256
+
+
+def _reader(schema_text: str, resolver: _Resolver, expected: StructType) -> Reader:
+    key = (schema_text, id(resolver))
+    with _readers_lock:
+        found = _readers.get(key)
+    if found is not None:
+        return found
+    made = resolver.resolve(json.loads(schema_text), expected, -1)
+    with _readers_lock:
+        if len(_readers) >= _MAX_READERS:
+            _readers.clear()
+        _readers[key] = made
+    return made
+
+
+def _records(data: bytes, resolver: _Resolver, expected: StructType) -> list[Any]:
+    """Every record of an Avro object container file."""
+    if data[:4] != _MAGIC:
+        raise Unsupported("not an Avro file")
+    meta: dict[str, bytes] = {}
+    pos = 4
+    while True:
+        count, pos = _long(data, pos)
+        if count == 0:
+            break
+        if count < 0:
+            count = -count
+            _, pos = _long(data, pos)
+        for _ in range(count):
+            key, pos = _string(data, pos)
+            meta[key], pos = _bytes(data, pos)
+    sync = data[pos : pos + _SYNC_SIZE]
+    pos += _SYNC_SIZE
+    codec = meta.get("avro.codec")
+    if codec not in (b"null", b"deflate"):
+        raise Unsupported(f"codec {codec!r}")
+    read = _reader(meta["avro.schema"].decode(), resolver, expected)
+    out: list[Any] = []
+    while pos < len(data):
+        count, pos = _long(data, pos)
+        block, pos = _bytes(data, pos)
+        if data[pos : pos + _SYNC_SIZE] != sync:
+            raise Unsupported("a block does not end in the file's sync marker")
+        pos += _SYNC_SIZE
+        if codec == b"deflate":
+            block = zlib.decompress(block, -15)
+        at = 0
+        for _ in range(count):
+            record, at = read(block, at)
+            out.append(record)
+        if at != len(block):
+            raise Unsupported("a block holds more than its records")
+    return out
+
+
+def manifest_list(data: bytes) -> list[ManifestFile]:
+    """The manifests a manifest list names, as PyIceberg's ``read_manifest_list`` reads them."""
+    return _records(data, _MANIFEST_LIST, _LIST_SCHEMA)
+
+
+def manifest_entries(data: bytes) -> list[ManifestEntry]:
+    """Every entry of a manifest, deleted ones included, before inheriting from its list."""
+    return _records(data, _MANIFEST, _ENTRY_SCHEMA)
