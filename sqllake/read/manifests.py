@@ -88,8 +88,10 @@ def _opened_path(io: FileIO, path: str) -> str:
 
 
 def _contents(io: FileIO, path: str) -> bytes:
-    with io.new_input(path).open(seekable=False) as stream:
-        return stream.read()
+    # A random-access file, not a stream: PyArrow's first input stream in a process
+    # starts its read-ahead machinery, which now and then costs milliseconds.
+    with io.new_input(path).open() as file:
+        return file.read()
 
 
 def _read_list(io: FileIO, path: str) -> tuple[ManifestFile, ...]:
