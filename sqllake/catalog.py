@@ -12,6 +12,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,12 @@ from pyiceberg.exceptions import (
 from pyiceberg.io import load_file_io
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
-from pyiceberg.serializers import FromInputFile
+from pyiceberg.serializers import Compressor, FromByteStream
 from pyiceberg.table import Table, Transaction
 from sqlalchemy.engine.interfaces import DBAPICursor
 
 from sqllake.errors import NotSupportedError, OperationalError, ProgrammingError
-from sqllake.read.locations import RelocatedFileIO, Relocation, table_root
+from sqllake.read.locations import RelocatedFileIO, Relocation, read_whole, table_root
 
 DEFAULT_WAREHOUSE = "lakehouse"
 DEFAULT_NAMESPACE = "default"
@@ -287,8 +288,11 @@ class Lakehouse:
             except (NoSuchTableError, NoSuchNamespaceError):
                 raise ProgrammingError(f"table {table} does not exist") from None
         properties = self._catalog.properties
-        source = load_file_io(properties, pointer).new_input(pointer)
-        metadata = FromInputFile.table_metadata(source)
+        reader = load_file_io(properties, pointer)
+        metadata = FromByteStream.table_metadata(
+            BytesIO(read_whole(reader, pointer)),
+            compression=Compressor.get_compressor(location=pointer),
+        )
         io = load_file_io({**properties, **metadata.properties}, pointer)
         return Table(table.identifier, metadata, pointer, io, self._catalog)
 

@@ -171,7 +171,8 @@ def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
             sql, scan = _with_buffer(session, table, buffered, _scan(session, ref, name, table))
             point_at_view(ref, session.engine.view(sql))
         scans.append(scan)
-    return PreparedQuery(tree.sql(dialect=DIALECT), tuple(scans))
+    # The tree is this statement's own copy: the generator need not copy it again.
+    return PreparedQuery(tree.sql(dialect=DIALECT, copy=False), tuple(scans))
 
 
 def run_query(session: Session, plan: nodes.Query, params: Sequence[Any]) -> Result:

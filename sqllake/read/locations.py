@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 
-from pyiceberg.io import InputFile, OutputFile
+from pyiceberg.io import FileIO, InputFile, OutputFile
 from pyiceberg.io.pyarrow import PyArrowFile, PyArrowFileIO
 from pyiceberg.typedef import EMPTY_DICT, Properties
 
@@ -76,3 +76,19 @@ class RelocatedFileIO(PyArrowFileIO):
         if isinstance(location, str):
             location = self.relocation.map(location)
         super().delete(location)
+
+
+def read_whole(io: FileIO, location: str) -> bytes:
+    """A small file in full: table metadata, a manifest list, a manifest.
+
+    A local file is read by the operating system directly: Arrow's first opened file in
+    a process costs more than reading one of these. Other schemes go through ``io``,
+    which holds their credentials.
+    """
+    opened = io.relocation.map(location) if isinstance(io, RelocatedFileIO) else location
+    local = opened.removeprefix("file://")
+    if "://" not in local and local.startswith("/"):
+        with open(local, "rb") as file:
+            return file.read()
+    with io.new_input(location).open() as file:
+        return file.read()

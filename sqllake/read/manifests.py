@@ -36,7 +36,7 @@ from pyiceberg.typedef import KeyDefaultDict
 from pyiceberg.utils.concurrent import ExecutorFactory
 
 from sqllake.read import avro
-from sqllake.read.locations import RelocatedFileIO
+from sqllake.read.locations import RelocatedFileIO, read_whole
 
 # Entries kept across all manifests: a data file's entry with its metrics is ~4 KiB for
 # 4 columns and grows with the columns, so this holds some tens of MiB at most.
@@ -87,15 +87,8 @@ def _opened_path(io: FileIO, path: str) -> str:
     return io.relocation.map(path) if isinstance(io, RelocatedFileIO) else path
 
 
-def _contents(io: FileIO, path: str) -> bytes:
-    # A random-access file, not a stream: PyArrow's first input stream in a process
-    # starts its read-ahead machinery, which now and then costs milliseconds.
-    with io.new_input(path).open() as file:
-        return file.read()
-
-
 def _read_list(io: FileIO, path: str) -> tuple[ManifestFile, ...]:
-    data = _contents(io, path)
+    data = read_whole(io, path)
     try:
         return tuple(avro.manifest_list(data))
     except avro.MALFORMED:  # a shape left to PyIceberg, which also reports a broken file
@@ -103,7 +96,7 @@ def _read_list(io: FileIO, path: str) -> tuple[ManifestFile, ...]:
 
 
 def _read_live_entries(io: FileIO, manifest: ManifestFile) -> tuple[ManifestEntry, ...]:
-    data = _contents(io, manifest.manifest_path)
+    data = read_whole(io, manifest.manifest_path)
     try:
         entries = avro.manifest_entries(data)
     except avro.MALFORMED:
