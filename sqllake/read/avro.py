@@ -373,22 +373,14 @@ def _reader(schema_text: str, resolver: _Resolver, expected: StructType) -> Read
     return made
 
 
+_HEADER = _pairs(_string, _bytes)  # the file's metadata: an Avro map of bytes
+
+
 def _records(data: bytes, resolver: _Resolver, expected: StructType) -> list[Any]:
     """Every record of an Avro object container file."""
     if data[:4] != _MAGIC:
         raise Unsupported("not an Avro file")
-    meta: dict[str, bytes] = {}
-    pos = 4
-    while True:
-        count, pos = _long(data, pos)
-        if count == 0:
-            break
-        if count < 0:
-            count = -count
-            _, pos = _long(data, pos)
-        for _ in range(count):
-            key, pos = _string(data, pos)
-            meta[key], pos = _bytes(data, pos)
+    meta, pos = _HEADER(data, len(_MAGIC))
     sync = data[pos : pos + _SYNC_SIZE]
     pos += _SYNC_SIZE
     codec = meta.get("avro.codec")
