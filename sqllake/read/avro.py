@@ -9,6 +9,10 @@ decode bytes into the very ``ManifestFile`` / ``ManifestEntry`` / ``DataFile`` r
 PyIceberg's reader makes, with the same read schemas, defaults, enums and promotions,
 and the closures are kept per writer schema.
 
+One value differs on purpose: a UUID partition value is kept as its 16 bytes, the
+representation PyIceberg's literals and manifest writer use, where its reader would make
+a ``uuid.UUID`` that no bound literal equals.
+
 Only the shapes Iceberg writers produce are decoded: null or deflate blocks, unions of
 null first and one type, Iceberg's logical maps, and the primitive and logical types
 PyIceberg maps the same way. Anything else raises :class:`Unsupported`, and the caller
@@ -25,7 +29,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
 from typing import Any
-from uuid import UUID
 
 from pyiceberg.manifest import (
     DEFAULT_READ_VERSION,
@@ -258,7 +261,10 @@ class _Resolver:
         if (logical, kind) in _INTEGER_LOGICAL:
             return _long
         if logical == "uuid" and kind == "fixed" and writer.get("size") == 16:
-            return _fixed(16, lambda raw: UUID(bytes=raw))
+            # Kept as the 16 bytes PyIceberg's UUID literals hold: its reader makes UUID
+            # objects, which its evaluators never find equal to a literal, so a filter on
+            # a UUID partition column would drop every file.
+            return _fixed(16)
         if logical == "decimal" and kind == "fixed":
             precision, scale = int(writer["precision"]), int(writer["scale"])
             if writer.get("size") != decimal_required_bytes(precision):

@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar
+from uuid import UUID
 
 from pyiceberg.expressions import AlwaysFalse
 from pyiceberg.io import FileIO
@@ -100,7 +101,7 @@ def _read_live_entries(io: FileIO, manifest: ManifestFile) -> tuple[ManifestEntr
     try:
         entries = avro.manifest_entries(data)
     except avro.MALFORMED:
-        return tuple(manifest.fetch_manifest_entry(io))
+        return tuple(_uuids_as_bytes(e) for e in manifest.fetch_manifest_entry(io))
     # As PyIceberg's fetch_manifest_entry: deleted entries dropped, the rest inheriting
     # sequence numbers, snapshot id and partition spec from the list that names them.
     return tuple(
@@ -108,6 +109,15 @@ def _read_live_entries(io: FileIO, manifest: ManifestFile) -> tuple[ManifestEntr
         for entry in entries
         if entry.status != ManifestEntryStatus.DELETED
     )
+
+
+def _uuids_as_bytes(entry: ManifestEntry) -> ManifestEntry:
+    """UUID partition values as the bytes PyIceberg's literals hold (see ``avro``)."""
+    partition = entry.data_file.partition
+    for i in range(len(partition)):
+        if isinstance(partition[i], UUID):
+            partition[i] = partition[i].bytes
+    return entry
 
 
 def manifests(io: FileIO, snapshot: Snapshot) -> tuple[ManifestFile, ...]:

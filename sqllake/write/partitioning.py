@@ -81,7 +81,11 @@ def split(batch: pa.RecordBatch, spec: PartitionSpec, schema: Schema) -> Iterato
     for i, field in enumerate(spec.fields):
         source = schema.find_field(field.source_id)
         values = batch.column(schema.fields.index(source))
-        columns[f"p{i}"] = field.transform.pyarrow_transform(source.field_type)(values)
+        transformed = field.transform.pyarrow_transform(source.field_type)(values)
+        # Arrow cannot group by an extension type (a UUID); its storage groups alike.
+        if isinstance(transformed.type, pa.BaseExtensionType):
+            transformed = transformed.storage
+        columns[f"p{i}"] = transformed
     keys = pa.table({**columns, "__row": pa.array(range(batch.num_rows), pa.int64())})
     groups = keys.group_by(list(columns), use_threads=False).aggregate([("__row", "list")])
     # Row numbers stay in Arrow: only the (few) partition keys become Python values.
