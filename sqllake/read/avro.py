@@ -140,8 +140,37 @@ _READS_AS: dict[str, tuple[type[IcebergType], ...]] = {
     "bytes": (BinaryType,),
 }
 
-# Logical types PyIceberg reads as plain integers (days, microseconds).
-_INTEGER_LOGICAL = {("date", "int"), ("time-micros", "long"), ("timestamp-micros", "long")}
+
+def _uuid(writer: dict[str, Any]) -> Reader:
+    # Kept as the 16 bytes PyIceberg's UUID literals hold: its reader makes UUID objects,
+    # which its evaluators never find equal to a literal, so a filter on a UUID partition
+    # column would drop every file.
+    if writer.get("size") != 16:
+        raise Unsupported("uuid of an unexpected size")
+    return _fixed(16)
+
+
+def _decimal(writer: dict[str, Any]) -> Reader:
+    # PyIceberg reads a decimal as a fixed of the size its precision needs.
+    precision, scale = int(writer["precision"]), int(writer["scale"])
+    if writer.get("size") != decimal_required_bytes(precision):
+        raise Unsupported("decimal of an unexpected size")
+
+    def decimal(raw: bytes) -> Decimal:
+        return bytes_to_decimal(raw, scale)
+
+    return _fixed(int(writer["size"]), decimal)
+
+
+# (logical type, Avro type) -> reader; dates and times stay integers (days, microseconds)
+# as PyIceberg reads them.
+_LOGICAL: dict[tuple[str, str], Callable[[dict[str, Any]], Reader]] = {
+    ("date", "int"): lambda _: _long,
+    ("time-micros", "long"): lambda _: _long,
+    ("timestamp-micros", "long"): lambda _: _long,
+    ("uuid", "fixed"): _uuid,
+    ("decimal", "fixed"): _decimal,
+}
 
 
 def _optional(inner: Reader) -> Reader:
@@ -258,23 +287,10 @@ class _Resolver:
             return self._map(writer, expected)
         if expected is not None:  # logical types occur only where any value is read
             raise Unsupported(f"{logical} read as {expected}")
-        if (logical, kind) in _INTEGER_LOGICAL:
-            return _long
-        if logical == "uuid" and kind == "fixed" and writer.get("size") == 16:
-            # Kept as the 16 bytes PyIceberg's UUID literals hold: its reader makes UUID
-            # objects, which its evaluators never find equal to a literal, so a filter on
-            # a UUID partition column would drop every file.
-            return _fixed(16)
-        if logical == "decimal" and kind == "fixed":
-            precision, scale = int(writer["precision"]), int(writer["scale"])
-            if writer.get("size") != decimal_required_bytes(precision):
-                raise Unsupported("decimal of an unexpected size")
-
-            def decimal(raw: bytes) -> Decimal:
-                return bytes_to_decimal(raw, scale)
-
-            return _fixed(int(writer["size"]), decimal)
-        raise Unsupported(f"logical type {logical} on {kind}")
+        make = _LOGICAL.get((logical, kind)) if isinstance(kind, str) else None
+        if make is None:
+            raise Unsupported(f"logical type {logical} on {kind}")
+        return make(writer)
 
     def _map(self, writer: dict[str, Any], expected: Any) -> Reader:
         if expected is not None and not isinstance(expected, MapType):
