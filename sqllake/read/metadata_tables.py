@@ -13,7 +13,7 @@ import pyarrow as pa
 from pyiceberg.table import Table
 from pyiceberg.table.inspect import InspectTable
 
-from sqllake.errors import ProgrammingError
+from sqllake.errors import NotSupportedError, ProgrammingError
 
 METADATA_TABLES: dict[str, Callable[[InspectTable], pa.Table]] = {
     "snapshots": InspectTable.snapshots,
@@ -41,4 +41,12 @@ def metadata_table(table: Table, kind: str) -> pa.Table:
         raise ProgrammingError(
             f"unknown metadata table ${kind}; known: {', '.join('$' + k for k in METADATA_TABLES)}"
         )
-    return reader(table.inspect)
+    try:
+        return reader(table.inspect)
+    except pa.ArrowNotImplementedError as exc:
+        # PyIceberg's inspection cannot put some partition values into Arrow: UUIDs.
+        name = ".".join(table.name())
+        raise NotSupportedError(
+            f"metadata table {name}${kind} cannot be built: PyIceberg cannot convert "
+            "some of its values to Arrow (UUID partition values)"
+        ) from exc
