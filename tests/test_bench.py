@@ -29,6 +29,8 @@ def test_suite_runs_every_case_at_a_tiny_scale(tmp_path: Path) -> None:
             "0.01",
             "--runs",
             "1",
+            "--query-runs",
+            "1",
             "--data-dir",
             str(tmp_path / "data"),
             "--out",

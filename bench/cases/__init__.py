@@ -21,6 +21,7 @@ class CaseSpec:
     max_rss_mib: float | None = None  # target for peak RSS
     rss_target_scale: float = 0.0  # the RSS target applies from this scale factor on
     reads_tables: bool = True  # reads the prepared sqllake tables (loads write their own)
+    short: bool = False  # a query of a fraction of a second: run at least --query-runs times
 
 
 _SQLLAKE = "bench.cases.sqllake_cases"
@@ -50,12 +51,16 @@ CASES: dict[str, CaseSpec] = {
             peer="load_duckdb_copy",
             reads_tables=False,
         ),
-        CaseSpec("q1_duckdb", _DUCKDB, "q1", "TPC-H Q1"),
-        CaseSpec("q1_sqllake", _SQLLAKE, "q1", "TPC-H Q1", peer="q1_duckdb", max_ratio=1.1),
-        CaseSpec("q6_duckdb", _DUCKDB, "q6", "TPC-H Q6"),
-        CaseSpec("q6_sqllake", _SQLLAKE, "q6", "TPC-H Q6", peer="q6_duckdb", max_ratio=1.1),
+        CaseSpec("q1_duckdb", _DUCKDB, "q1", "TPC-H Q1", short=True),
+        CaseSpec(
+            "q1_sqllake", _SQLLAKE, "q1", "TPC-H Q1", peer="q1_duckdb", max_ratio=1.1, short=True
+        ),
+        CaseSpec("q6_duckdb", _DUCKDB, "q6", "TPC-H Q6", short=True),
+        CaseSpec(
+            "q6_sqllake", _SQLLAKE, "q6", "TPC-H Q6", peer="q6_duckdb", max_ratio=1.1, short=True
+        ),
         # The same queries run a second time in the process: a session's later queries.
-        CaseSpec("q1_duckdb_warm", _DUCKDB, "q1_warm", "TPC-H Q1, second run"),
+        CaseSpec("q1_duckdb_warm", _DUCKDB, "q1_warm", "TPC-H Q1, second run", short=True),
         CaseSpec(
             "q1_sqllake_warm",
             _SQLLAKE,
@@ -63,8 +68,9 @@ CASES: dict[str, CaseSpec] = {
             "TPC-H Q1, second run",
             peer="q1_duckdb_warm",
             max_ratio=1.1,
+            short=True,
         ),
-        CaseSpec("q6_duckdb_warm", _DUCKDB, "q6_warm", "TPC-H Q6, second run"),
+        CaseSpec("q6_duckdb_warm", _DUCKDB, "q6_warm", "TPC-H Q6, second run", short=True),
         CaseSpec(
             "q6_sqllake_warm",
             _SQLLAKE,
@@ -72,6 +78,7 @@ CASES: dict[str, CaseSpec] = {
             "TPC-H Q6, second run",
             peer="q6_duckdb_warm",
             max_ratio=1.1,
+            short=True,
         ),
         CaseSpec("scan_duckdb", _DUCKDB, "scan", "streaming scan"),
         CaseSpec(
