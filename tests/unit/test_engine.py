@@ -57,3 +57,12 @@ def test_registered_tables_and_inline_views_are_read(engine: Engine) -> None:
 def test_a_statement_that_does_not_bind_fails_when_it_is_run(engine: Engine) -> None:
     with pytest.raises(duckdb.BinderException, match="no_such_column"):
         engine.stream("SELECT no_such_column FROM range(3)")
+
+
+def test_parquet_prefetching_is_off_for_local_files_and_on_for_urls(engine: Engine) -> None:
+    setting = "current_setting('disable_parquet_prefetching')"
+    assert engine.row(f"SELECT {setting}") == (True,)
+    assert engine.row(f"SELECT {setting}, 's3://bucket/t/data/x.parquet'")[0] is False
+    assert engine.stream(f"SELECT {setting} AS off").batches.read_all().to_pylist() == [
+        {"off": True}
+    ]
