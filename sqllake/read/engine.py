@@ -75,11 +75,11 @@ class Engine:
     def _statement(self, sql: str) -> str:
         """The text DuckDB runs for ``sql``, with DuckDB set up to read its files.
 
-        Inline views' names are replaced by their SELECTs in parentheses. DuckDB 2 reads
-        Parquet ahead through its file cache; for files on a local disk (the page cache,
-        mostly) that costs more than it saves: Q6 of TPC-H SF1 runs in 62 ms instead of
-        68 on a new connection, a full scan needs 20 MiB less. A statement that names a
-        URL (object storage, HTTP) keeps it.
+        Inline views' names are replaced by their SELECTs in parentheses. DuckDB 2
+        prefetches every Parquet read; for files on a local disk (the page cache, mostly)
+        that costs more than it saves: Q6 of TPC-H SF1 runs in 62 ms instead of 68 on a
+        new connection, a full scan needs 20 MiB less. A statement that names a URL
+        (object storage, HTTP) keeps it.
         """
         if self._inline:
             sql = self._placeholder.sub(lambda found: f"({self._inline[found[1]]})", sql)
