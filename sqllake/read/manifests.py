@@ -46,6 +46,7 @@ MAX_CACHED_ENTRIES = 5_000
 MAX_CACHED_MANIFESTS = 10_000
 
 V = TypeVar("V", bound=tuple[object, ...])
+T = TypeVar("T")
 
 
 class _Lru:
@@ -139,8 +140,10 @@ def live_entries(io: FileIO, manifest: ManifestFile) -> tuple[ManifestEntry, ...
     return _entries.get_or_load(key, lambda: _read_live_entries(io, manifest))
 
 
-def _unpartitioned_answer(planner: ManifestGroupPlanner, spec_id: int) -> bool | None:
-    """What every evaluator of an unpartitioned spec answers; None for a partitioned one.
+def _evaluator(
+    planner: ManifestGroupPlanner, spec_id: int, build: Callable[[int], Callable[[T], bool]]
+) -> Callable[[T], bool]:
+    """PyIceberg's evaluator of a spec, or for an unpartitioned spec its constant answer.
 
     With no partition fields, PyIceberg's inclusive projection of a filter is
     AlwaysTrue unless the filter is AlwaysFalse (its expressions fold a false operand
@@ -148,21 +151,8 @@ def _unpartitioned_answer(planner: ManifestGroupPlanner, spec_id: int) -> bool |
     none. Building them costs more than the rest of planning a small table.
     """
     if not planner.table_metadata.specs()[spec_id].is_unpartitioned():
-        return None
-    return not isinstance(planner.row_filter, AlwaysFalse)
-
-
-def _manifest_filter(planner: ManifestGroupPlanner, spec_id: int) -> Callable[[ManifestFile], bool]:
-    answer = _unpartitioned_answer(planner, spec_id)
-    if answer is None:
-        return planner._build_manifest_evaluator(spec_id)
-    return lambda _: answer
-
-
-def _partition_filter(planner: ManifestGroupPlanner, spec_id: int) -> Callable[[DataFile], bool]:
-    answer = _unpartitioned_answer(planner, spec_id)
-    if answer is None:
-        return planner._build_partition_evaluator(spec_id)
+        return build(spec_id)
+    answer = not isinstance(planner.row_filter, AlwaysFalse)
     return lambda _: answer
 
 
@@ -179,11 +169,11 @@ def matching_entries(
     # version is pinned (pyproject.toml), and the results are compared with its own
     # planner in the tests.
     by_spec: KeyDefaultDict[int, Callable[[ManifestFile], bool]] = KeyDefaultDict(
-        lambda spec_id: _manifest_filter(planner, spec_id)
+        lambda spec_id: _evaluator(planner, spec_id, planner._build_manifest_evaluator)
     )
     kept = [m for m in listed if by_spec[m.partition_spec_id](m)]
     partition_filters: KeyDefaultDict[int, Callable[[DataFile], bool]] = KeyDefaultDict(
-        lambda spec_id: _partition_filter(planner, spec_id)
+        lambda spec_id: _evaluator(planner, spec_id, planner._build_partition_evaluator)
     )
     metrics = planner._build_metrics_evaluator()
     oldest = min(
