@@ -35,7 +35,13 @@ from pyiceberg.table import Table, Transaction
 from sqlalchemy.engine.interfaces import DBAPICursor
 
 from sqllake.errors import NotSupportedError, OperationalError, ProgrammingError
-from sqllake.read.locations import RelocatedFileIO, Relocation, read_whole, table_root
+from sqllake.read.locations import (
+    RelocatedFileIO,
+    Relocation,
+    local_path,
+    read_whole,
+    table_root,
+)
 
 DEFAULT_WAREHOUSE = "lakehouse"
 DEFAULT_NAMESPACE = "default"
@@ -435,8 +441,3 @@ def remove_files(locations: Iterable[str]) -> None:
         fs, path = filesystem(location)
         with contextlib.suppress(FileNotFoundError):
             fs.delete_file(path)
-
-
-def local_path(location: str) -> str:
-    """A location as DuckDB reads it (``file://`` URIs become plain paths)."""
-    return location[len("file://") :] if location.startswith("file://") else location

@@ -78,6 +78,11 @@ class RelocatedFileIO(PyArrowFileIO):
         super().delete(location)
 
 
+def local_path(location: str) -> str:
+    """A location as DuckDB reads it (``file://`` URIs become plain paths)."""
+    return location.removeprefix("file://")
+
+
 def read_whole(io: FileIO, location: str) -> bytes:
     """A small file in full: table metadata, a manifest list, a manifest.
 
@@ -86,7 +91,7 @@ def read_whole(io: FileIO, location: str) -> bytes:
     which holds their credentials.
     """
     opened = io.relocation.map(location) if isinstance(io, RelocatedFileIO) else location
-    local = opened.removeprefix("file://")
+    local = local_path(opened)
     if "://" not in local and local.startswith("/"):
         with open(local, "rb") as file:
             return file.read()

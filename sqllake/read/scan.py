@@ -30,11 +30,11 @@ from pyiceberg.table import ManifestGroupPlanner, Table
 from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.transforms import IdentityTransform
 
-from sqllake.catalog import TableName, local_path
+from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, OperationalError
 from sqllake.read import manifests as cached_manifests
 from sqllake.read.footers import special_layouts
-from sqllake.read.locations import RelocatedFileIO, normalize
+from sqllake.read.locations import RelocatedFileIO, local_path, normalize
 from sqllake.read.nested import NestedLayout, history_misreads
 from sqllake.types import sql_literal
 

@@ -31,8 +31,8 @@ from pyiceberg.table import Table
 from pyiceberg.typedef import Record
 from pyiceberg.types import FixedType, IcebergType, ListType, MapType, NestedField, StructType
 
-from sqllake.catalog import local_path
 from sqllake.errors import IntegrityError
+from sqllake.read.locations import local_path
 from sqllake.types import quote_ident
 from sqllake.write.commit import data_file
 from sqllake.write.parquet import WriterOptions, WrittenFile
