@@ -21,20 +21,31 @@ import sqlalchemy as sa
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import (
+    BadRequestError,
     CommitFailedException,
+    ForbiddenError,
     NamespaceAlreadyExistsError,
     NoSuchNamespaceError,
     NoSuchTableError,
     TableAlreadyExistsError,
+    UnauthorizedError,
+    ValidationError,
 )
 from pyiceberg.io import load_file_io
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.serializers import Compressor, FromByteStream
-from pyiceberg.table import Table, Transaction
+from pyiceberg.table import Table, TableProperties, Transaction
+from pyiceberg.table.metadata import TableMetadata
 from sqlalchemy.engine.interfaces import DBAPICursor
 
-from sqllake.errors import NotSupportedError, OperationalError, ProgrammingError
+from sqllake.compat import pyiceberg as compat
+from sqllake.errors import (
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    UnconfirmedCommitError,
+)
 from sqllake.read.locations import (
     RelocatedFileIO,
     Relocation,
@@ -166,12 +177,61 @@ _POINTER = sa.text(
 )
 
 
+# One table's part of a commit: a change applied to a fresh transaction of the table.
+Change = tuple[TableName, Callable[[Transaction], None]]
+
 # Moves a table pointer only if it still points where it did (optimistic concurrency).
 _MOVE_POINTER = sa.text(
     "UPDATE iceberg_tables SET metadata_location = :new, previous_metadata_location = :old "
     "WHERE catalog_name = :catalog AND table_namespace = :namespace AND table_name = :name "
     "AND metadata_location = :old"
 )
+
+# Answers after which a commit certainly did not land: the catalog refused it.
+_REFUSED = (
+    CommitFailedException,
+    BadRequestError,
+    UnauthorizedError,
+    ForbiddenError,
+    NoSuchTableError,
+    NoSuchNamespaceError,
+    ValidationError,
+)
+
+
+def _snapshot_ids(metadata: TableMetadata) -> frozenset[int]:
+    return frozenset(snapshot.snapshot_id for snapshot in metadata.snapshots)
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """One table's part of a commit: its new metadata file, written, not yet published."""
+
+    name: TableName
+    base: str  # the metadata file the pointer must still name
+    location: str  # the new metadata file
+    snapshot_ids: frozenset[int]  # the snapshots it adds
+
+    def landed(self, metadata: TableMetadata, pointer: str) -> bool:
+        """Whether the table, read again, includes this commit (later commits may follow)."""
+        if pointer == self.location:
+            return True
+        if any(entry.metadata_file == self.location for entry in metadata.metadata_log):
+            return True
+        return bool(self.snapshot_ids) and self.snapshot_ids <= _snapshot_ids(metadata)
+
+
+def _without_retries(table: Table) -> Table:
+    """The table with PyIceberg's own commit retries turned off, for this process only.
+
+    PyIceberg retries a failed commit by rebuilding the snapshot on fresh metadata,
+    which would skip the checks a change makes; sqllake retries instead (see
+    ``write/commit.py``). The property changes only this in-memory copy: a commit
+    applies its updates to the catalog's current metadata, never to this copy's.
+    """
+    properties = {**table.metadata.properties, TableProperties.COMMIT_NUM_RETRIES: "0"}
+    metadata = table.metadata.model_copy(update={"properties": properties})
+    return Table(table.name(), metadata, table.metadata_location, table.io, table.catalog)
 
 
 class Lakehouse:
@@ -181,11 +241,13 @@ class Lakehouse:
         self.settings = settings
         self._loaded: dict[TableName, Table] = {}
         self._pointer_statement: DriverStatement | None = None
+        self._move_statement: DriverStatement | None = None
         try:
             self._catalog = _open(settings)
             engine = self.sql_engine
             if engine is not None:
                 self._pointer_statement = DriverStatement.compile(_POINTER, engine)
+                self._move_statement = DriverStatement.compile(_MOVE_POINTER, engine)
             if engine is not None and engine.dialect.name == "sqlite":
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
                 engine.dispose()
@@ -259,13 +321,20 @@ class Lakehouse:
     def exists(self, table: TableName) -> bool:
         return self._catalog.table_exists(table.identifier)
 
+    def _row_key(self, table: TableName) -> dict[str, str]:
+        """The key of a table's row in a SQL catalog's ``iceberg_tables``."""
+        return {
+            "catalog": self._catalog.name,
+            "namespace": ".".join(table.namespace),
+            "name": table.name,
+        }
+
     def _pointer(self, table: TableName) -> str | None:
         engine, statement = self.sql_engine, self._pointer_statement
         if engine is None or statement is None:
             return None
-        names = {"catalog": self._catalog.name, "namespace": ".".join(table.namespace)}
         with driver_transaction(engine) as cursor:
-            found = statement.execute(cursor, {**names, "name": table.name}).fetchone()
+            found = statement.execute(cursor, self._row_key(table)).fetchone()
         if found is None:
             raise ProgrammingError(f"table {table} does not exist")
         return str(found[0])
@@ -326,7 +395,10 @@ class Lakehouse:
         return self.load(table)
 
     def location_for(self, table: TableName) -> str:
-        return "/".join([self.settings.warehouse_uri.rstrip("/"), *table.namespace, table.name])
+        """Where a new table's files go: one folder per name part under the warehouse,
+        each part encoded so that no name leads outside it (see :func:`path_segment`)."""
+        parts = [path_segment(part) for part in table.identifier]
+        return "/".join([self.settings.warehouse_uri.rstrip("/"), *parts])
 
     def create_table(
         self,
@@ -348,59 +420,115 @@ class Lakehouse:
         except TableAlreadyExistsError:
             raise ProgrammingError(f"table {table} already exists") from None
 
-    def commit_together(
-        self, changes: list[tuple[TableName, Callable[[Transaction], None]]]
-    ) -> None:
-        """Commit changes to several tables atomically: all table pointers move in one
-        database transaction, or none does.
+    def commit(self, changes: Sequence[Change]) -> None:
+        """Apply each change to a fresh transaction of its table and publish them all as one
+        commit: every table's pointer moves, or none does.
 
-        Each change is applied to a fresh transaction of its table; the new metadata
-        files are written first (nothing references them yet), then one database
-        transaction moves every pointer, each only if no one else moved it meanwhile.
-        On a conflict nothing is committed, the unreferenced metadata files are left
-        behind (like any failed Iceberg commit) and ``CommitFailedException`` is raised
-        for the caller to retry. Needs a SQL catalog.
+        Failure semantics: ``CommitFailedException`` means another writer moved a table
+        first and nothing was published (the caller may apply the changes again); the new
+        metadata files are left unreferenced, like any failed Iceberg commit. When the
+        catalog's answer is lost (a dropped connection during the database commit, a REST
+        catalog's unknown commit state), the catalog is asked again: a commit that landed
+        returns normally; otherwise :class:`UnconfirmedCommitError` says whether it did
+        not land or could not be told, and everything the commit wrote must be kept.
+        Several tables need a SQL catalog.
         """
-        engine = self.sql_engine
-        catalog = self._catalog
-        if engine is None or not isinstance(catalog, SqlCatalog):
+        if self.is_sql_catalog:
+            self._commit_sql(changes)
+        elif len(changes) == 1:
+            self._commit_other(*changes[0])
+        elif changes:
             raise NotSupportedError("committing several tables at once needs a SQL catalog")
-        moves = []
+
+    def _commit_sql(self, changes: Sequence[Change]) -> None:
+        catalog = self._catalog
+        assert isinstance(catalog, SqlCatalog)
+        staged: list[_Staged] = []
+        tables: list[Table] = []
         for name, apply in changes:
             table = self.load(name)
             transaction = table.transaction()
             apply(transaction)
-            staged = catalog._update_and_stage_table(  # noqa: SLF001 - staging without committing
-                table,
-                table.name(),
-                transaction._requirements,
-                transaction._updates,  # noqa: SLF001
-            )
-            catalog._write_metadata(staged.metadata, staged.io, staged.metadata_location)  # noqa: SLF001
-            moves.append((name, table.metadata_location, staged.metadata_location))
-        with engine.begin() as conn:
-            for name, old, new in moves:
-                moved = conn.execute(
-                    _MOVE_POINTER,
-                    {
-                        "catalog": catalog.name,
-                        "namespace": ".".join(name.namespace),
-                        "name": name.name,
-                        "old": old,
-                        "new": new,
-                    },
-                )
-                if moved.rowcount != 1:
-                    raise CommitFailedException(f"table {name} was changed by another writer")
-
-    def drop_table(self, table: TableName, purge: bool) -> None:
+            new = compat.stage(catalog, table, transaction)
+            if new.metadata == table.metadata:
+                continue  # nothing changed
+            compat.write_metadata(catalog, new)
+            ids = compat.added_snapshot_ids(transaction)
+            staged.append(_Staged(name, table.metadata_location, new.metadata_location, ids))
+            tables.append(Table(table.name(), new.metadata, new.metadata_location, new.io, catalog))
+        if not staged:
+            return
+        engine, move = self.sql_engine, self._move_statement
+        assert engine is not None and move is not None
         try:
-            if purge:
-                self._catalog.purge_table(table.identifier)
-            else:
-                self._catalog.drop_table(table.identifier)
+            with driver_transaction(engine) as cursor:
+                for each in staged:
+                    values = {**self._row_key(each.name), "old": each.base, "new": each.location}
+                    if move.execute(cursor, values).rowcount != 1:
+                        raise CommitFailedException(
+                            f"table {each.name} was changed by another writer"
+                        )
+        except CommitFailedException:
+            raise
+        except BaseException as exc:  # the database may have committed before the answer was lost
+            self._settle([(each.name, each.landed) for each in staged], exc)
+        # The next load finds the pointer where this commit left it and skips re-reading
+        # the metadata file just written.
+        for each, table in zip(staged, tables, strict=True):
+            self._loaded[each.name] = table
+
+    def _commit_other(self, name: TableName, apply: Callable[[Transaction], None]) -> None:
+        transaction = _without_retries(self.load(name)).transaction()
+        apply(transaction)
+        added = compat.added_snapshot_ids(transaction)
+        try:
+            transaction.commit_transaction()
+        except _REFUSED:
+            raise
+        except BaseException as exc:  # sent, but the answer is unknown
+            if not added:
+                raise UnconfirmedCommitError(
+                    f"the catalog did not confirm the change to {name} ({exc}); "
+                    "check the table before running the statement again"
+                ) from exc
+            self._settle([(name, lambda metadata, _pointer: added <= _snapshot_ids(metadata))], exc)
+
+    def _settle(
+        self,
+        commits: Sequence[tuple[TableName, Callable[[TableMetadata, str], bool]]],
+        cause: BaseException,
+    ) -> None:
+        """Find out whether a commit whose answer was lost landed, by reading each table's
+        pointer again; return if it did, raise :class:`UnconfirmedCommitError` if not."""
+        names = ", ".join(str(name) for name, _ in commits)
+        try:
+            landed = []
+            for name, check in commits:
+                current = self._load(name, self._pointer(name))
+                landed.append(check(current.metadata, current.metadata_location))
+        except BaseException as exc:
+            raise UnconfirmedCommitError(
+                f"the catalog did not confirm the commit to {names} ({cause}) and could not be "
+                f"asked whether it landed ({exc}); nothing was deleted: check the table "
+                "before running the statement again"
+            ) from cause
+        if all(landed):
+            return
+        state = "did not land" if not any(landed) else "landed for only some of the tables"
+        raise UnconfirmedCommitError(
+            f"the commit to {names} {state} ({cause}); its files were kept, since the catalog "
+            "did not confirm its answer"
+        ) from cause
+
+    def drop_table(self, table: TableName) -> Table:
+        """Remove the table from the catalog (its files stay); the table as it was."""
+        dropped = self.load(table)
+        try:
+            self._catalog.drop_table(table.identifier)
         except (NoSuchTableError, NoSuchNamespaceError):
             raise ProgrammingError(f"table {table} does not exist") from None
+        self._loaded.pop(table, None)
+        return dropped
 
     def rename_table(self, table: TableName, new: TableName) -> None:
         if self.exists(new):
@@ -411,6 +539,22 @@ class Lakehouse:
             self._catalog.rename_table(table.identifier, new.identifier)
         except (NoSuchTableError, NoSuchNamespaceError):
             raise ProgrammingError(f"table {table} does not exist") from None
+
+
+# Characters a name cannot carry into a path as they are: separators, the escape itself,
+# what URI parsers split on, and what file readers take for glob patterns (DuckDB).
+_UNSAFE_IN_PATHS = frozenset("/\\%?#:*[]{}\"'^=") | frozenset(map(chr, [*range(32), 127]))
+
+
+def path_segment(name: str) -> str:
+    """A schema or table name as one folder name: unsafe characters percent-encoded (as
+    Hive escapes partition paths), and ``.``/``..`` spelled out, so the folder is always
+    a child of its parent and two names never share one."""
+    if not name:
+        raise ProgrammingError("a schema or table name cannot be empty")
+    if name in (".", ".."):
+        return name.replace(".", "%2E")
+    return "".join(f"%{ord(c):02X}" if c in _UNSAFE_IN_PATHS else c for c in name)
 
 
 def refuse_relocated_write(table: Table, name: TableName) -> None:

@@ -222,3 +222,9 @@ def translate(
     error = _error_class(exc)(message, offset=offset)
     error.__cause__ = exc if isinstance(exc, builtins.Exception) else None
     return error
+
+
+class UnconfirmedCommitError(OperationalError):
+    """A commit the catalog did not confirm: it may have landed, so nothing it wrote may
+    be deleted. Raised when the catalog's answer was lost and asking again found that the
+    commit did not land, or could not tell."""

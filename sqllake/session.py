@@ -12,6 +12,7 @@ files too. DDL (CREATE, DROP, ALTER) takes effect at once, as in Spark and Trino
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from sqllake.catalog import (
     TableName,
     remove_files,
 )
-from sqllake.errors import Error, ProgrammingError, located, translate
+from sqllake.errors import Error, ProgrammingError, UnconfirmedCommitError, located, translate
 from sqllake.execute import HANDLERS
 from sqllake.execute.query import Pin, prepare
 from sqllake.plan import nodes
@@ -40,16 +41,17 @@ from sqllake.result import Result
 from sqllake.sql import parse
 from sqllake.types import quote_ident
 from sqllake.write.buffer import InsertBuffer, flushed_sequence
-from sqllake.write.commit import append_action, append_files, commit_with_retry_together
+from sqllake.write.commit import append_action, commit_with_retry
+
+_log = logging.getLogger("sqllake")
 
 
 @dataclass
 class Transaction:
     """Files written and not yet committed, per table.
 
-    Failure semantics of :meth:`commit`: tables commit one after another, each as one
-    snapshot; if one fails, the tables before it stay committed, its own files and
-    those of the tables after it are deleted, and the error names what was committed.
+    Failure semantics of :meth:`commit`: every table's snapshot is published at once, or
+    none is (see :meth:`commit`).
     """
 
     explicit: bool = False
@@ -75,17 +77,18 @@ class Transaction:
     def commit(self, lakehouse: Lakehouse) -> None:
         """One snapshot per table; several tables atomically (SQL catalogs only).
 
-        Failure semantics: nothing is committed and every written file is deleted;
-        a conflict with another writer is retried on fresh metadata first.
+        Failure semantics: nothing is committed and every written file is deleted; a
+        conflict with another writer is retried on fresh metadata first. When the
+        catalog's answer was lost and it cannot confirm the commit, the files are kept
+        (the commit may have landed) and forgotten here: the error says so.
         """
         tables = sorted(t for t, files in self.pending.items() if files)
+        changes = [(t, append_action(self.pending[t])) for t in tables]
         try:
-            if len(tables) == 1:
-                (table,) = tables
-                append_files(functools.partial(lakehouse.load, table), self.pending[table])
-            elif tables:
-                appends = [(t, append_action(self.pending[t])) for t in tables]
-                commit_with_retry_together(lambda: lakehouse.commit_together(appends))
+            commit_with_retry(lakehouse, changes)
+        except UnconfirmedCommitError:
+            self.pending.clear()
+            raise
         except BaseException:
             self.rollback()
             raise
@@ -146,7 +149,12 @@ class Session:
         since = self._appended.get(name, 0) + batch.num_rows
         checked = self._checked.get(name, 0.0)
         if since * 10 >= self.write.flush_rows or time.monotonic() - checked >= 1.0:
-            self._flush_if_due(name, table)
+            try:
+                self._flush_if_due(name, table)
+            except Exception:
+                # The rows are durably buffered: the INSERT succeeded whatever the flush
+                # does, and a later one (due check, FLUSH, close) moves them.
+                _log.warning("flush of %s failed; its rows stay buffered", name, exc_info=True)
         else:
             self._appended[name] = since
 
@@ -167,7 +175,7 @@ class Session:
         """Move ``name``'s buffered rows into Parquet files and one snapshot; rows moved."""
         if self.buffer is None:
             return 0
-        return self.buffer.flush(name, functools.partial(self.lakehouse.load, name))
+        return self.buffer.flush(name, self.lakehouse)
 
     def flush_due(self) -> None:
         """Flush the tables this session buffered whose rows are due (a timer calls this)."""

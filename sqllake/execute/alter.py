@@ -359,7 +359,7 @@ def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any])
             raise ProgrammingError(f"table {name}: {exc}") from exc
         _refuse_duplicate_names(name, tx.table_metadata.schema().as_struct())
 
-    commit_with_retry(lambda: session.lakehouse.load(name), apply)
+    commit_with_retry(session.lakehouse, [(name, apply)])
     return Result.status_only("ALTER TABLE")
 
 

@@ -32,6 +32,7 @@ from sqllake.types import (
     quote_ident,
 )
 from sqllake.write.partitioning import build_spec
+from sqllake.write.purge import purge
 
 if TYPE_CHECKING:
     from sqllake.session import Session
@@ -69,7 +70,7 @@ def create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any
         schema = plan.schema or _query_schema(session, plan.query, params)  # type: ignore[arg-type]
         if exists and plan.or_replace:
             session.transaction.discard(name)
-            session.lakehouse.drop_table(name, purge=False)
+            session.lakehouse.drop_table(name)
             if session.buffer is not None:
                 session.buffer.forget(name)
         spec = build_spec(schema, plan.partition_by)
@@ -81,7 +82,7 @@ def create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any
     except BaseException:
         # CREATE TABLE ... AS SELECT is one statement: a failed load leaves no table.
         session.transaction.discard(name)
-        session.lakehouse.drop_table(name, purge=True)
+        purge(session.lakehouse.drop_table(name))
         raise
     return Result.status_only(f"CREATE TABLE {count}", rowcount=count)
 
@@ -91,7 +92,9 @@ def drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -
     with located(plan.name.offset):
         if plan.if_exists and not session.lakehouse.exists(name):
             return Result.status_only("DROP TABLE")
-        session.lakehouse.drop_table(name, plan.purge)
+        dropped = session.lakehouse.drop_table(name)
+        if plan.purge:
+            purge(dropped)
     session.transaction.discard(name)
     if session.buffer is not None:
         session.buffer.forget(name)

@@ -11,6 +11,7 @@ Writers also mix spellings of one location (``hdfs://host:port/a/b`` in one file
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 
 from pyiceberg.io import FileIO, InputFile, OutputFile
@@ -83,6 +84,28 @@ def local_path(location: str) -> str:
     return location.removeprefix("file://")
 
 
+def opened_location(io: FileIO, location: str) -> str:
+    """The location ``io`` actually opens for a recorded ``location``."""
+    return io.relocation.map(location) if isinstance(io, RelocatedFileIO) else location
+
+
+def _scheme_and_path(location: str) -> tuple[str, str]:
+    found = _SCHEME_AND_AUTHORITY.match(location)
+    prefix = found.group(0) if found else ""
+    path = posixpath.normpath(location[len(prefix) :] or "/")
+    return ("" if prefix.startswith("file:") else prefix), path
+
+
+def is_under(location: str, root: str) -> bool:
+    """Whether ``location`` lies inside the folder ``root`` (same scheme and bucket;
+    ``..`` resolved first, so a recorded path cannot climb out)."""
+    scheme, path = _scheme_and_path(location)
+    root_scheme, root_path = _scheme_and_path(root)
+    if scheme != root_scheme:
+        return False
+    return path == root_path or path.startswith(root_path.rstrip("/") + "/")
+
+
 def read_whole(io: FileIO, location: str) -> bytes:
     """A small file in full: table metadata, a manifest list, a manifest.
 
@@ -90,8 +113,7 @@ def read_whole(io: FileIO, location: str) -> bytes:
     a process costs more than reading one of these. Other schemes go through ``io``,
     which holds their credentials.
     """
-    opened = io.relocation.map(location) if isinstance(io, RelocatedFileIO) else location
-    local = local_path(opened)
+    local = local_path(opened_location(io, location))
     if "://" not in local and local.startswith("/"):
         with open(local, "rb") as file:
             return file.read()

@@ -17,13 +17,15 @@ Failure semantics of :meth:`InsertBuffer.flush`:
 - a crash after the commit leaves rows at or below the recorded number in the buffer;
   readers ignore them and the next flush deletes them;
 - two flushes of one table race on the Iceberg commit: the loser sees the new number,
-  deletes its files and starts again from what is still buffered.
+  deletes its files and starts again from what is still buffered;
+- a commit whose answer was lost and that the catalog cannot confirm keeps its files and
+  its rows: if it landed, the recorded number hides the rows from readers and the next
+  flush deletes them; if not, the next flush writes them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -31,9 +33,16 @@ import sqlalchemy as sa
 from pyiceberg.table import Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 
-from sqllake.catalog import DriverStatement, TableName, driver_transaction, remove_files
+from sqllake.catalog import (
+    DriverStatement,
+    Lakehouse,
+    TableName,
+    driver_transaction,
+    remove_files,
+)
+from sqllake.errors import UnconfirmedCommitError
 from sqllake.types import arrow_schema, cast_array
-from sqllake.write.commit import append_files
+from sqllake.write.commit import append_action, commit_with_retry
 from sqllake.write.ordering import sort_rows
 from sqllake.write.rows import write_rows
 
@@ -224,11 +233,11 @@ class InsertBuffer:
             conn.execute(_rows.update().where(self._key(table, _rows)).values(**values))
             conn.execute(_sequences.update().where(self._key(table, _sequences)).values(**values))
 
-    def flush(self, table: TableName, load: Callable[[], Table]) -> int:
+    def flush(self, table: TableName, lakehouse: Lakehouse) -> int:
         """Move buffered rows into the table as one snapshot; the number of rows moved."""
         while True:
             buffered = self.read(table)
-            current = load()
+            current = lakehouse.load(table)
             flushed = flushed_sequence(current.metadata)
             pending = [(seq, batch) for seq, batch in buffered.batches if seq > flushed]
             if not pending:
@@ -242,11 +251,14 @@ class InsertBuffer:
                 if flushed_sequence(transaction.table_metadata) != expected:
                     raise _FlushedElsewhere
 
+            append = append_action(files, still_ours, {SEQUENCE_PROPERTY: str(highest)})
             try:
-                append_files(load, files, {SEQUENCE_PROPERTY: str(highest)}, check=still_ours)
+                commit_with_retry(lakehouse, [(table, append)])
             except _FlushedElsewhere:
                 remove_files(f.file_path for f in files)
                 continue
+            except UnconfirmedCommitError:
+                raise  # the rows stay buffered; the recorded number decides if they landed
             except BaseException:
                 remove_files(f.file_path for f in files)
                 raise

@@ -1,18 +1,20 @@
 """Iceberg commits: written Parquet files -> DataFiles with metrics -> one snapshot.
 
-Failure semantics: :func:`append_files` either publishes one new snapshot holding all
-the files, or raises and publishes nothing. A conflict with another writer (the
-table's current snapshot moved) is retried on the fresh metadata, because an append
-never depends on what others appended. What a failed commit leaves behind are the
-Parquet files themselves, which no snapshot references; the caller deletes them
-(see ``Transaction.rollback``), and may retry the whole statement.
+Failure semantics: :func:`commit_with_retry` either publishes one new snapshot per
+table, or raises and publishes nothing. A conflict with another writer (the table's
+current snapshot moved) is retried on the fresh metadata, because an append never
+depends on what others appended. After a failure the written Parquet files are
+referenced by no snapshot and the caller deletes them (see ``Transaction.rollback``)
+and may retry the whole statement; except after an
+:class:`~sqllake.errors.UnconfirmedCommitError`, when the commit may have landed and
+nothing it wrote may be deleted.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.io.pyarrow import (
@@ -21,9 +23,10 @@ from pyiceberg.io.pyarrow import (
     parquet_path_to_id_mapping,
 )
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
-from pyiceberg.table import Table, TableProperties, Transaction
+from pyiceberg.table import Table, Transaction
 from pyiceberg.typedef import Record
 
+from sqllake.catalog import Change, Lakehouse
 from sqllake.errors import OperationalError
 from sqllake.write.parquet import WrittenFile
 
@@ -53,39 +56,27 @@ def data_file(table: Table, written: WrittenFile, partition: Record) -> DataFile
     )
 
 
-def _without_retries(table: Table) -> Table:
-    """The table with PyIceberg's own commit retries turned off, for this process only.
+def commit_with_retry(lakehouse: Lakehouse, changes: Sequence[Change]) -> None:
+    """Apply the changes to fresh transactions and commit them as one; on a conflict,
+    reload and redo.
 
-    PyIceberg retries a failed commit by rebuilding the snapshot on fresh metadata,
-    which would skip the checks ``apply`` makes; retries happen here instead. The
-    property changes only this in-memory copy: a commit applies its updates to the
-    catalog's current metadata, never to this copy's properties.
-    """
-    properties = {**table.metadata.properties, TableProperties.COMMIT_NUM_RETRIES: "0"}
-    metadata = table.metadata.model_copy(update={"properties": properties})
-    return Table(table.name(), metadata, table.metadata_location, table.io, table.catalog)
-
-
-def commit_with_retry(load: Callable[[], Table], apply: Callable[[Transaction], None]) -> Table:
-    """Apply changes to a fresh transaction and commit; on a conflict, reload and redo.
-
-    ``apply`` is called again on the new metadata after a conflict, so it re-checks the
-    change against what the other writer committed (a column it drops may be gone).
+    Each change is applied again on the new metadata after a conflict, so it re-checks
+    itself against what the other writer committed (a column it drops may be gone).
+    What a failure leaves behind is described at ``Lakehouse.commit``: an
+    :class:`~sqllake.errors.UnconfirmedCommitError` means the commit may have landed.
     """
     for attempt in range(COMMIT_RETRIES + 1):
-        table = _without_retries(load())
-        transaction = table.transaction()
-        apply(transaction)
         try:
-            return transaction.commit_transaction()
+            lakehouse.commit(changes)
+            return
         except CommitFailedException as exc:
             if attempt == COMMIT_RETRIES:
+                names = ", ".join(str(name) for name, _ in changes)
                 raise OperationalError(
-                    f"commit to {'.'.join(table.name())} failed after {COMMIT_RETRIES} retries: "
-                    f"another writer kept changing the table ({exc})"
+                    f"commit to {names} failed after {COMMIT_RETRIES} retries: another writer "
+                    f"kept changing the table ({exc})"
                 ) from exc
             time.sleep(COMMIT_BACKOFF_SECONDS * (2**attempt) * random.uniform(0.5, 1.5))
-    raise AssertionError("unreachable")
 
 
 def append_action(
@@ -107,28 +98,3 @@ def append_action(
                 app.append_data_file(file)
 
     return apply
-
-
-def commit_with_retry_together(commit: Callable[[], None]) -> None:
-    """Run an all-or-nothing commit of several tables, retrying it on conflicts."""
-    for attempt in range(COMMIT_RETRIES + 1):
-        try:
-            commit()
-            return
-        except CommitFailedException as exc:
-            if attempt == COMMIT_RETRIES:
-                raise OperationalError(
-                    f"commit failed after {COMMIT_RETRIES} retries: another writer kept "
-                    f"changing the tables ({exc})"
-                ) from exc
-            time.sleep(COMMIT_BACKOFF_SECONDS * (2**attempt) * random.uniform(0.5, 1.5))
-
-
-def append_files(
-    load: Callable[[], Table],
-    files: list[DataFile],
-    summary: dict[str, str] | None = None,
-    check: Callable[[Transaction], None] | None = None,
-) -> Table:
-    """Commit ``files`` as one append snapshot, retrying on concurrent commits."""
-    return commit_with_retry(load, append_action(files, check, summary))
