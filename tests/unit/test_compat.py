@@ -1,0 +1,57 @@
+"""The behaviour sqllake relies on in its dependencies' internals (``sqllake/compat``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.schema import Schema
+from pyiceberg.types import LongType, NestedField
+
+from sqllake.compat import pyiceberg as compat
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> SqlCatalog:
+    catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path}/c.db", warehouse=f"file://{tmp_path}")
+    catalog.create_namespace("ns")
+    catalog.create_table("ns.t", Schema(NestedField(1, "a", LongType(), required=False)))
+    return catalog
+
+
+def _appended() -> pa.Table:
+    return pa.table({"a": pa.array([1, 2], pa.int64())})
+
+
+def test_stage_builds_the_next_metadata_without_publishing_it(catalog: SqlCatalog) -> None:
+    table = catalog.load_table("ns.t")
+    transaction = table.transaction()
+    transaction.append(_appended())
+    staged = compat.stage(catalog, table, transaction)
+    added = compat.added_snapshot_ids(transaction)
+    assert len(added) == 1
+    assert {s.snapshot_id for s in staged.metadata.snapshots} == added
+    assert staged.metadata_location != table.metadata_location
+    assert staged.metadata_location.split("/")[-1].startswith("00001-")
+    compat.write_metadata(catalog, staged)
+    assert Path(staged.metadata_location.removeprefix("file://")).is_file()
+    # Nothing was published: the catalog still names the old metadata file.
+    assert catalog.load_table("ns.t").metadata_location == table.metadata_location
+
+
+def test_stage_refuses_a_transaction_built_on_a_moved_table(catalog: SqlCatalog) -> None:
+    stale = catalog.load_table("ns.t")
+    catalog.load_table("ns.t").append(_appended())
+    transaction = stale.transaction()
+    transaction.append(_appended())
+    with pytest.raises(CommitFailedException):
+        compat.stage(catalog, catalog.load_table("ns.t"), transaction)
+
+
+def test_a_change_without_a_snapshot_adds_no_snapshot_ids(catalog: SqlCatalog) -> None:
+    transaction = catalog.load_table("ns.t").transaction()
+    transaction.set_properties(k="v")
+    assert compat.added_snapshot_ids(transaction) == frozenset()
