@@ -44,5 +44,8 @@ def properties_of(pairs: list[exp.Expr]) -> dict[str, str]:
     properties: dict[str, str] = {}
     for prop in pairs:
         key = property_value(prop.this)
-        properties[PROPERTY_ALIASES.get(key.lower(), key)] = property_value(prop.args["value"])
+        value = prop.args.get("value")
+        if value is None:
+            raise ProgrammingError(f"property {key} needs a value", offset=offset_of(prop))
+        properties[PROPERTY_ALIASES.get(key.lower(), key)] = property_value(value)
     return properties

@@ -12,6 +12,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.types import LongType, NestedField
 
 from sqllake.compat import pyiceberg as compat
+from sqllake.read.metadata_tables import metadata_table
 
 
 @pytest.fixture
@@ -55,3 +56,14 @@ def test_a_change_without_a_snapshot_adds_no_snapshot_ids(catalog: SqlCatalog) -
     transaction = catalog.load_table("ns.t").transaction()
     transaction.set_properties(k="v")
     assert compat.added_snapshot_ids(transaction) == frozenset()
+
+
+def test_metadata_tables_of_a_table_without_snapshots_have_pyiceberg_columns(
+    catalog: SqlCatalog,
+) -> None:
+    table = catalog.load_table("ns.t")
+    empty = {kind: metadata_table(table, kind).schema for kind in ("entries", "partitions")}
+    table.append(_appended())
+    table = catalog.load_table("ns.t")
+    assert empty["entries"].equals(table.inspect.entries().schema, check_metadata=True)
+    assert empty["partitions"].equals(table.inspect.partitions().schema, check_metadata=True)
