@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -53,6 +54,7 @@ from sqllake.read.locations import (
     read_whole,
     table_root,
 )
+from sqllake.secrets import remember_properties, remember_uri
 
 DEFAULT_WAREHOUSE = "lakehouse"
 DEFAULT_NAMESPACE = "default"
@@ -94,6 +96,9 @@ class CatalogSettings:
         return self.warehouse if "://" in self.warehouse else f"file://{self.warehouse}"
 
 
+_CATALOG_NAME = re.compile(r"[\w.-]+")
+
+
 def _open(settings: CatalogSettings) -> Catalog:
     if settings.catalog is None:
         if "://" in settings.warehouse:
@@ -105,6 +110,13 @@ def _open(settings: CatalogSettings) -> Catalog:
         return SqlCatalog(CATALOG_NAME, uri=uri, warehouse=settings.warehouse_uri)
     if "://" in settings.catalog:
         return SqlCatalog(CATALOG_NAME, uri=settings.catalog, warehouse=settings.warehouse_uri)
+    if not _CATALOG_NAME.fullmatch(settings.catalog):
+        # A URI without its scheme (``user:password@host/db``): PyIceberg would echo it,
+        # upper-cased, in the name of the variable it looked for.
+        raise ProgrammingError(
+            f"catalog '{settings.catalog}' is neither a SQLAlchemy URI (scheme://...) nor "
+            "the name of a PyIceberg catalog"
+        )
     return load_catalog(settings.catalog, warehouse=settings.warehouse_uri)
 
 
@@ -242,8 +254,10 @@ class Lakehouse:
         self._loaded: dict[TableName, Table] = {}
         self._pointer_statement: DriverStatement | None = None
         self._move_statement: DriverStatement | None = None
+        remember_uri(settings.catalog)  # masked in every message from now on
         try:
             self._catalog = _open(settings)
+            remember_properties(self._catalog.properties)
             engine = self.sql_engine
             if engine is not None:
                 self._pointer_statement = DriverStatement.compile(_POINTER, engine)

@@ -18,6 +18,8 @@ import pyarrow as pa
 import sqlglot.errors
 from pyiceberg import exceptions as ice
 
+from sqllake.secrets import mask, scrub
+
 
 @dataclass(frozen=True)
 class Location:
@@ -44,9 +46,11 @@ class Error(builtins.Exception):
 
     ``offset`` is the 0-based position in the statement the error points at, when known;
     ``location`` is filled in once the statement text is known (see :meth:`locate`).
+    Credentials in the message are masked (see :mod:`sqllake.secrets`).
     """
 
     def __init__(self, message: str, *, offset: int | None = None) -> None:
+        message = mask(message)
         super().__init__(message)
         self.message = message
         self.offset = offset
@@ -205,10 +209,12 @@ def translate(
     """The one translation of a foreign exception into the PEP 249 hierarchy.
 
     ``locate_name`` maps a name quoted in the message (a column, a table) to its offset in
-    the user's statement, so the error points at what the user typed.
+    the user's statement, so the error points at what the user typed. Credentials are
+    masked in the message and in ``exc``'s chain, which stays attached as the cause.
     """
     if isinstance(exc, Error):
         return exc
+    scrub(exc)
     message = _clean_message(exc)
     offset = None
     if locate_name is not None:

@@ -40,6 +40,7 @@ from sqllake.catalog import CATALOG_NAME, TableName
 from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.execute.changes import snapshot_feed_sql
 from sqllake.read.changes import Bound, snapshot_range
+from sqllake.secrets import mask_properties
 
 if TYPE_CHECKING:
     from sqllake.session import Session
@@ -267,7 +268,7 @@ class _Tracker:
             snapshot_id=snapshot.snapshot_id,
             parent_id=snapshot.parent_snapshot_id,
             operation=summary.operation.value if summary else None,
-            summary=dict(summary.additional_properties) if summary else {},
+            summary=mask_properties(summary.additional_properties) if summary else {},
         )
 
 

@@ -10,7 +10,6 @@ in scripts; an error never ends the session. The buffer runs on a worker thread
 from __future__ import annotations
 
 import dataclasses
-import logging
 import shutil
 import sys
 import threading
@@ -32,7 +31,7 @@ from sqllake.cli.commands import COMMANDS
 from sqllake.cli.complete import NameCache, suggest
 from sqllake.cli.paths import history_file
 from sqllake.cli.render import RENDERERS
-from sqllake.cli.report import Source
+from sqllake.cli.report import Source, log_exception
 from sqllake.cli.script import run_source
 from sqllake.cli.shell import Shell, Streams
 from sqllake.cli.worker import run_cancellable
@@ -173,8 +172,8 @@ class TimedFlush:
                 continue
             try:
                 self._shell.session.flush_due()
-            except Exception:  # never disturbs the shell; the log keeps the details
-                logging.getLogger("sqllake").exception("background flush failed")
+            except Exception as exc:  # never disturbs the shell; the log file keeps the details
+                log_exception(exc)
             finally:
                 self.idle.release()
 

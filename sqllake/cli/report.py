@@ -2,7 +2,8 @@
 
 A :class:`sqllake.errors.Error` is the user's problem and never shows a traceback; any
 other exception is a bug in sqllake: its traceback goes to the log file, and the user
-sees ``InternalError`` with the log's path.
+sees ``InternalError`` with the log's path. Credentials are masked in all of it, the
+echoed source line included (see :mod:`sqllake.secrets`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TextIO
 
 from sqllake.cli.paths import log_file
 from sqllake.errors import Error, Location
+from sqllake.secrets import mask, mask_at
 
 
 @dataclass(frozen=True)
@@ -26,11 +28,11 @@ class Source:
 
 
 def caret_lines(text: str, location: Location) -> str:
-    """The source line at ``location`` and a caret under its column."""
+    """The source line at ``location`` (credentials masked) and a caret under its column."""
     lines = text.splitlines() or [""]
-    line = lines[min(location.line, len(lines)) - 1]
+    line, col = mask_at(lines[min(location.line, len(lines)) - 1], location.col - 1)
     # Keep tabs so the caret lines up with the source line however tabs are shown.
-    indent = "".join(ch if ch == "\t" else " " for ch in line[: location.col - 1])
+    indent = "".join(ch if ch == "\t" else " " for ch in line[:col])
     return f"{line}\n{indent}^\n"
 
 
@@ -51,7 +53,7 @@ def log_exception(exc: BaseException) -> Path | None:
         path = log_file()
         with path.open("a", encoding="utf-8") as log:
             log.write(f"--- {datetime.datetime.now().isoformat(timespec='seconds')}\n")
-            log.write("".join(traceback.format_exception(exc)))
+            log.write(mask("".join(traceback.format_exception(exc))))
     except OSError:
         return None
     return path
@@ -62,8 +64,9 @@ def report_internal(err: TextIO, source: Source, offset: int, exc: BaseException
     at = Location.of(source.text, offset)
     path = log_exception(exc)
     where = f"the traceback is in {path}" if path else "the log file could not be written"
+    message = mask(str(exc))
     err.write(
-        f"{source.name}:{at.line}:{at.col}: InternalError: {type(exc).__name__}: {exc} "
+        f"{source.name}:{at.line}:{at.col}: InternalError: {type(exc).__name__}: {message} "
         f"(a bug in sqllake; {where})\n"
     )
     err.write(caret_lines(source.text, at))

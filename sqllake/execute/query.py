@@ -32,6 +32,7 @@ from sqllake.read.query import (
 from sqllake.read.scan import ScanPlan, plan_scan
 from sqllake.read.timetravel import schema_of, snapshot_as_of, snapshot_by_version
 from sqllake.result import Column, Result
+from sqllake.secrets import mask
 from sqllake.sql.dialect import DIALECT
 from sqllake.write.buffer import BufferedRows, align, flushed_sequence
 
@@ -225,4 +226,13 @@ def explain(session: Session, plan: nodes.Explain, params: Sequence[Any]) -> Res
             f"execution time: {elapsed * 1000:.1f} ms",
         ]
     lines.extend(session.engine.explain(prepared.sql, params).splitlines())
-    return Result.rows("EXPLAIN", [("explain", "VARCHAR")], [(line,) for line in lines])
+    return Result.rows("EXPLAIN", [("explain", "VARCHAR")], [(_masked(line),) for line in lines])
+
+
+def _masked(line: str) -> str:
+    """A plan line with its credentials masked (DuckDB's plan quotes the statement's
+    literals and URLs); a line of a box keeps its width, so the box stays closed."""
+    masked = mask(line)
+    if masked != line and line.endswith("│"):
+        masked = masked[:-1].ljust(len(line) - 1) + "│"
+    return masked

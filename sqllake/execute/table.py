@@ -24,6 +24,7 @@ from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.read.information_schema import STATISTICS, table_statistics
 from sqllake.result import Result
+from sqllake.secrets import mask_properties
 from sqllake.types import (
     duckdb_type,
     field_ids,
@@ -201,7 +202,8 @@ def show_create_table(
     partitioning = [_partition_sql(schema, f) for f in table.spec().fields]
     if any(partitioning):
         text += f"\nPARTITIONED BY ({', '.join(p for p in partitioning if p)})"
-    properties = {**table.properties, "format-version": str(table.format_version)}
+    # Another engine may have stored a credential as a property: it is shown masked.
+    properties = {**mask_properties(table.properties), "format-version": str(table.format_version)}
     if properties:
         listed = ",\n".join(
             f"  {_sql_string(k)} = {_sql_string(v)}" for k, v in sorted(properties.items())

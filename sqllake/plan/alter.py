@@ -110,4 +110,5 @@ def plan_alter_schema(tree: exp.Expr, text: str) -> nodes.Plan:
     (action,) = tree.expressions
     if isinstance(action, alter.RenameTo):
         return nodes.RenameSchema(name_of(tree.this), name_of(action.this))
-    return nodes.AlterSchemaProperties(name_of(tree.this), properties_of(action.expressions))
+    properties = properties_of(action.expressions, owner="schema")
+    return nodes.AlterSchemaProperties(name_of(tree.this), properties)

@@ -7,6 +7,7 @@ from sqlglot import exp
 from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.plan import nodes
 from sqllake.read.query import normalize, offset_of
+from sqllake.secrets import is_secret_key
 
 
 def name_of(node: exp.Expr) -> nodes.Name:
@@ -39,11 +40,22 @@ def property_value(node: exp.Expr) -> str:
 PROPERTY_ALIASES = {"format_version": "format-version"}
 
 
-def properties_of(pairs: list[exp.Expr]) -> dict[str, str]:
-    """Property(key, value) nodes -> table or schema properties (Trino names mapped)."""
+def properties_of(pairs: list[exp.Expr], owner: str = "table") -> dict[str, str]:
+    """Property(key, value) nodes -> table or schema properties (Trino names mapped).
+
+    A credential (``s3.secret-access-key``...) is refused: properties are stored in
+    plain text where every engine and every user of the table reads them.
+    """
     properties: dict[str, str] = {}
     for prop in pairs:
         key = property_value(prop.this)
+        if is_secret_key(key):
+            raise NotSupportedError(
+                f"{owner} property '{key}' is a credential: {owner} properties are stored in "
+                "plain text for every engine to read; configure credentials in the catalog "
+                "or the environment instead",
+                offset=offset_of(prop.this),
+            )
         value = prop.args.get("value")
         if value is None:
             raise ProgrammingError(f"property {key} needs a value", offset=offset_of(prop))

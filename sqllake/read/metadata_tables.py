@@ -2,7 +2,8 @@
 
 Each is an Arrow table PyIceberg's inspection API builds from the table metadata and
 manifests (read through the table's file IO, so moved tables work too). Quote the
-name: ``$`` is not an identifier character in SQL.
+name: ``$`` is not an identifier character in SQL. Credentials in snapshot summaries
+(another engine's writer may take any summary property) are shown masked.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pyiceberg.table import Table
 from pyiceberg.table.inspect import InspectTable
 
 from sqllake.errors import NotSupportedError, ProgrammingError
+from sqllake.secrets import mask_properties
 
 METADATA_TABLES: dict[str, Callable[[InspectTable], pa.Table]] = {
     "snapshots": InspectTable.snapshots,
@@ -96,7 +98,7 @@ def metadata_table(table: Table, kind: str) -> pa.Table:
     if empty is not None and table.current_snapshot() is None:
         return empty(InspectTable.files(table.inspect).schema).empty_table()
     try:
-        return reader(table.inspect)
+        return _masked_summaries(reader(table.inspect))
     except pa.ArrowNotImplementedError as exc:
         # PyIceberg's inspection cannot put some partition values into Arrow: UUIDs.
         name = ".".join(table.name())
@@ -104,3 +106,15 @@ def metadata_table(table: Table, kind: str) -> pa.Table:
             f"metadata table {name}${kind} cannot be built: PyIceberg cannot convert "
             "some of its values to Arrow (UUID partition values)"
         ) from exc
+
+
+def _masked_summaries(table: pa.Table) -> pa.Table:
+    index = table.schema.get_field_index("summary")
+    if index < 0:
+        return table
+    column = table.column(index)
+    summaries = column.to_pylist()
+    masked = [None if s is None else list(mask_properties(dict(s)).items()) for s in summaries]
+    if masked == summaries:
+        return table
+    return table.set_column(index, table.field(index), pa.array(masked, column.type))

@@ -38,3 +38,16 @@ def test_duckdb_message_loses_prefix_and_generated_sql() -> None:
 def test_str_includes_location_once_located() -> None:
     error = errors.ProgrammingError("bad", offset=4).locate("ab\ncdef")
     assert str(error) == "bad (line 2, column 2)"
+
+
+def test_credentials_are_masked_in_sqllake_errors() -> None:
+    error = errors.OperationalError("cannot open catalog postgresql://u:hunter2@db/x")
+    assert error.message == "cannot open catalog postgresql://u:***@db/x"
+    assert "hunter2" not in str(error) and "hunter2" not in repr(error.args)
+
+
+def test_translate_masks_the_message_and_the_chained_exception() -> None:
+    exc = duckdb.IOException('IO Error: No files found that match "ftp://u:hunter2@h/x.csv"')
+    error = errors.translate(exc)
+    assert error.message == 'No files found that match "ftp://u:***@h/x.csv"'
+    assert error.__cause__ is exc and "hunter2" not in str(exc)
