@@ -249,7 +249,7 @@ def test_a_killed_subscriber_resumes_with_nothing_lost_or_redelivered(
 
 
 def test_an_idle_subscription_does_not_parse_metadata(
-    lake: sqllake.Connection, monkeypatch: pytest.MonkeyPatch
+    lake: sqllake.Connection, target: CatalogTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _run(lake, "CREATE TABLE t (id INT)", "CREATE TABLE v (id INT)")
     subscription = lake.subscribe("feed", tables=["t", "v"])
@@ -263,7 +263,11 @@ def test_an_idle_subscription_does_not_parse_metadata(
     for _ in range(20):
         assert subscription.poll() == []
     assert parsed == []  # only the table pointers were read
-    _run(lake, "INSERT INTO v VALUES (1)")
+    writer = sqllake.connect(  # another process's commit
+        str(target.warehouse), catalog=target.catalog, autocommit=True, inline_rows=0
+    )
+    writer.execute("INSERT INTO v VALUES (1)")
+    writer.close()
     assert [e.table for e in subscription.poll()] == ["default.v"]
     assert TableName(("default",), "v") in parsed
 
