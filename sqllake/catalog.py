@@ -48,12 +48,14 @@ from sqllake.errors import (
     UnconfirmedCommitError,
 )
 from sqllake.read.locations import (
+    PathMapping,
     RelocatedFileIO,
     Relocation,
     local_path,
     read_whole,
     table_root,
 )
+from sqllake.read.path_maps import NEEDS_SQL_CATALOG, READ_MAP, PathMaps
 from sqllake.secrets import remember_properties, remember_uri
 
 DEFAULT_WAREHOUSE = "lakehouse"
@@ -255,6 +257,8 @@ class Lakehouse:
         self._pointer_statement: DriverStatement | None = None
         self._move_statement: DriverStatement | None = None
         remember_uri(settings.catalog)  # masked in every message from now on
+        self._map_statement: DriverStatement | None = None
+        self.path_maps: PathMaps | None = None  # where register_table's path_map is kept
         try:
             self._catalog = _open(settings)
             remember_properties(self._catalog.properties)
@@ -262,6 +266,8 @@ class Lakehouse:
             if engine is not None:
                 self._pointer_statement = DriverStatement.compile(_POINTER, engine)
                 self._move_statement = DriverStatement.compile(_MOVE_POINTER, engine)
+                self._map_statement = DriverStatement.compile(READ_MAP, engine)
+                self.path_maps = PathMaps(engine, self._catalog.name)
             if engine is not None and engine.dialect.name == "sqlite":
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
                 engine.dispose()
@@ -385,16 +391,35 @@ class Lakehouse:
         io = load_file_io({**properties, **metadata.properties}, pointer)
         return Table(table.identifier, metadata, pointer, io, self._catalog)
 
+    def _mappings(self, table: TableName, uuid: str) -> tuple[PathMapping, ...]:
+        """The ``path_map`` the table was registered with (see read/path_maps.py)."""
+        engine, statement = self.sql_engine, self._map_statement
+        if engine is None or statement is None:
+            return ()
+        names = {"catalog": self._catalog.name, "namespace": ".".join(table.namespace)}
+        with driver_transaction(engine) as cursor:
+            found = statement.execute(cursor, {**names, "name": table.name, "uuid": uuid})
+            return tuple(PathMapping(str(r), str(a)) for r, a in found.fetchall())
+
     def _load(self, table: TableName, pointer: str | None = None) -> Table:
         loaded = self._read(table, pointer)
-        relocation = Relocation(loaded.metadata.location, table_root(loaded.metadata_location))
+        mapped = self._mappings(table, str(loaded.metadata.table_uuid))
+        relocation = Relocation(
+            loaded.metadata.location, table_root(loaded.metadata_location), mapped
+        )
         if not relocation.needed:
             return loaded
         io = RelocatedFileIO(relocation, loaded.io.properties)
         return Table(loaded.name(), loaded.metadata, loaded.metadata_location, io, loaded.catalog)
 
-    def register(self, table: TableName, metadata_location: str) -> Table:
-        """Add an existing Iceberg table to the catalog by its metadata file."""
+    def register(
+        self, table: TableName, metadata_location: str, path_map: tuple[PathMapping, ...] = ()
+    ) -> Table:
+        """Add an existing Iceberg table to the catalog by its metadata file; ``path_map``
+        says where files recorded under other prefixes are now (kept in the catalog's
+        database; if keeping it fails, the table is not registered either)."""
+        if path_map and self.path_maps is None:
+            raise NotSupportedError(NEEDS_SQL_CATALOG)
         if "://" not in metadata_location:
             path = Path(metadata_location).expanduser().resolve()
             if not path.is_file():
@@ -403,9 +428,16 @@ class Lakehouse:
         if not self.namespace_exists(table.namespace):
             raise ProgrammingError(f"schema {'.'.join(table.namespace)} does not exist")
         try:
-            self._catalog.register_table(table.identifier, metadata_location)
+            registered = self._catalog.register_table(table.identifier, metadata_location)
         except TableAlreadyExistsError:
             raise ProgrammingError(f"table {table} already exists") from None
+        if self.path_maps is not None:
+            try:
+                self.path_maps.replace(table, str(registered.metadata.table_uuid), path_map)
+            except BaseException:
+                self._catalog.drop_table(table.identifier)
+                raise
+        self._loaded.pop(table, None)  # a table of that name dropped earlier: not its map
         return self.load(table)
 
     def location_for(self, table: TableName) -> str:
@@ -576,8 +608,9 @@ def refuse_relocated_write(table: Table, name: TableName) -> None:
     new metadata under the location the metadata records, which is not where it lies."""
     if isinstance(table.io, RelocatedFileIO):
         raise NotSupportedError(
-            f"table {name} was moved or copied from {table.metadata.location}; sqllake reads "
-            "it where it lies but cannot write to it there"
+            f"table {name} or its files were moved or copied from where its metadata records "
+            f"them ({table.metadata.location}); sqllake reads it where it lies but cannot "
+            "write to it there"
         )
 
 

@@ -23,7 +23,7 @@ import sqllake
 PG_SERVER = os.environ.get("SQLLAKE_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 REQUIRE_POSTGRES = os.environ.get("SQLLAKE_REQUIRE_POSTGRES") == "1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CORPUS = REPO_ROOT.parent / "shared" / "iceberg-corpus"
+CORPUS = REPO_ROOT / "tests" / "corpus"  # tables other engines wrote (see its README)
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ quoted; an empty string or BLOB as ``(empty)``; a tab, newline or
 backslash in a string as ``\\t``, ``\\n``, ``\\\\``.
 
 ``${DATA_DIR}`` in SQL is replaced by the absolute path of ``tests/sql/data``, and
-``${CORPUS_DIR}`` by that of the shared Iceberg corpus (tables other engines wrote).
+``${CORPUS_DIR}`` by that of ``tests/corpus`` (tables other engines wrote).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ import sqllake
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 DATA_DIR = SQL_DIR / "data"
-CORPUS_DIR = SQL_DIR.parent.parent.parent / "shared" / "iceberg-corpus"
+CORPUS_DIR = SQL_DIR.parent / "corpus"
 SEPARATOR = "----"
 REGEX_PREFIXES = ("<REGEX>:", "<!REGEX>:")
 

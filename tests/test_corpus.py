@@ -1,6 +1,6 @@
 """Tables written by Spark and the Iceberg Java library read exactly as their writers expect.
 
-Every table of ``../shared/iceberg-corpus`` is registered where it lies (the files were
+Every table of ``tests/corpus`` is registered where it lies (the files were
 moved after they were written, so this also exercises relocation) and every answer in
 its ``expected.json`` is reproduced: counts, sums, counts at each snapshot, the listed
 queries, and the error for a snapshot whose manifest list is missing.
@@ -18,7 +18,8 @@ import pytest
 import sqllake
 from tests.conftest import CORPUS, CatalogTarget
 
-EXPECTED = json.loads((CORPUS / "expected.json").read_text()) if CORPUS.is_dir() else []
+# Read at collection: the corpus is part of the repository, so a missing one fails loudly.
+EXPECTED = json.loads((CORPUS / "expected.json").read_text())
 
 
 def _id(case: dict[str, Any]) -> str:
@@ -46,8 +47,6 @@ def _same(got: Any, expected: Any) -> bool:
 
 @pytest.fixture
 def corpus(target: CatalogTarget) -> Iterator[sqllake.Connection]:
-    if not CORPUS.is_dir():
-        pytest.skip(f"the shared Iceberg corpus is not at {CORPUS}")
     con = target.connect(autocommit=True)
     cur = con.cursor()
     for table in sorted({case["table"] for case in EXPECTED}):

@@ -17,7 +17,7 @@ from pyiceberg.table import Table
 
 import sqllake
 from sqllake.catalog import TableName
-from sqllake.read.locations import SQL_NORMALIZE, Relocation, normalize
+from sqllake.read.locations import SQL_NORMALIZE, PathMapping, Relocation, normalize
 from tests.conftest import CatalogTarget, rows
 from tests.iceberg_writes import commit_deletes, equality_delete_file, position_delete_file
 
@@ -198,3 +198,86 @@ def test_relocation_of_file_uri_spellings() -> None:
     assert moved.map("file:/x/y/data/f.parquet") == "/real/y/data/f.parquet"
     assert moved.map("/x/y/data/f.parquet") == "/real/y/data/f.parquet"
     assert moved.map("file:/x/yy/f.parquet") == "file:/x/yy/f.parquet"
+
+
+class _Folders:
+    """A stand-in for storage: which folders exist, and every question asked."""
+
+    def __init__(self, *present: str) -> None:
+        self.present = set(present)
+        self.asked: list[str] = []
+
+    def __call__(self, location: str) -> bool:
+        self.asked.append(location)
+        return location in self.present
+
+
+def test_folders_beside_the_table_are_found_beside_its_new_folder() -> None:
+    folders = _Folders("/copy/db/t_data", "/copy/objects")
+    moved = Relocation("/wh/db/t", "/copy/db/t", exists=folders)
+    for i in range(3):
+        assert moved.map(f"/wh/db/t_data/f{i}.parquet") == f"/copy/db/t_data/f{i}.parquet"
+        # The object-store layout under a folder beside the schema's: two levels up.
+        assert (
+            moved.map(f"file:///wh/objects/01/10/f{i}.parquet")
+            == f"/copy/objects/01/10/f{i}.parquet"
+        )
+        # Not copied: read where recorded (or reported missing there).
+        assert moved.map(f"/wh/db/gone/f{i}.parquet") == f"/wh/db/gone/f{i}.parquet"
+    assert moved.map("/wh/db/t/data/f.parquet") == "/copy/db/t/data/f.parquet"
+    # Each folder is looked for once, however many files it holds.
+    assert sorted(folders.asked) == ["/copy/db/gone", "/copy/db/t_data", "/copy/objects"]
+
+
+def test_folders_are_not_looked_for_where_nothing_maps() -> None:
+    folders = _Folders("/copy/db/t_data", "/other")
+    # Copied within its schema folder: every folder beside it is where it was.
+    assert Relocation("/wh/db/t", "/wh/db/t2", exists=folders).map("/wh/db/t_data/f") == (
+        "/wh/db/t_data/f"
+    )
+    # Beyond the new folder's ancestors (here the file system's root): left as recorded.
+    moved = Relocation("/wh/db/t", "/copy/t", exists=folders)
+    assert moved.map("/wh/other/f") == "/wh/other/f"
+    assert moved.map("/elsewhere/f") == "/elsewhere/f"
+    assert folders.asked == []
+
+
+def test_folders_beside_a_table_copied_out_of_object_storage() -> None:
+    folders = _Folders("file:///copy/db/t_data")
+    moved = Relocation("s3://bucket/wh/db/t", "file:///copy/db/t", exists=folders)
+    assert moved.map("s3://bucket/wh/db/t_data/f") == "file:///copy/db/t_data/f"
+    assert moved.map("s3a://bucket/wh/db/t/data/f") == "file:///copy/db/t/data/f"
+
+
+def test_folders_beside_a_relative_location() -> None:
+    folders = _Folders("/wh/t2")
+    nested = Relocation("data/warehouse/t", "/wh/t", exists=folders)
+    assert nested.map("data/warehouse/t2/f.parquet") == "/wh/t2/f.parquet"
+    # Not found beside it: relative to the table's parent folder, as before.
+    assert nested.map("data/other/f.parquet") == "/wh/data/other/f.parquet"
+
+
+def test_path_mappings_come_first_and_the_longest_prefix_wins() -> None:
+    moved = Relocation(
+        "s3://old/wh/db/t",
+        "/copy/db/t",
+        [PathMapping("s3://old/wh/", "/mnt/wh"), PathMapping("s3://old/wh/common", "/mnt/common")],
+        exists=_Folders(),
+    )
+    assert moved.needed
+    assert moved.map("s3://old/wh/common/f") == "/mnt/common/f"
+    assert moved.map("s3://old/wh/other/f") == "/mnt/wh/other/f"
+    assert moved.map("s3://old/wh/db/t/data/f") == "/mnt/wh/db/t/data/f"
+    # A prefix with a scheme names that bucket only, and whole folder names only.
+    assert moved.map("s3://new/wh/other/f") == "s3://new/wh/other/f"
+    assert moved.map("s3://old/whx/f") == "s3://old/whx/f"
+
+
+def test_a_path_mapping_without_scheme_matches_every_spelling() -> None:
+    mapping = PathMapping("/data/wh", "/mnt/wh")
+    assert mapping.apply("hdfs://nn:8020/data/wh/f") == "/mnt/wh/f"
+    assert mapping.apply("file:/data/wh/f") == "/mnt/wh/f"
+    assert mapping.apply("/data/wh") == "/mnt/wh"
+    assert mapping.apply("/data/whx/f") is None
+    # A table at its recorded place still needs the mapping for its other files.
+    assert Relocation("/a/t", "/a/t", [mapping]).needed

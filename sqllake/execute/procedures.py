@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from sqllake.errors import ProgrammingError, located
 from sqllake.plan import nodes
+from sqllake.read.path_maps import mappings_from
 from sqllake.result import Result
 from sqllake.sql.dialect import DIALECT
 
@@ -22,13 +23,20 @@ class Procedure:
     parameters: tuple[str, ...]
     run: Callable[[Session, dict[str, Any], dict[str, int]], Result]
     help: str
+    optional: tuple[str, ...] = ()  # parameters after the required ones, by name or position
+
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        return self.parameters + self.optional
 
 
 def _register_table(session: Session, args: dict[str, Any], at: dict[str, int]) -> Result:
     parts = tuple(str(args["table"]).split("."))
     name = session.table_name(nodes.Name(parts, at["table"]))
+    with located(at.get("path_map")):
+        path_map = mappings_from(args.get("path_map"), session.lakehouse.path_maps is not None)
     with located(at["metadata_file"]):
-        session.lakehouse.register(name, str(args["metadata_file"]))
+        session.lakehouse.register(name, str(args["metadata_file"]), path_map)
     return Result.status_only("CALL")
 
 
@@ -56,6 +64,7 @@ PROCEDURES: dict[str, Procedure] = {
         ("table", "metadata_file"),
         _register_table,
         "add an existing Iceberg table to the catalog by its metadata.json",
+        optional=("path_map",),
     ),
 }
 
@@ -69,10 +78,10 @@ def _bind(
     for position, arg in enumerate(plan.arguments):
         name = arg.name.lower() if arg.name else None
         if name is None:
-            if position >= len(procedure.parameters):
+            if position >= len(procedure.accepted):
                 raise ProgrammingError("too many arguments", offset=arg.offset)
-            name = procedure.parameters[position]
-        if name not in procedure.parameters:
+            name = procedure.accepted[position]
+        if name not in procedure.accepted:
             raise ProgrammingError(f"unknown argument {name}", offset=arg.offset)
         if name in bound:
             raise ProgrammingError(f"argument {name} given twice", offset=arg.offset)

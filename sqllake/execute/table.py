@@ -99,6 +99,8 @@ def drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -
     session.transaction.discard(name)
     if session.buffer is not None:
         session.buffer.forget(name)
+    if session.lakehouse.path_maps is not None:
+        session.lakehouse.path_maps.forget(name)
     return Result.status_only("DROP TABLE")
 
 
@@ -119,6 +121,8 @@ def rename_table(session: Session, plan: nodes.RenameTable, params: Sequence[Any
         session.lakehouse.rename_table(name, new)
     if session.buffer is not None:
         session.buffer.rename(name, new)
+    if session.lakehouse.path_maps is not None:
+        session.lakehouse.path_maps.rename(name, new)
     return Result.status_only("ALTER TABLE")
 
 

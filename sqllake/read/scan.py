@@ -34,7 +34,7 @@ from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, OperationalError
 from sqllake.read import manifests as cached_manifests
 from sqllake.read.footers import special_layouts
-from sqllake.read.locations import RelocatedFileIO, local_path, normalize
+from sqllake.read.locations import local_path, normalize, opened_path
 from sqllake.read.nested import NestedLayout, history_misreads
 from sqllake.types import sql_literal
 
@@ -84,12 +84,6 @@ class ScanPlan:
     @property
     def has_deletes(self) -> bool:
         return bool(self.position_deletes or self.equality_deletes or self.deletion_vectors)
-
-
-def _open_path(table: Table, recorded: str) -> str:
-    io = table.io
-    mapped = io.relocation.map(recorded) if isinstance(io, RelocatedFileIO) else recorded
-    return local_path(mapped)
 
 
 def _partition_key(file: DataFile) -> str:
@@ -214,7 +208,7 @@ def plan_scan(
             file = entry.data_file
             _refuse_format(name, file)
             sequence = entry.sequence_number or 0
-            path = _open_path(table, file.file_path)
+            path = opened_path(table.io, file.file_path, str(name))
             if file.content == DataFileContent.DATA:
                 files.append(
                     DataFileRef(
