@@ -185,9 +185,34 @@ class SqlLakeParser(AlterParsing):
         "ALTER": AlterParsing._parse_alter_lakehouse,
     }
 
+    # Statements of DuckDB, Spark or PostgreSQL that sqllake does not run, refused by
+    # their first keyword (sqlglot parses some, misreads others as an expression), with
+    # a hint where sqllake has another way.
+    REFUSED_STATEMENTS: ClassVar[dict[str, str]] = {
+        "GRANT": "",
+        "REVOKE": "",
+        "COMMENT": "a column's comment is set by ALTER TABLE t ALTER COLUMN c COMMENT '...'",
+        "ANALYZE": "",
+        "VACUUM": "",
+        "CHECKPOINT": "",
+        "EXPORT": "",
+        "IMPORT": "",
+        "ATTACH": "",
+        "DETACH": "",
+        "INSTALL": "",
+        "LOAD": "",
+        "SUMMARIZE": "",
+        "REFRESH": "",
+        "LOCK": "",
+        "RESET": "",
+    }
+
     def _parse_statement(self) -> exp.Expr | None:
         if self._curr is not None:
-            handler = self.LAKEHOUSE_STATEMENTS.get(self._curr.text.upper())
+            word = self._curr.text.upper()
+            if word in self.REFUSED_STATEMENTS and self._curr.token_type != TokenType.IDENTIFIER:
+                self.refuse(word, self._curr, self.REFUSED_STATEMENTS[word])
+            handler = self.LAKEHOUSE_STATEMENTS.get(word)
             if handler is not None:
                 self._advance()
                 return handler(self)
