@@ -38,3 +38,21 @@ def test_duckdb_message_loses_prefix_and_generated_sql() -> None:
 def test_str_includes_location_once_located() -> None:
     error = errors.ProgrammingError("bad", offset=4).locate("ab\ncdef")
     assert str(error) == "bad (line 2, column 2)"
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (duckdb.InvalidInputException("Invalid Input Error: Division by zero in (1 // 0)"), "Data"),
+        # Raised while Arrow pulls batches, DuckDB's error arrives as a plain OSError.
+        (OSError("Invalid Input Error: Division by zero in expression (a % 0)"), "Data"),
+        (duckdb.InvalidInputException('Invalid Input Error: Could not parse string "x"'), "Data"),
+        (duckdb.InvalidInputException("Invalid Input Error: Malformed JSON at byte 1"), "Data"),
+        (duckdb.InvalidInputException("Invalid Input Error: Unknown setting"), "Programming"),
+        (RuntimeError("Division by zero"), "Internal"),  # not DuckDB's
+    ],
+)
+def test_duckdb_errors_of_a_broad_kind_are_told_apart_by_message(
+    exc: Exception, expected: str
+) -> None:
+    assert type(errors.translate(exc)).__name__ == f"{expected}Error"
