@@ -86,7 +86,8 @@ def _read(name: str) -> Source:
 
 def _sources(args: argparse.Namespace) -> list[Source] | None:
     """The scripts to run, in order; None for the REPL."""
-    sources = [Source(COMMAND_NAME, text) for text in args.commands]
+    # Arguments that are not UTF-8 arrive with their bytes escaped (os.fsencode undoes it).
+    sources = [decode_script(COMMAND_NAME, os.fsencode(text)) for text in args.commands]
     sources += [_read(name) for name in args.files]
     if sources:
         return sources

@@ -127,3 +127,18 @@ def test_a_missing_script_or_a_folder_is_a_one_line_error(
         done = _sqllake(warehouse, state_home, str(path))
         assert (done.returncode, done.stdout) == (1, "")
         assert done.stderr == f"sqllake: cannot read {path}: {reason}\n"
+
+
+def test_a_command_that_is_not_utf8_is_a_located_error(warehouse: Path, state_home: Path) -> None:
+    env = {**os.environ, "XDG_STATE_HOME": str(state_home), "LC_ALL": "C.UTF-8"}
+    done = subprocess.run(
+        [sys.executable, "-m", "sqllake", "--warehouse", str(warehouse), "-c", b"SELECT '\xff'"],
+        capture_output=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.decode("utf-8").startswith(
+        "<command>:1:9: DataError: not UTF-8 text at byte 0xff (invalid start byte)"
+    )
