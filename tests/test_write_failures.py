@@ -1,13 +1,15 @@
-"""A write that fails part-way: the connection stays usable, nothing is committed, and
-no file it wrote is left behind.
+"""Failed and refused writes: the connection stays usable, nothing is committed, and no
+file is left behind.
 
-The failures come while the source query is still streaming rows out of the engine
-(several files of a large ``INSERT ... SELECT`` are written first), from sqllake's own
-Parquet writer and from DuckDB itself; the engine must be free for the next statement.
+The write failures come while the source query is still streaming rows out of the
+engine (several files of a large ``INSERT ... SELECT`` are written first), from
+sqllake's own Parquet writer and from DuckDB itself; the engine must be free for the
+next statement. A CREATE TABLE of a table that exists writes no metadata file.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 import sqllake
 from sqllake.write import bulk
 from sqllake.write.parquet import RollingParquetWriter, WrittenFile
+from tests.conftest import CatalogTarget
 
 ROWS = 300_000
 # Small files, so a write of ROWS rows finishes several before it ends.
@@ -169,3 +172,31 @@ def test_a_bulk_ctas_failing_after_its_first_file_leaves_no_table_and_the_connec
     with pytest.raises(sqllake.OperationalError, match="Input/output error"):
         con.execute(f"CREATE TABLE c {SMALL_FILES} AS {SOURCE}")
     _assert_no_table(con, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "CREATE TABLE t (id INT)",
+        "CREATE TABLE T (id BIGINT, other VARCHAR)",
+        "CREATE TABLE t AS SELECT 1 AS id",
+        "CREATE TABLE IF NOT EXISTS t (id INT)",
+        "CREATE TABLE IF NOT EXISTS t AS SELECT 1 AS id",
+    ],
+)
+def test_create_table_of_an_existing_table_writes_nothing(
+    target: CatalogTarget, statement: str
+) -> None:
+    with contextlib.closing(target.connect(autocommit=True)) as con:
+        con.execute("CREATE TABLE t (id INT)")
+        con.execute("INSERT INTO t VALUES (7)")
+        table = target.warehouse / "default" / "t"
+        before = sorted(table.rglob("*"))
+        try:
+            con.execute(statement)
+        except sqllake.ProgrammingError as error:
+            assert "IF NOT EXISTS" not in statement
+            assert error.message == "table default.t already exists"
+            assert error.location is not None and error.location.col == 14
+        assert sorted(table.rglob("*")) == before
+        assert con.execute("SELECT * FROM t").fetchall() == [(7,)]
