@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -115,6 +115,8 @@ class Connection:
         return self._session is None
 
     def cursor(self) -> Cursor:
+        if self._session is None:
+            raise errors.InterfaceError("connection is closed")
         return Cursor(self)
 
     def execute(self, operation: str, parameters: Sequence[Any] = ()) -> Cursor:
@@ -163,6 +165,35 @@ class Connection:
         self.close()
 
 
+# Sequences that are not lists of values: a string is one value, not its characters.
+_NOT_PARAMETERS = (str, bytes, bytearray, memoryview)
+
+
+def _parameters(parameters: object, which: str = "parameters") -> tuple[Any, ...]:
+    """The values bound to the ``?`` of a statement: a sequence (tuple, list), or None."""
+    if parameters is None:
+        return ()
+    if isinstance(parameters, _NOT_PARAMETERS) or not isinstance(parameters, Sequence):
+        raise errors.ProgrammingError(
+            f"{which} must be a sequence of values such as a tuple or list, not "
+            f"{type(parameters).__name__} (paramstyle is qmark: ? placeholders, in order)"
+        )
+    return tuple(parameters)
+
+
+def _parameter_sets(seq_of_parameters: object) -> Iterator[tuple[Any, ...]]:
+    """executemany's parameter sets, each checked as :func:`_parameters` checks one."""
+    if isinstance(seq_of_parameters, (*_NOT_PARAMETERS, Mapping)) or not isinstance(
+        seq_of_parameters, Iterable
+    ):
+        raise errors.ProgrammingError(
+            "executemany needs a sequence of parameter sets (such as a list of tuples), not "
+            f"{type(seq_of_parameters).__name__}"
+        )
+    for number, parameters in enumerate(seq_of_parameters, start=1):
+        yield _parameters(parameters, f"parameter set {number}")
+
+
 def _rows(reader: pa.RecordBatchReader) -> Iterator[tuple[Any, ...]]:
     for batch in reader:
         columns = [column.to_pylist() for column in batch.columns]
@@ -183,25 +214,27 @@ class Cursor:
 
     def execute(self, operation: str, parameters: Sequence[Any] | None = None) -> Cursor:
         session = self._session()
+        values = _parameters(parameters)
         self._reset()
-        self._result = session.execute(operation, tuple(parameters or ()))
+        self._result = session.execute(operation, values)
         return self
 
-    def executemany(self, operation: str, seq_of_parameters: Sequence[Sequence[Any]]) -> Cursor:
+    def executemany(self, operation: str, seq_of_parameters: Iterable[Sequence[Any]]) -> Cursor:
         """Run ``operation`` once per parameter set, as one transaction.
 
         In autocommit mode the sets still commit together, once, at the end (and a
         failure in any set leaves nothing committed).
         """
         session = self._session()
+        parameter_sets = _parameter_sets(seq_of_parameters)
         self._reset()
         total = 0
         opened = session.autocommit and not session.transaction.explicit
         if opened:
             session.begin()
         try:
-            for parameters in seq_of_parameters:
-                result = session.execute(operation, tuple(parameters))
+            for parameters in parameter_sets:
+                result = session.execute(operation, parameters)
                 total += max(result.rowcount, 0)
             if opened:
                 session.commit()

@@ -170,6 +170,14 @@ _DUCKDB_KINDS: dict[str, type[Error]] = {
 }
 _DUCKDB_KIND = re.compile(r"^([A-Za-z ]+?) Error: ")
 
+# DuckDB errors whose kind is too broad ("Invalid Input" covers bad SQL and bad values
+# alike), told apart by how their message starts.
+_DUCKDB_MESSAGES: dict[str, type[Error]] = {
+    "Division by zero": DataError,  # //, %, divide() (DuckDB's / gives inf)
+    "Could not parse string": DataError,  # strptime
+    "Malformed JSON": DataError,
+}
+
 # DuckDB appends "LINE 1: <sql>" with a caret into the SQL sqllake generated, which is
 # not the user's text; only the first paragraph is kept, without the "Kind Error: " prefix.
 _QUOTED_NAME = re.compile(r'"([^"]+)"')
@@ -193,8 +201,16 @@ def _duckdb_kind(exc: builtins.BaseException) -> type[Error] | None:
     return _DUCKDB_KINDS.get(match.group(1)) if match else None
 
 
+def _duckdb_message_class(exc: builtins.BaseException) -> type[Error] | None:
+    text = str(exc)
+    if not isinstance(exc, duckdb.Error) and not _DUCKDB_KIND.match(text):
+        return None
+    message = _DUCKDB_KIND.sub("", text, count=1)
+    return next((c for start, c in _DUCKDB_MESSAGES.items() if message.startswith(start)), None)
+
+
 def _error_class(exc: builtins.BaseException) -> type[Error]:
-    kind = _duckdb_kind(exc)
+    kind = _duckdb_message_class(exc) or _duckdb_kind(exc)
     if kind is not None:
         return kind
     for klass in type(exc).__mro__:

@@ -189,6 +189,64 @@ def test_closed_cursor_and_connection(target: CatalogTarget) -> None:
         con.cursor().execute("SELECT 1")
 
 
+def test_a_closed_connection_refuses_every_use(target: CatalogTarget) -> None:
+    """PEP 249: after close() every operation raises an Error (InterfaceError), as in
+    sqlite3 and psycopg; close() itself stays harmless."""
+    con = target.connect()
+    opened = con.cursor()
+    opened.execute("SELECT 1")
+    con.close()
+    assert con.closed
+    uses = {
+        "cursor": con.cursor,
+        "execute": lambda: con.execute("SELECT 1"),
+        "commit": con.commit,
+        "rollback": con.rollback,
+        "autocommit": lambda: con.autocommit,
+        "cursor.execute": lambda: opened.execute("SELECT 1"),
+        "cursor.fetchall": opened.fetchall,
+        "cursor.executemany": lambda: opened.executemany("SELECT ?", [(1,)]),
+    }
+    for use, call in uses.items():
+        with pytest.raises(sqllake.InterfaceError, match="connection is closed"):
+            call()
+            pytest.fail(f"{use} worked on a closed connection")
+    con.close()
+    opened.close()
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [5, 1.5, "ab", b"ab", {"a": 1}, {1, 2}],
+    ids=["int", "float", "str", "bytes", "dict", "set"],
+)
+def test_parameters_that_are_not_a_sequence_are_a_programming_error(
+    tmp_path: Path, parameters: object
+) -> None:
+    con = sqllake.connect(str(tmp_path / "wh"), autocommit=True)
+    cur = con.cursor()
+    with pytest.raises(sqllake.ProgrammingError, match=f"not {type(parameters).__name__}"):
+        cur.execute("SELECT ?", parameters)  # type: ignore[arg-type]
+    with pytest.raises(sqllake.ProgrammingError, match="parameter set 2 must be a sequence"):
+        cur.executemany("SELECT ?", [(1,), parameters])  # type: ignore[list-item]
+    cur.execute("SELECT ?", [7])  # a list is a sequence
+    assert cur.fetchall() == [(7,)]
+    con.close()
+
+
+@pytest.mark.parametrize("sets", [5, None, "ab", {"a": (1,)}], ids=["int", "none", "str", "dict"])
+def test_executemany_needs_a_sequence_of_parameter_sets(tmp_path: Path, sets: object) -> None:
+    con = sqllake.connect(str(tmp_path / "wh"), autocommit=True)
+    con.execute("CREATE TABLE t (a BIGINT)")
+    cur = con.cursor()
+    with pytest.raises(sqllake.ProgrammingError, match="executemany needs a sequence"):
+        cur.executemany("INSERT INTO t VALUES (?)", sets)  # type: ignore[arg-type]
+    cur.executemany("INSERT INTO t VALUES (?)", ((i,) for i in range(3)))  # any iterable
+    cur.execute("SELECT count(*) FROM t")
+    assert cur.fetchone() == (3,)
+    con.close()
+
+
 def test_setinputsizes_and_setoutputsize_are_accepted(con: sqllake.Connection) -> None:
     cur = con.cursor()
     cur.setinputsizes([None])

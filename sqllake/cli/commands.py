@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqllake.cli.render import RENDERERS
-from sqllake.cli.report import Source
+from sqllake.cli.report import Source, decode_script
 from sqllake.cli.shell import Shell, Streams, show
 from sqllake.errors import Error, OperationalError, ProgrammingError
 from sqllake.read.information_schema import STATISTICS
@@ -147,9 +147,11 @@ def _read(shell: Shell, call: Call, io: Streams) -> Source:
         raise ProgrammingError(".read needs a FILE", offset=0)
     try:
         # Relative paths resolve against the working directory, as in sqlite3 and psql.
-        return Source(path, Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise OperationalError(f"cannot read {path}: {exc}", offset=call.at(0)) from exc
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise OperationalError(f"cannot read {path}: {reason}", offset=call.at(0)) from exc
+    return decode_script(path, data)
 
 
 SWITCH = {"on": True, "off": False}

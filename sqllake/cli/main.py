@@ -16,7 +16,7 @@ import sqllake
 from sqllake.cli import changes
 from sqllake.cli.render import RENDERERS
 from sqllake.cli.repl import repl
-from sqllake.cli.report import Source
+from sqllake.cli.report import NotUtf8, Source, decode_script, report_error
 from sqllake.cli.script import run_source
 from sqllake.cli.shell import Shell, Streams
 from sqllake.errors import Error
@@ -70,19 +70,24 @@ class CannotRead(Exception):
 
 
 def _read(name: str) -> Source:
+    """A script's text: bytes that are not UTF-8 raise NotUtf8, located at the first."""
     if name == "-":
-        return Source(STDIN_NAME, sys.stdin.read())
+        stdin = getattr(sys.stdin, "buffer", None)  # bytes, unless replaced by text
+        if stdin is None:
+            return Source(STDIN_NAME, sys.stdin.read())
+        return decode_script(STDIN_NAME, stdin.read())
     try:
-        with open(name, encoding="utf-8") as script:
-            return Source(name, script.read())
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise CannotRead(f"cannot read {name}: {reason}") from exc
+        with open(name, "rb") as script:
+            data = script.read()
+    except OSError as exc:
+        raise CannotRead(f"cannot read {name}: {exc.strerror or exc}") from exc
+    return decode_script(name, data)
 
 
 def _sources(args: argparse.Namespace) -> list[Source] | None:
     """The scripts to run, in order; None for the REPL."""
-    sources = [Source(COMMAND_NAME, text) for text in args.commands]
+    # Arguments that are not UTF-8 arrive with their bytes escaped (os.fsencode undoes it).
+    sources = [decode_script(COMMAND_NAME, os.fsencode(text)) for text in args.commands]
     sources += [_read(name) for name in args.files]
     if sources:
         return sources
@@ -122,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sources = _sources(args)
     except CannotRead as exc:
         io.err.write(f"sqllake: {exc}\n")
+        return 1
+    except NotUtf8 as exc:
+        report_error(io.err, exc.source, 0, exc.error)
         return 1
     try:
         connection = sqllake.connect(args.warehouse, catalog=args.catalog, autocommit=True)

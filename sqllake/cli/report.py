@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sqllake.cli.paths import log_file
-from sqllake.errors import Error, Location
+from sqllake.errors import DataError, Error, Location
 from sqllake.secrets import mask, mask_at
 
 
@@ -25,6 +25,28 @@ class Source:
 
     name: str
     text: str
+
+
+class NotUtf8(Exception):
+    """A script that is not UTF-8 text, reported like any error: at its first bad byte."""
+
+    def __init__(self, source: Source, error: Error) -> None:
+        super().__init__(error.message)
+        self.source = source  # the text with U+FFFD for bytes that did not decode
+        self.error = error
+
+
+def decode_script(name: str, data: bytes) -> Source:
+    """The text of the script ``name``; raises :class:`NotUtf8` unless ``data`` is UTF-8."""
+    try:
+        return Source(name, data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        offset = len(data[: exc.start].decode("utf-8"))  # what comes before it decodes
+        error = DataError(
+            f"not UTF-8 text at byte 0x{data[exc.start]:02x} ({exc.reason}); scripts must be UTF-8",
+            offset=offset,
+        )
+        raise NotUtf8(Source(name, data.decode("utf-8", "replace")), error) from None
 
 
 def caret_lines(text: str, location: Location) -> str:

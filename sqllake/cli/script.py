@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from sqllake.cli.commands import run_command
-from sqllake.cli.report import Source, report_error, report_internal
+from sqllake.cli.report import NotUtf8, Source, report_error, report_internal
 from sqllake.cli.shell import Shell, Streams, show, summary
 from sqllake.errors import Error, ProgrammingError
 from sqllake.sql import Statement, split
@@ -43,6 +43,9 @@ def _run_reported(shell: Shell, source: Source, statement: Statement, io: Stream
         run_statement(shell, statement, io)
     except Error as error:
         report_error(io.err, source, statement.start, error)
+        return False
+    except NotUtf8 as exc:  # a script .read names: the error points into that script
+        report_error(io.err, exc.source, 0, exc.error)
         return False
     except AlreadyReported:
         return False

@@ -251,18 +251,23 @@ class _Written:
 def _streamed(
     session: Session, name: TableName, table: Table, cast: _CastSource, params: Sequence[Any]
 ) -> _Written:
-    """Rows through Arrow and PyArrow's writer: partitioned tables, object storage."""
-    reader = session.engine.stream(cast.select + cast.order, params).batches
-    limit = session.inline_limit(table)
-    batches: Iterable[pa.RecordBatch] = reader
-    if limit > 0:
-        head, count = _read_up_to(reader, limit)
-        if count < limit:
-            if count:
-                session.buffer_rows(name, table, _conformed(table, name, head))
-            return _Written([], count, buffered=True)
-        batches = itertools.chain(head, reader)
-    files = write_rows(table, str(name), batches)
+    """Rows through Arrow and PyArrow's writer: partitioned tables, object storage.
+
+    The engine's stream is closed however the write ends, so a write that fails
+    part-way leaves the session's engine free for the next statement.
+    """
+    with session.engine.stream(cast.select + cast.order, params) as stream:
+        reader = stream.batches
+        limit = session.inline_limit(table)
+        batches: Iterable[pa.RecordBatch] = reader
+        if limit > 0:
+            head, count = _read_up_to(reader, limit)
+            if count < limit:
+                if count:
+                    session.buffer_rows(name, table, _conformed(table, name, head))
+                return _Written([], count, buffered=True)
+            batches = itertools.chain(head, reader)
+        files = write_rows(table, str(name), batches)
     return _Written(files, sum(file.record_count for file in files), buffered=False)
 
 
@@ -284,7 +289,8 @@ def _copied(
         return _Written(result.files, result.rows, buffered=False)
     try:
         if result.rows:
-            batches = list(session.engine.stream(bulk.read_back(result.files)).batches)
+            with session.engine.stream(bulk.read_back(result.files)) as stream:
+                batches = list(stream.batches)
             session.buffer_rows(name, table, _conformed(table, name, batches))
     finally:
         remove_files(f.file_path for f in result.files)

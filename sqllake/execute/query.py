@@ -215,8 +215,8 @@ def explain(session: Session, plan: nodes.Explain, params: Sequence[Any]) -> Res
     lines = [_scan_line(scan) for scan in prepared.scans]
     if plan.analyze:
         started = time.perf_counter()
-        reader = session.engine.stream(prepared.sql, params).batches
-        rows = sum(batch.num_rows for batch in reader)
+        with session.engine.stream(prepared.sql, params) as stream:
+            rows = sum(batch.num_rows for batch in stream.batches)
         elapsed = time.perf_counter() - started
         scanned = sum(scan.bytes for scan in prepared.scans)
         lines += [

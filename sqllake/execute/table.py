@@ -18,7 +18,7 @@ from pyiceberg.transforms import (
 )
 from pyiceberg.types import NestedField
 
-from sqllake.errors import NotSupportedError, located
+from sqllake.errors import NotSupportedError, ProgrammingError, located
 from sqllake.execute.insert import insert_rows
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
@@ -57,6 +57,9 @@ def create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any
         exists = session.lakehouse.exists(name)
         if exists and plan.if_not_exists:
             return Result.status_only("CREATE TABLE")
+        if exists and not plan.or_replace:
+            # Refused before the catalog would write the new table's metadata file.
+            raise ProgrammingError(f"table {name} already exists")
         if plan.query is not None and plan.or_replace and exists:
             raise NotSupportedError(
                 "CREATE OR REPLACE TABLE ... AS SELECT of an existing table is not supported "

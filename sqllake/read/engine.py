@@ -35,10 +35,24 @@ class QueryColumns:
 
 @dataclass(frozen=True)
 class Stream:
-    """A running query: its columns and the reader its rows arrive through."""
+    """A running query: its columns and the reader its rows arrive through.
+
+    Until the reader is exhausted or closed, the engine runs nothing else (DuckDB:
+    "connection has an open result"). A consumer that may stop early, a write that
+    fails part-way say, uses the stream as a context manager, which closes it.
+    """
 
     columns: QueryColumns
     batches: pa.RecordBatchReader
+
+    def close(self) -> None:
+        self.batches.close()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 ONE_PASS = hasattr(duckdb.DuckDBPyConnection, "_submit")

@@ -8,11 +8,11 @@ class per action. Column paths are dotted (``point.z``) to reach nested fields.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, NoReturn
 
 from sqlglot import exp
 from sqlglot.parsers.duckdb import DuckDBParser
-from sqlglot.tokenizer_core import TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 
 class AlterTable(exp.Expression):
@@ -103,6 +103,18 @@ class RenameTo(exp.Expression):
 class AlterParsing(DuckDBParser):
     """The ALTER grammar, one method per action; the dialect's parser extends it."""
 
+    def refuse(self, what: str, token: Token | None = None, hint: str = "") -> NoReturn:
+        """Refuse valid SQL that sqllake does not run, pointing at ``token``; the
+        dialect's parser raises the located error."""
+        raise NotImplementedError(what)
+
+    def _refuse_phrase(self, phrases: tuple[tuple[str, ...], ...], what: str) -> None:
+        """Refuse ``what ... PHRASE`` if the statement goes on with one of ``phrases``."""
+        start = self._curr
+        for phrase in phrases:
+            if self._match_text_seq(*phrase):
+                self.refuse(f"{what} ... {' '.join(phrase)}", start)
+
     def _alter_column_path(self) -> ColumnPath:
         parts = [self._parse_id_var(any_token=True)]
         while self._match(TokenType.DOT):
@@ -171,6 +183,7 @@ class AlterParsing(DuckDBParser):
     def _alter_alter_column(self) -> list[exp.Expr]:
         self._match_text_seq("COLUMN")
         path = self._alter_column_path()
+        self._refuse_phrase(self.REFUSED_COLUMN_ACTIONS, "ALTER COLUMN")
         if self._match_text_seq("SET", "DATA", "TYPE") or self._match_text_seq("TYPE"):
             kind = self._parse_types(check_func=False, schema=True)
             return [self.expression(SetColumnType(this=path, kind=kind))]
@@ -248,9 +261,38 @@ class AlterParsing(DuckDBParser):
         "WRITE": _alter_write_action,
     }
 
+    # Valid SQL of DuckDB, Spark, Trino or PostgreSQL that sqllake refuses, rather than
+    # call it a syntax error: objects other than tables and schemas, and actions.
+    REFUSED_ALTER_OBJECTS: ClassVar[frozenset[str]] = frozenset(
+        {"VIEW", "MATERIALIZED", "SEQUENCE", "INDEX", "USER", "ROLE", "FUNCTION", "MACRO", "TYPE"}
+    )
+    REFUSED_SCHEMA_ACTIONS: ClassVar[tuple[tuple[str, ...], ...]] = (
+        ("OWNER", "TO"),
+        ("SET", "AUTHORIZATION"),
+        ("SET", "LOCATION"),
+    )
+    REFUSED_TABLE_ACTIONS: ClassVar[tuple[tuple[str, ...], ...]] = (
+        *REFUSED_SCHEMA_ACTIONS,
+        ("SET", "SCHEMA"),
+        ("EXECUTE",),
+        ("CREATE", "BRANCH"),
+        ("CREATE", "TAG"),
+        ("CREATE", "OR", "REPLACE"),
+        ("REPLACE", "BRANCH"),
+        ("REPLACE", "TAG"),
+    )
+    REFUSED_COLUMN_ACTIONS: ClassVar[tuple[tuple[str, ...], ...]] = (
+        ("SET", "DEFAULT"),
+        ("DROP", "DEFAULT"),
+    )
+
     def _parse_alter_lakehouse(self) -> exp.Expr:
+        word = self._curr.text.upper() if self._curr else ""
+        if word in self.REFUSED_ALTER_OBJECTS:
+            self.refuse(f"ALTER {word}")
         if self._match_text_seq("SCHEMA") or self._match_text_seq("DATABASE"):
             name = self._parse_table_parts()
+            self._refuse_phrase(self.REFUSED_SCHEMA_ACTIONS, "ALTER SCHEMA")
             if self._match_text_seq("SET", "PROPERTIES") or self._match_text_seq(
                 "SET", "DBPROPERTIES"
             ):
@@ -265,6 +307,7 @@ class AlterParsing(DuckDBParser):
         table = self._parse_table_parts()
         actions: list[exp.Expr] = []
         while True:
+            self._refuse_phrase(self.REFUSED_TABLE_ACTIONS, "ALTER TABLE")
             word = self._curr.text.upper() if self._curr else ""
             handler = self.ALTER_TABLE_ACTIONS.get(word)
             if handler is None:

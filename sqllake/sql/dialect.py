@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
@@ -55,6 +55,10 @@ class LocatedParseError(ParseError):
     def __init__(self, message: str, offset: int, errors: list[dict[str, Any]]) -> None:
         super().__init__(message, errors)
         self.offset = offset
+
+
+class UnsupportedSyntax(LocatedParseError):
+    """Valid SQL that sqllake does not run, refused where it is written."""
 
 
 # sqlglot puts token reprs into some messages ("but got <Token token_type: ...>").
@@ -158,6 +162,20 @@ class SqlLakeParser(AlterParsing):
         self._match(TokenType.TABLE)
         return self.expression(Flush(this=self._parse_table_parts()))
 
+    def _parse_version(self) -> exp.Version | None:
+        start = self._curr
+        version = super()._parse_version()
+        if version is None or start is None:
+            return version
+        if version.args.get("kind") != "AS OF":  # ALL, FROM ... TO, BETWEEN, CONTAINED IN
+            clause = self._find_sql(start, self._prev)
+            hint = "time travel reads one snapshot (FOR VERSION AS OF, FOR TIMESTAMP AS OF)"
+            self.refuse(clause, start, hint)
+        if not version.expression:  # sqlglot accepts AS OF with nothing after it
+            what = "timestamp" if version.name == "TIMESTAMP" else "snapshot id, tag or branch"
+            self.raise_error(f"AS OF needs a {what}", start)
+        return version
+
     # First keyword of a lakehouse statement -> its parser.
     LAKEHOUSE_STATEMENTS: ClassVar[dict[str, Callable[[SqlLakeParser], exp.Expr]]] = {
         "SHOW": _parse_show_lakehouse,
@@ -167,13 +185,44 @@ class SqlLakeParser(AlterParsing):
         "ALTER": AlterParsing._parse_alter_lakehouse,
     }
 
+    # Statements of DuckDB, Spark or PostgreSQL that sqllake does not run, refused by
+    # their first keyword (sqlglot parses some, misreads others as an expression), with
+    # a hint where sqllake has another way.
+    REFUSED_STATEMENTS: ClassVar[dict[str, str]] = {
+        "GRANT": "",
+        "REVOKE": "",
+        "COMMENT": "a column's comment is set by ALTER TABLE t ALTER COLUMN c COMMENT '...'",
+        "ANALYZE": "",
+        "VACUUM": "",
+        "CHECKPOINT": "",
+        "EXPORT": "",
+        "IMPORT": "",
+        "ATTACH": "",
+        "DETACH": "",
+        "INSTALL": "",
+        "LOAD": "",
+        "SUMMARIZE": "",
+        "REFRESH": "",
+        "LOCK": "",
+        "RESET": "",
+    }
+
     def _parse_statement(self) -> exp.Expr | None:
         if self._curr is not None:
-            handler = self.LAKEHOUSE_STATEMENTS.get(self._curr.text.upper())
+            word = self._curr.text.upper()
+            if word in self.REFUSED_STATEMENTS and self._curr.token_type != TokenType.IDENTIFIER:
+                self.refuse(word, self._curr, self.REFUSED_STATEMENTS[word])
+            handler = self.LAKEHOUSE_STATEMENTS.get(word)
             if handler is not None:
                 self._advance()
                 return handler(self)
         return super()._parse_statement()
+
+    def refuse(self, what: str, token: Token | None = None, hint: str = "") -> NoReturn:
+        token = token or self._curr or self._prev
+        message = f"{what} is not supported" + (f": {hint}" if hint else "")
+        offset = token.start if token is not None else 0
+        raise UnsupportedSyntax(message, offset, [{"description": message}])
 
     def raise_error(self, message: str, token: Token | None = None) -> None:
         token = token or self._curr or self._prev

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from sqllake.errors import ProgrammingError
-from sqllake.sql.dialect import DIALECT, LocatedParseError
+from sqllake.errors import NotSupportedError, ProgrammingError
+from sqllake.sql.dialect import DIALECT, LocatedParseError, UnsupportedSyntax
 from sqllake.sql.split import unterminated_at
 
 
@@ -14,6 +14,8 @@ def parse(text: str) -> exp.Expr:
     """The syntax tree of one statement (as the splitter produced it)."""
     try:
         trees = [tree for tree in DIALECT.parse(text) if tree is not None]
+    except UnsupportedSyntax as exc:
+        raise NotSupportedError(str(exc), offset=exc.offset) from None
     except LocatedParseError as exc:
         raise ProgrammingError(str(exc), offset=exc.offset) from None
     except TokenError as exc:

@@ -78,6 +78,28 @@ def test_read_of_a_missing_file(cli: CliRunner, tmp_path: Path) -> None:
     assert run.err.startswith(f"<stdin>:1:7: OperationalError: cannot read {tmp_path}")
 
 
+def test_read_of_a_folder(cli: CliRunner, tmp_path: Path) -> None:
+    run = cli(stdin=f".read {tmp_path}\n")
+    assert run.code == 1
+    assert run.err.startswith(
+        f"<stdin>:1:7: OperationalError: cannot read {tmp_path}: Is a directory\n"
+    )
+
+
+def test_read_of_a_script_that_is_not_utf8_points_into_it(cli: CliRunner, tmp_path: Path) -> None:
+    inner = tmp_path / "latin1.sql"
+    inner.write_bytes(b"SELECT 1 AS a;\n-- d\xe9j\xe0 vu\n")
+    run = cli("--format", "csv", stdin=f"SELECT 0 AS z;\n.read {inner}\nSELECT 2 AS b;\n")
+    assert run.code == 1
+    assert run.out == "z\n0\n"  # nothing of the script ran, nor what follows .read
+    assert run.err.splitlines() == [
+        f"{inner}:2:5: DataError: not UTF-8 text at byte 0xe9 (invalid continuation byte); "
+        "scripts must be UTF-8",
+        "-- d\ufffdj\ufffd vu",
+        "    ^",
+    ]
+
+
 def test_read_of_itself_stops(cli: CliRunner, tmp_path: Path) -> None:
     script = tmp_path / "loop.sql"
     script.write_text(f".read {script}\n")

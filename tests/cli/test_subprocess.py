@@ -68,3 +68,77 @@ def test_a_closed_pipe_ends_the_run_quietly(warehouse: Path, state_home: Path) -
         process.stdout.close()
         assert process.wait(timeout=120) == 141
         assert process.stderr.read() == ""
+
+
+def _sqllake_bytes(
+    warehouse: Path, state: Path, *args: str, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "XDG_STATE_HOME": str(state)}
+    env.pop("SQLLAKE_CATALOG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "sqllake", "--warehouse", str(warehouse), *args],
+        input=stdin,
+        capture_output=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
+
+
+# "café" in Latin-1 on line 2: 0xe9 is not followed by UTF-8 continuation bytes.
+LATIN_1 = b"CREATE TABLE t (x INT);\nSELECT 'caf\xe9' AS w;\n"
+
+
+def test_a_script_that_is_not_utf8_is_a_located_error_and_runs_nothing(
+    tmp_path: Path, warehouse: Path, state_home: Path
+) -> None:
+    script = tmp_path / "latin1.sql"
+    script.write_bytes(LATIN_1)
+    done = _sqllake_bytes(warehouse, state_home, str(script))
+    assert done.returncode == 1
+    assert done.stdout == b""
+    lines = done.stderr.decode("utf-8").splitlines()
+    assert lines == [
+        f"{script}:2:12: DataError: not UTF-8 text at byte 0xe9 (invalid continuation byte); "
+        "scripts must be UTF-8",
+        "SELECT 'caf\ufffd' AS w;",
+        " " * 11 + "^",
+    ]
+    # Nothing ran: the first statement did not create its table.
+    check = _sqllake(warehouse, state_home, "--format", "csv", "-c", "SHOW TABLES")
+    assert (check.returncode, check.stdout) == (0, "name\n")
+
+
+def test_stdin_that_is_not_utf8_is_a_located_error(warehouse: Path, state_home: Path) -> None:
+    done = _sqllake_bytes(warehouse, state_home, stdin=b"SELECT 1;\n\nSELECT '\xff';\n")
+    assert done.returncode == 1
+    assert done.stdout == b""
+    assert done.stderr.decode("utf-8").startswith(
+        "<stdin>:3:9: DataError: not UTF-8 text at byte 0xff (invalid start byte)"
+    )
+    assert b"Traceback" not in done.stderr
+
+
+def test_a_missing_script_or_a_folder_is_a_one_line_error(
+    tmp_path: Path, warehouse: Path, state_home: Path
+) -> None:
+    for name, reason in [("missing.sql", "No such file or directory"), ("", "Is a directory")]:
+        path = tmp_path / name
+        done = _sqllake(warehouse, state_home, str(path))
+        assert (done.returncode, done.stdout) == (1, "")
+        assert done.stderr == f"sqllake: cannot read {path}: {reason}\n"
+
+
+def test_a_command_that_is_not_utf8_is_a_located_error(warehouse: Path, state_home: Path) -> None:
+    env = {**os.environ, "XDG_STATE_HOME": str(state_home), "LC_ALL": "C.UTF-8"}
+    done = subprocess.run(
+        [sys.executable, "-m", "sqllake", "--warehouse", str(warehouse), "-c", b"SELECT '\xff'"],
+        capture_output=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.decode("utf-8").startswith(
+        "<command>:1:9: DataError: not UTF-8 text at byte 0xff (invalid start byte)"
+    )

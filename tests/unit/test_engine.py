@@ -66,3 +66,11 @@ def test_parquet_prefetching_is_off_for_local_files_and_on_for_urls(engine: Engi
     assert engine.stream(f"SELECT {setting} AS off").batches.read_all().to_pylist() == [
         {"off": True}
     ]
+
+
+def test_a_stream_left_part_way_frees_the_engine_once_closed(engine: Engine) -> None:
+    with engine.stream("SELECT * FROM range(1000000)", batch_rows=1000) as stream:
+        assert stream.batches.read_next_batch().num_rows == 1000
+        with pytest.raises(duckdb.Error, match="open result"):
+            engine.row("SELECT 1")
+    assert engine.row("SELECT 1") == (1,)

@@ -51,3 +51,21 @@ def test_translate_masks_the_message_and_the_chained_exception() -> None:
     error = errors.translate(exc)
     assert error.message == 'No files found that match "ftp://u:***@h/x.csv"'
     assert error.__cause__ is exc and "hunter2" not in str(exc)
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (duckdb.InvalidInputException("Invalid Input Error: Division by zero in (1 // 0)"), "Data"),
+        # Raised while Arrow pulls batches, DuckDB's error arrives as a plain OSError.
+        (OSError("Invalid Input Error: Division by zero in expression (a % 0)"), "Data"),
+        (duckdb.InvalidInputException('Invalid Input Error: Could not parse string "x"'), "Data"),
+        (duckdb.InvalidInputException("Invalid Input Error: Malformed JSON at byte 1"), "Data"),
+        (duckdb.InvalidInputException("Invalid Input Error: Unknown setting"), "Programming"),
+        (RuntimeError("Division by zero"), "Internal"),  # not DuckDB's
+    ],
+)
+def test_duckdb_errors_of_a_broad_kind_are_told_apart_by_message(
+    exc: Exception, expected: str
+) -> None:
+    assert type(errors.translate(exc)).__name__ == f"{expected}Error"
