@@ -57,11 +57,19 @@ from sqllake.read.locations import (
 )
 from sqllake.read.path_maps import NEEDS_SQL_CATALOG, READ_MAP, PathMaps
 from sqllake.secrets import remember_properties, remember_uri
+from sqllake.write.purge import remove_replaced_metadata
 
 DEFAULT_WAREHOUSE = "lakehouse"
 DEFAULT_NAMESPACE = "default"
 CATALOG_NAME = "sqllake"
-DEFAULT_TABLE_PROPERTIES = {"write.parquet.compression-codec": "zstd"}
+# Tables sqllake creates keep their ten latest metadata files and delete older ones, as
+# Iceberg allows: each file carries the table's whole snapshot list, and a table
+# committed to every minute would otherwise keep every one.
+DEFAULT_TABLE_PROPERTIES = {
+    "write.parquet.compression-codec": "zstd",
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "10",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -491,17 +499,19 @@ class Lakehouse:
         assert isinstance(catalog, SqlCatalog)
         staged: list[_Staged] = []
         tables: list[Table] = []
+        bases: list[TableMetadata] = []
         for name, apply in changes:
             table = self.load(name)
-            transaction = table.transaction()
+            transaction = compat.transaction(table)
             apply(transaction)
-            new = compat.stage(catalog, table, transaction)
-            if new.metadata == table.metadata:
+            if not compat.has_updates(transaction):
                 continue  # nothing changed
+            new = compat.stage(catalog, table, transaction)
             compat.write_metadata(catalog, new)
             ids = compat.added_snapshot_ids(transaction)
             staged.append(_Staged(name, table.metadata_location, new.metadata_location, ids))
             tables.append(Table(table.name(), new.metadata, new.metadata_location, new.io, catalog))
+            bases.append(table.metadata)
         if not staged:
             return
         engine, move = self.sql_engine, self._move_statement
@@ -520,11 +530,12 @@ class Lakehouse:
             self._settle([(each.name, each.landed) for each in staged], exc)
         # The next load finds the pointer where this commit left it and skips re-reading
         # the metadata file just written.
-        for each, table in zip(staged, tables, strict=True):
+        for each, table, base in zip(staged, tables, bases, strict=True):
             self._loaded[each.name] = table
+            remove_replaced_metadata(base, table)
 
     def _commit_other(self, name: TableName, apply: Callable[[Transaction], None]) -> None:
-        transaction = _without_retries(self.load(name)).transaction()
+        transaction = compat.transaction(_without_retries(self.load(name)))
         apply(transaction)
         added = compat.added_snapshot_ids(transaction)
         try:

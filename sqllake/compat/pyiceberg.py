@@ -1,29 +1,93 @@
 """PyIceberg internals sqllake relies on, and nothing else.
 
 sqllake publishes a commit to a SQL catalog itself (see ``Lakehouse.commit``): PyIceberg
-builds the new metadata and writes its file, and sqllake moves the table pointers, so
-that it knows which metadata file a commit wrote. That is what lets it find out whether
-a commit whose answer was lost landed, and move several tables' pointers in one database
+builds the new metadata, sqllake writes its file and moves the table pointers, so that
+it knows which metadata file a commit wrote. That is what lets it find out whether a
+commit whose answer was lost landed, and move several tables' pointers in one database
 transaction. PyIceberg has no public call for either step.
+
+A commit's cost must not grow with the table's history. PyIceberg rebuilds a
+transaction's view of the metadata from the base and deep-copies all of it each time
+the view is read (a snapshot producer reads it a dozen times per append), so a table
+with a long history pays for its whole history many times per commit.
+:class:`IncrementalTransaction` applies each update once, on top of the previous
+result, sharing every unchanged part: PyIceberg's metadata models are frozen.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pyiceberg.catalog import MetastoreCatalog
-from pyiceberg.table import StagedTable, Table, Transaction
-from pyiceberg.table.update import AddSnapshotUpdate
+from pyiceberg.table import StagedTable, Table, TableProperties, Transaction
+from pyiceberg.table.locations import load_location_provider
+from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.update import (
+    AddSnapshotUpdate,
+    _apply_table_update,
+    _TableMetadataUpdateContext,
+    _update_table_metadata_log,
+)
+from pyiceberg.table.update.snapshot import _MergeAppendFiles
+from pyiceberg.utils.datetime import datetime_to_millis
+from pyiceberg.utils.properties import property_as_bool
+
+
+class IncrementalTransaction(Transaction):
+    """A PyIceberg transaction whose view of the metadata costs one step per update."""
+
+    def __init__(self, table: Table) -> None:
+        super().__init__(table, autocommit=False)
+        self._base = table.metadata
+        self._applied: tuple[Any, ...] = ()
+        self._context = _TableMetadataUpdateContext()
+        self._view = table.metadata
+
+    @property
+    def table_metadata(self) -> TableMetadata:
+        updates = self._updates
+        done = len(self._applied)
+        if len(updates) < done or any(
+            a is not b for a, b in zip(updates[:done], self._applied, strict=True)
+        ):
+            # The updates were replaced, not extended: start again from the base.
+            self._applied, self._view, done = (), self._base, 0
+            self._context = _TableMetadataUpdateContext()
+        for update in updates[done:]:
+            self._view = _apply_table_update(update, self._view, self._context)
+        if len(updates) > done:
+            self._applied = tuple(updates)
+            self._view.spec().check_compatible(self._view.schema())
+            self._view.sort_order().check_compatible(self._view.schema())
+        if self._context.has_changes() and self._view.last_updated_ms == self._base.last_updated_ms:
+            now = datetime_to_millis(datetime.now().astimezone())
+            self._view = self._view.model_copy(update={"last_updated_ms": now})
+        return self._view
+
+
+def transaction(table: Table) -> Transaction:
+    return IncrementalTransaction(table)
+
+
+def has_updates(transaction: Transaction) -> bool:
+    return bool(transaction._updates)  # noqa: SLF001
 
 
 def stage(catalog: MetastoreCatalog, table: Table, transaction: Transaction) -> StagedTable:
     """The table as ``transaction`` would leave it, and the location of its next metadata
-    file. Raises ``CommitFailedException`` when the transaction's requirements no longer
-    hold for ``table`` (another writer moved it)."""
-    return catalog._update_and_stage_table(  # noqa: SLF001
-        table,
-        table.name(),
-        transaction._requirements,  # noqa: SLF001
-        transaction._updates,  # noqa: SLF001
+    file (the metadata log gains ``table``'s file). Raises ``CommitFailedException`` when
+    the transaction's requirements no longer hold for ``table``."""
+    for requirement in transaction._requirements:  # noqa: SLF001
+        requirement.validate(table.metadata)
+    metadata = _update_table_metadata_log(
+        transaction.table_metadata, table.metadata_location, table.metadata.last_updated_ms
     )
+    version = catalog._parse_metadata_version(table.metadata_location) + 1  # noqa: SLF001
+    provider = load_location_provider(metadata.location, metadata.properties)
+    location = provider.new_table_metadata_file_location(version)
+    io = catalog._load_file_io(properties=metadata.properties, location=location)  # noqa: SLF001
+    return StagedTable(table.name(), metadata, location, io, catalog)
 
 
 def write_metadata(catalog: MetastoreCatalog, staged: StagedTable) -> None:
@@ -35,3 +99,20 @@ def added_snapshot_ids(transaction: Transaction) -> frozenset[int]:
     """The ids of the snapshots ``transaction`` adds, read without applying its updates."""
     updates = transaction._updates  # noqa: SLF001
     return frozenset(u.snapshot.snapshot_id for u in updates if isinstance(u, AddSnapshotUpdate))
+
+
+# Iceberg's Java library merges small manifests on append unless a table says not to;
+# PyIceberg's default is the opposite.
+MERGE_ON_APPEND_DEFAULT = True
+
+
+def merging_append(transaction: Transaction, summary: dict[str, str]) -> _MergeAppendFiles:
+    """An append producer that merges manifests as Iceberg's Java library does: on by
+    default, ``commit.manifest.min-count-to-merge`` (100) and
+    ``commit.manifest.target-size-bytes`` (8 MiB) as PyIceberg reads them."""
+    producer = transaction.update_snapshot(snapshot_properties=summary).merge_append()
+    properties = transaction.table_metadata.properties
+    producer._merge_enabled = property_as_bool(  # noqa: SLF001
+        properties, TableProperties.MANIFEST_MERGE_ENABLED, MERGE_ON_APPEND_DEFAULT
+    )
+    return producer

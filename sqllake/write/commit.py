@@ -27,6 +27,7 @@ from pyiceberg.table import Table, Transaction
 from pyiceberg.typedef import Record
 
 from sqllake.catalog import Change, Lakehouse
+from sqllake.compat import pyiceberg as compat
 from sqllake.errors import OperationalError
 from sqllake.write.parquet import WrittenFile
 
@@ -93,8 +94,8 @@ def append_action(
     def apply(transaction: Transaction) -> None:
         if check is not None:
             check(transaction)
-        with transaction.update_snapshot(snapshot_properties=summary or {}).fast_append() as app:
+        with compat.merging_append(transaction, summary or {}) as append:
             for file in files:
-                app.append_data_file(file)
+                append.append_data_file(file)
 
     return apply

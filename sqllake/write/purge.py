@@ -1,4 +1,6 @@
-"""DROP TABLE ... PURGE: delete a dropped table's files, and only those in its own folder.
+"""Deleting a table's files: DROP TABLE ... PURGE, and metadata files a commit replaced.
+
+Only files in the table's own folder are ever deleted.
 
 Metadata names files by absolute path, and nothing stops a table's metadata (written
 by another engine, registered from elsewhere, or crafted) from naming files outside the
@@ -6,8 +8,9 @@ table: a shared data folder, another table, ``/etc``. Purging deletes what the m
 names only where it lies under the table's folder (where the table actually lies, for a
 moved or copied table); everything else is left alone and counted.
 
-Failure semantics: the table is dropped from the catalog before anything is deleted, so
-a failure part-way leaves unreferenced files, never a table pointing at deleted ones.
+Failure semantics: the table is dropped from the catalog before anything is deleted, and
+metadata files only once the commit that stopped listing them is confirmed, so a failure
+part-way leaves unreferenced files, never a table pointing at deleted ones.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from pyiceberg.table import Table
+from pyiceberg.table import Table, TableProperties
+from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.utils.properties import property_as_bool
 
 from sqllake.read.locations import is_under, opened_location
 
@@ -64,3 +69,24 @@ def purge(table: Table) -> Purged:
     if kept:
         _log.warning("purge of %s kept %d files outside its folder or already gone", root, kept)
     return Purged(deleted, kept)
+
+
+def remove_replaced_metadata(base: TableMetadata, table: Table) -> None:
+    """Delete the metadata files ``base`` listed that ``table`` (committed on top of it) no
+    longer lists, when the table asks for it (``write.metadata.delete-after-commit.enabled``;
+    how many are kept is ``write.metadata.previous-versions-max``). A file that cannot be
+    deleted stays: the commit has landed whatever happens here."""
+    properties = table.metadata.properties
+    enabled = TableProperties.METADATA_DELETE_AFTER_COMMIT_ENABLED
+    if not property_as_bool(properties, enabled, False):
+        return
+    kept = {entry.metadata_file for entry in table.metadata.metadata_log}
+    replaced = {entry.metadata_file for entry in base.metadata_log} - kept
+    root = opened_location(table.io, table.metadata.location)
+    for recorded in sorted(replaced):
+        if not is_under(opened_location(table.io, recorded), root):
+            continue
+        try:
+            table.io.delete(recorded)
+        except OSError:
+            _log.warning("could not delete replaced metadata file %s", recorded, exc_info=True)

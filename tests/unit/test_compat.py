@@ -67,3 +67,30 @@ def test_metadata_tables_of_a_table_without_snapshots_have_pyiceberg_columns(
     table = catalog.load_table("ns.t")
     assert empty["entries"].equals(table.inspect.entries().schema, check_metadata=True)
     assert empty["partitions"].equals(table.inspect.partitions().schema, check_metadata=True)
+
+
+@pytest.mark.parametrize(("value", "merges"), [(None, True), ("true", True), ("false", False)])
+def test_appends_merge_manifests_unless_the_table_says_not_to(
+    catalog: SqlCatalog, value: str | None, merges: bool
+) -> None:
+    table = catalog.load_table("ns.t")
+    if value is not None:
+        table.transaction().set_properties(
+            {"commit.manifest-merge.enabled": value}
+        ).commit_transaction()
+        table = catalog.load_table("ns.t")
+    producer = compat.merging_append(compat.transaction(table), {})
+    assert producer._merge_enabled is merges  # noqa: SLF001 - what the adapter sets
+
+
+def test_an_incremental_transaction_sees_what_pyiceberg_would(catalog: SqlCatalog) -> None:
+    table = catalog.load_table("ns.t")
+    ours, theirs = compat.transaction(table), table.transaction()
+    for transaction in (ours, theirs):
+        transaction.set_properties(k="v")
+        transaction.update_schema().add_column("b", LongType()).commit()
+        transaction.append(_appended().append_column("b", pa.array([None, 1], pa.int64())))
+    mine, expected = ours.table_metadata, theirs.table_metadata
+    assert mine.properties == expected.properties
+    assert mine.schema() == expected.schema()
+    assert [s.summary for s in mine.snapshots] == [s.summary for s in expected.snapshots]
