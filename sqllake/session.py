@@ -42,20 +42,26 @@ from sqllake.sql import parse
 from sqllake.types import quote_ident
 from sqllake.write.buffer import InsertBuffer, flushed_sequence
 from sqllake.write.commit import append_action, commit_with_retry
+from sqllake.write.ordering import sort_rows
+from sqllake.write.rows import write_rows
 
 _log = logging.getLogger("sqllake")
 
 
 @dataclass
 class Transaction:
-    """Files written and not yet committed, per table.
+    """What a transaction wrote and has not committed, per table: Parquet files, and the
+    rows of small INSERTs held in memory.
 
-    Failure semantics of :meth:`commit`: every table's snapshot is published at once, or
-    none is (see :meth:`commit`).
+    Failure semantics of :meth:`commit`: every table's writes are published at once, or
+    none are (see :meth:`commit`).
     """
 
     explicit: bool = False
     pending: dict[TableName, list[DataFile]] = field(default_factory=dict)
+    # Rows of small INSERTs: at commit they go to the insert buffer, all tables in one
+    # database transaction, instead of becoming a snapshot per table.
+    held: dict[TableName, list[pa.RecordBatch]] = field(default_factory=dict)
     # What the transaction read of each table the first time: its snapshot, and the
     # buffered rows then visible (kept, since a later flush removes them from the
     # buffer). Later reads in the transaction see exactly the same.
@@ -64,35 +70,72 @@ class Transaction:
     def add(self, table: TableName, files: list[DataFile]) -> None:
         self.pending.setdefault(table, []).extend(files)
 
+    def hold(self, table: TableName, batch: pa.RecordBatch) -> None:
+        self.held.setdefault(table, []).append(batch)
+
     def files(self, table: TableName) -> list[DataFile]:
         return self.pending.get(table, [])
 
+    def held_rows(self, table: TableName) -> list[pa.RecordBatch]:
+        return self.held.get(table, [])
+
+    def wrote(self, table: TableName) -> bool:
+        return bool(self.files(table) or self.held_rows(table))
+
+    @property
+    def has_writes(self) -> bool:
+        return any(self.pending.values()) or any(self.held.values())
+
     def discard(self, table: TableName) -> None:
+        self.held.pop(table, None)
         remove_files(f.file_path for f in self.pending.pop(table, []))
 
     def rollback(self) -> None:
-        for table in list(self.pending):
+        for table in {*self.pending, *self.held}:
             self.discard(table)
 
-    def commit(self, lakehouse: Lakehouse) -> None:
-        """One snapshot per table; several tables atomically (SQL catalogs only).
+    def commit(self, lakehouse: Lakehouse, buffer: InsertBuffer | None) -> dict[TableName, int]:
+        """Publish the writes; the rows that went to the insert buffer, per table.
 
+        Only held rows: they go to the buffer, every table in one database transaction.
+        Otherwise (files, or no buffer) held rows are written as files first, and the
+        files commit as one snapshot per table, several tables atomically (SQL catalogs).
         Failure semantics: nothing is committed and every written file is deleted; a
         conflict with another writer is retried on fresh metadata first. When the
         catalog's answer was lost and it cannot confirm the commit, the files are kept
         (the commit may have landed) and forgotten here: the error says so.
         """
-        tables = sorted(t for t, files in self.pending.items() if files)
-        changes = [(t, append_action(self.pending[t])) for t in tables]
         try:
-            commit_with_retry(lakehouse, changes)
+            if buffer is not None and self.held and not any(self.pending.values()):
+                rows = {t: _one_batch(b) for t, b in sorted(self.held.items()) if b}
+                buffer.append_all(list(rows.items()))
+                self.held.clear()
+                return {t: batch.num_rows for t, batch in rows.items()}
+            self._write_held(lakehouse)
+            tables = sorted(t for t, files in self.pending.items() if files)
+            commit_with_retry(lakehouse, [(t, append_action(self.pending[t])) for t in tables])
         except UnconfirmedCommitError:
             self.pending.clear()
+            self.held.clear()
             raise
         except BaseException:
             self.rollback()
             raise
         self.pending.clear()
+        return {}
+
+    def _write_held(self, lakehouse: Lakehouse) -> None:
+        """Held rows as Parquet files, for a commit that also has files or no buffer."""
+        for name, batches in sorted(self.held.items()):
+            if batches:
+                table = lakehouse.load(name)
+                rows = sort_rows(table, pa.Table.from_batches(batches))
+                self.add(name, write_rows(table, str(name), rows.to_batches()))
+        self.held.clear()
+
+
+def _one_batch(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
 
 
 @dataclass(frozen=True)
@@ -134,19 +177,32 @@ class Session:
 
     # The insert buffer
 
-    def inline_limit(self, table: Table) -> int:
-        """Row count below which an INSERT into ``table`` is buffered (0: not now)."""
-        if self.buffer is None or not self.autocommit or self.transaction.explicit:
+    def inline_limit(self, name: TableName, table: Table) -> int:
+        """Row count below which an INSERT into ``table`` is buffered (0: not now).
+
+        In a transaction the limit counts the rows it already holds for the table."""
+        if self.buffer is None:
             return 0
-        return int(table.properties.get(INLINE_ROWS_PROPERTY, self.write.inline_rows))
+        limit = int(table.properties.get(INLINE_ROWS_PROPERTY, self.write.inline_rows))
+        if not self.isolated:
+            return limit
+        held = sum(int(batch.num_rows) for batch in self.transaction.held_rows(name))
+        return max(0, limit - held)
 
     def buffer_rows(self, name: TableName, table: Table, batch: pa.RecordBatch) -> None:
+        """Buffer a small INSERT's rows now, or at commit in a transaction."""
         assert self.buffer is not None
-        self.buffer.append(name, batch)
+        if self.isolated:
+            self.transaction.hold(name, batch)
+            return
+        self.buffer.append_all([(name, batch)])
+        self._appended_to_buffer(name, table, batch.num_rows)
+
+    def _appended_to_buffer(self, name: TableName, table: Table, rows: int) -> None:
         self._buffered.add(name)
         # Looking at the buffer's totals costs a query: do it once a second, or sooner
         # when this session alone appended a tenth of a flush.
-        since = self._appended.get(name, 0) + batch.num_rows
+        since = self._appended.get(name, 0) + rows
         checked = self._checked.get(name, 0.0)
         if since * 10 >= self.write.flush_rows or time.monotonic() - checked >= 1.0:
             try:
@@ -218,7 +274,7 @@ class Session:
 
     @property
     def in_transaction(self) -> bool:
-        return self.transaction.explicit or bool(self.transaction.pending)
+        return self.transaction.explicit or self.transaction.has_writes
 
     # Execution
 
@@ -229,8 +285,8 @@ class Session:
             tree, plan = _planned(text)
             self.engine.drop_views()
             result = HANDLERS[type(plan)](self, plan, params)
-            if self.autocommit and not self.transaction.explicit and self.transaction.pending:
-                self.transaction.commit(self.lakehouse)
+            if self.autocommit and not self.transaction.explicit and self.transaction.has_writes:
+                self._commit()
             return result
         except Error as exc:
             self._abort_statement()
@@ -258,10 +314,15 @@ class Session:
 
     def commit(self) -> None:
         try:
-            self.transaction.commit(self.lakehouse)
+            self._commit()
         finally:
             self.transaction.explicit = False
             self.transaction.pinned.clear()
+
+    def _commit(self) -> None:
+        buffered = self.transaction.commit(self.lakehouse, self.buffer)
+        for name, rows in buffered.items():
+            self._appended_to_buffer(name, self.lakehouse.load(name), rows)
 
     def rollback(self) -> None:
         self.transaction.rollback()

@@ -26,20 +26,23 @@ LOST = "lost"
 
 @dataclass
 class Faults:
-    mode: str | None = None  # LANDED or LOST for the next pointer-moving commit
+    mode: str | None = None  # LANDED or LOST for the next commit of a matching transaction
+    trigger: str = "UPDATE ICEBERG_TABLES"  # what such a transaction runs
     refuse_after: int = 0  # statements to fail once it fired
     refuse: int = 0  # statements still to fail
     fired: int = 0
     pointer_moved: set[int] = field(default_factory=set)  # ids of connections in such a transaction
 
-    def arm(self, mode: str, refuse_after: int = 0) -> None:
-        self.mode, self.refuse_after = mode, refuse_after
+    def arm(self, mode: str, refuse_after: int = 0, on: str = "UPDATE ICEBERG_TABLES") -> None:
+        """Fail the next commit of a transaction that ran a statement starting with ``on``
+        (by default one that moved a table pointer)."""
+        self.mode, self.refuse_after, self.trigger = mode, refuse_after, on.upper()
 
     def on_execute(self, connection: Any, sql: str, error: type[Exception]) -> None:
         if self.refuse > 0:
             self.refuse -= 1
             raise error("could not connect to the database: connection refused")
-        if sql.lstrip().upper().startswith("UPDATE ICEBERG_TABLES"):
+        if sql.lstrip().upper().startswith(self.trigger):
             self.pointer_moved.add(id(connection))
 
     def on_commit(

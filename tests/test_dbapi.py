@@ -82,7 +82,7 @@ def test_commit_publishes_and_close_discards(target: CatalogTarget) -> None:
 
 
 def test_rollback_discards_and_deletes_files(target: CatalogTarget) -> None:
-    con = target.connect()
+    con = sqllake.connect(str(target.warehouse), catalog=target.catalog, inline_rows=0)
     cur = con.cursor()
     cur.execute("CREATE TABLE t (id BIGINT)")
     data = target.warehouse / "default" / "t" / "data"
@@ -96,7 +96,7 @@ def test_rollback_discards_and_deletes_files(target: CatalogTarget) -> None:
 
 
 def test_one_snapshot_per_table_per_transaction(target: CatalogTarget) -> None:
-    con = target.connect()
+    con = sqllake.connect(str(target.warehouse), catalog=target.catalog, inline_rows=0)
     cur = con.cursor()
     cur.execute("CREATE TABLE t (id BIGINT)")
     for i in range(3):
@@ -107,14 +107,22 @@ def test_one_snapshot_per_table_per_transaction(target: CatalogTarget) -> None:
     con.close()
 
 
-def test_executemany_is_one_write(target: CatalogTarget) -> None:
-    con = target.connect(autocommit=True)
+@pytest.mark.parametrize("inline_rows", [0, 10_000])
+def test_executemany_is_one_write(target: CatalogTarget, inline_rows: int) -> None:
+    """One snapshot, or, when its rows are few, one append to the insert buffer."""
+    con = sqllake.connect(
+        str(target.warehouse), catalog=target.catalog, autocommit=True, inline_rows=inline_rows
+    )
     cur = con.cursor()
     cur.execute("CREATE TABLE t (id BIGINT, name VARCHAR)")
     cur.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"n{i}") for i in range(50)])
     assert cur.rowcount == 50
-    table = con.session.lakehouse.load(TableName(("default",), "t"))
-    assert len(table.metadata.snapshots) == 1
+    name = TableName(("default",), "t")
+    table = con.session.lakehouse.load(name)
+    buffered = con.session.buffer.read(name).batches if con.session.buffer else ()
+    assert (len(table.metadata.snapshots), len(buffered)) == (
+        (1, 0) if inline_rows == 0 else (0, 1)
+    )
     cur.execute("SELECT count(*), sum(id) FROM t")
     assert cur.fetchone() == (50, sum(range(50)))
     con.close()

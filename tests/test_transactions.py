@@ -13,6 +13,13 @@ def _snapshots(con: sqllake.Connection, name: str) -> int:
     return len(con.session.lakehouse.load(TableName(("default",), name)).metadata.snapshots)
 
 
+def _files(target: CatalogTarget) -> sqllake.Connection:
+    """A connection whose INSERTs write Parquet files (no insert buffer)."""
+    return sqllake.connect(
+        str(target.warehouse), catalog=target.catalog, autocommit=True, inline_rows=0
+    )
+
+
 def _begin_with_two_tables(cur: sqllake.Cursor) -> None:
     cur.execute("CREATE TABLE a (x INT)")
     cur.execute("CREATE TABLE b (x INT)")
@@ -20,7 +27,7 @@ def _begin_with_two_tables(cur: sqllake.Cursor) -> None:
 
 
 def test_several_tables_commit_together(target: CatalogTarget) -> None:
-    con = target.connect(autocommit=True)
+    con = _files(target)
     cur = con.cursor()
     _begin_with_two_tables(cur)
     cur.execute("INSERT INTO a VALUES (1), (2)")
@@ -33,7 +40,7 @@ def test_several_tables_commit_together(target: CatalogTarget) -> None:
 
 
 def test_when_one_table_cannot_commit_none_does(target: CatalogTarget) -> None:
-    con = target.connect(autocommit=True)
+    con = _files(target)
     cur = con.cursor()
     _begin_with_two_tables(cur)
     cur.execute("INSERT INTO a VALUES (1)")
@@ -51,7 +58,7 @@ def test_when_one_table_cannot_commit_none_does(target: CatalogTarget) -> None:
 
 
 def test_a_conflicting_commit_of_one_table_is_retried_for_all(target: CatalogTarget) -> None:
-    con = target.connect(autocommit=True)
+    con = _files(target)
     cur = con.cursor()
     _begin_with_two_tables(cur)
     cur.execute("INSERT INTO a VALUES (1)")

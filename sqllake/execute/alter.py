@@ -339,7 +339,7 @@ def _refuse_duplicate_names(name: TableName, struct: StructType, path: str = "")
 def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     refuse_relocated_write(session.load(name, plan.name.offset), name)
-    if session.transaction.files(name):
+    if session.transaction.wrote(name):
         raise NotSupportedError(f"cannot alter {name} while this transaction has writes to it")
 
     def apply(tx: Transaction) -> None:

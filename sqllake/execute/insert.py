@@ -188,7 +188,7 @@ def insert_rows(
             "transaction needs a SQL catalog, which commits all tables atomically"
         )
     direct = direct_rows(source.tree, table, str(name), targets, params)
-    if direct is not None and direct.num_rows < session.inline_limit(table):
+    if direct is not None and direct.num_rows < session.inline_limit(name, table):
         session.buffer_rows(name, table, direct)
         return int(direct.num_rows)
     source_sql = prepare(session, source).sql
@@ -258,7 +258,7 @@ def _streamed(
     """
     with session.engine.stream(cast.select + cast.order, params) as stream:
         reader = stream.batches
-        limit = session.inline_limit(table)
+        limit = session.inline_limit(name, table)
         batches: Iterable[pa.RecordBatch] = reader
         if limit > 0:
             head, count = _read_up_to(reader, limit)
@@ -285,7 +285,7 @@ def _copied(
         return session.engine.relation(sql, params).fetchall()
 
     result = bulk.copy_rows(run, table, str(name), cast.select, cast.order)
-    if result.rows >= session.inline_limit(table):
+    if result.rows >= session.inline_limit(name, table):
         return _Written(result.files, result.rows, buffered=False)
     try:
         if result.rows:

@@ -136,6 +136,7 @@ def _with_buffer(
     if session.isolated:
         pin = Pin(scan.snapshot_id, tuple(rows))
         rows = list(session.transaction.pinned.setdefault(scan.table, pin).buffered)
+        rows += session.transaction.held_rows(scan.table)  # this transaction's own INSERTs
     if not rows:
         return sql, scan
     arrow = pa.Table.from_batches([align(batch, table) for batch in rows])

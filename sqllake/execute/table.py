@@ -116,7 +116,7 @@ def rename_table(session: Session, plan: nodes.RenameTable, params: Sequence[Any
         if len(new_parts) == 1
         else plan.new_name
     )
-    if session.transaction.files(name):
+    if session.transaction.wrote(name):
         raise NotSupportedError(f"cannot rename {name} while this transaction has writes to it")
     with located(plan.name.offset):
         session.lakehouse.load(name)

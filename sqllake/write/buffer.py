@@ -40,7 +40,7 @@ from sqllake.catalog import (
     driver_transaction,
     remove_files,
 )
-from sqllake.errors import UnconfirmedCommitError
+from sqllake.errors import OperationalError, ProgrammingError, UnconfirmedCommitError
 from sqllake.types import arrow_schema, cast_array
 from sqllake.write.commit import append_action, commit_with_retry
 from sqllake.write.ordering import sort_rows
@@ -85,6 +85,10 @@ _APPEND = sa.text(
     "(catalog_name, table_namespace, table_name, seq, row_count, created_ms, batch) "
     "VALUES (:catalog, :namespace, :name, :seq, :rows, :created, :batch)"
 )
+_EXISTS = sa.text(f"SELECT 1 FROM sqllake_buffer WHERE {_KEY} AND seq = :seq")
+# Rows go only to a table the catalog still has (a transaction holds its rows until
+# commit, and the table may have been dropped meanwhile).
+_TABLE = sa.text(f"SELECT 1 FROM iceberg_tables WHERE {_KEY}")
 # Every query of a table reads its buffered rows first, so this one is plain too.
 _READ = sa.text(f"SELECT seq, batch FROM sqllake_buffer WHERE {_KEY} ORDER BY seq")
 
@@ -165,8 +169,9 @@ class InsertBuffer:
         self._engine = engine
         self._catalog = catalog_name
         _metadata.create_all(engine, checkfirst=True)
-        self._bump, self._first, self._append, self._read = (
-            DriverStatement.compile(clause, engine) for clause in (_BUMP, _FIRST, _APPEND, _READ)
+        self._bump, self._first, self._append, self._read, self._exists, self._table = (
+            DriverStatement.compile(clause, engine)
+            for clause in (_BUMP, _FIRST, _APPEND, _READ, _EXISTS, _TABLE)
         )
 
     def _key(self, table: TableName, columns: sa.Table) -> sa.ColumnElement[bool]:
@@ -183,23 +188,62 @@ class InsertBuffer:
             "name": table.name,
         }
 
-    def append(self, table: TableName, batch: pa.RecordBatch) -> int:
-        """Durably append rows; their sequence number."""
-        names = self._names(table)
-        row = {"rows": batch.num_rows, "batch": _serialize(batch)}
+    def append_all(self, rows: list[tuple[TableName, pa.RecordBatch]]) -> list[int]:
+        """Durably append rows to several tables in one database transaction (all or
+        none); their sequence numbers. Tables are locked in the order given: callers
+        sort them, so two appends never wait on each other in a cycle.
+
+        Failure semantics: when the database's answer to the commit is lost, the rows
+        are looked for again; found, the append succeeded, otherwise it raises
+        (``UnconfirmedCommitError`` when the database cannot be asked).
+        """
+        serialized = [
+            (self._names(t), {"rows": b.num_rows, "batch": _serialize(b)}) for t, b in rows
+        ]
         for _ in range(3):
+            seqs: list[int] = []
             try:
                 with driver_transaction(self._engine) as cursor:
-                    bumped = self._bump.execute(cursor, names).fetchone()
-                    if bumped is None:
-                        self._first.execute(cursor, names)
-                    seq = int(bumped[0]) if bumped is not None else 1
-                    created = int(time.time() * 1000)
-                    self._append.execute(cursor, {**names, **row, "seq": seq, "created": created})
-                return seq
+                    for (table, _), (names, row) in zip(rows, serialized, strict=True):
+                        if self._table.execute(cursor, names).fetchone() is None:
+                            raise ProgrammingError(f"table {table} does not exist")
+                        bumped = self._bump.execute(cursor, names).fetchone()
+                        if bumped is None:
+                            self._first.execute(cursor, names)
+                        seq = int(bumped[0]) if bumped is not None else 1
+                        created = int(time.time() * 1000)
+                        values = {**names, **row, "seq": seq, "created": created}
+                        self._append.execute(cursor, values)
+                        seqs.append(seq)
+                return seqs
             except sa.exc.IntegrityError:
                 continue  # two first appends created the counter at once: go again
-        raise RuntimeError(f"could not append to the insert buffer of {table}")
+            except BaseException as exc:
+                if len(seqs) < len(rows):
+                    raise  # failed before the commit: nothing was appended
+                self._settle([t for t, _ in rows], seqs, exc)
+                return seqs
+        raise RuntimeError(f"could not append to the insert buffer of {rows[0][0]}")
+
+    def _settle(self, tables: list[TableName], seqs: list[int], cause: BaseException) -> None:
+        """Whether an append whose commit answer was lost landed: its rows are there."""
+        names = ", ".join(str(t) for t in tables)
+        try:
+            with driver_transaction(self._engine) as cursor:
+                found = [
+                    self._exists.execute(cursor, {**self._names(t), "seq": seq}).fetchone()
+                    for t, seq in zip(tables, seqs, strict=True)
+                ]
+        except BaseException as exc:
+            raise UnconfirmedCommitError(
+                f"the catalog database did not confirm the INSERT into {names} ({cause}) and "
+                f"could not be asked whether its rows were stored ({exc})"
+            ) from cause
+        if not all(found):
+            raise OperationalError(
+                f"the INSERT into {names} was not stored: the connection to the catalog "
+                f"database failed ({cause})"
+            ) from cause
 
     def read(self, table: TableName) -> BufferedRows:
         with driver_transaction(self._engine) as cursor:
