@@ -1,8 +1,9 @@
 """Small writes: ``python -m bench.small_writes --rows 2000`` (see bench/README.md).
 
 Single-row ``INSERT ... VALUES`` statements, each its own transaction, through one
-connection in autocommit mode on the embedded SQLite catalog: with bound parameters, and
-the same rows as SQL text with literals. Beside them PyIceberg appends of one row each
+connection on the embedded SQLite catalog: in autocommit mode with bound parameters, in
+PEP 249's default mode (autocommit off, ``commit()`` after each row), and the same rows as
+SQL text with literals. Beside them PyIceberg appends of one row each
 (DuckLake needs its DuckDB extension downloaded at run time, which this machine cannot
 do; the run says so). Reports durable rows per second, the data and
 metadata files each side created, and snapshots; then a SELECT over 10,000 buffered
@@ -30,6 +31,24 @@ began = time.perf_counter()
 for i in range(rows):
     cur.execute("INSERT INTO events VALUES (?, ?, ?)", (i, "click", start))
 elapsed = time.perf_counter() - began
+"""
+
+# PEP 249's default mode: autocommit off, one commit() per row.
+_SQLLAKE_PEP249 = """
+import datetime, json, sys, time
+import sqllake
+warehouse, rows = sys.argv[1], int(sys.argv[2])
+con = sqllake.connect(warehouse)
+cur = con.cursor()
+cur.execute("CREATE TABLE events (id BIGINT, kind VARCHAR, ts TIMESTAMPTZ)")
+con.commit()
+start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+began = time.perf_counter()
+for i in range(rows):
+    cur.execute("INSERT INTO events VALUES (?, ?, ?)", (i, "click", start))
+    con.commit()
+elapsed = time.perf_counter() - began
+con.autocommit = True
 """
 
 # The same rows as SQL text with literals: every statement is new text to parse.
@@ -139,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         sides = (
             ("sqllake", _SQLLAKE + _FLUSHED, args.rows, "bound parameters (?, ?, ?)"),
+            (
+                "sqllake PEP 249",
+                _SQLLAKE_PEP249 + _FLUSHED,
+                args.rows,
+                "autocommit off, commit() after each row",
+            ),
             ("sqllake literals", _SQLLAKE_LITERALS + _FLUSHED, args.rows, "literals in the SQL"),
             ("pyiceberg append", _PYICEBERG, args.pyiceberg_rows, "one snapshot per row"),
         )

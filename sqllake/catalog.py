@@ -507,7 +507,7 @@ class Lakehouse:
             if not compat.has_updates(transaction):
                 continue  # nothing changed
             new = compat.stage(catalog, table, transaction)
-            compat.write_metadata(catalog, new)
+            compat.write_metadata(new)
             ids = compat.added_snapshot_ids(transaction)
             staged.append(_Staged(name, table.metadata_location, new.metadata_location, ids))
             tables.append(Table(table.name(), new.metadata, new.metadata_location, new.io, catalog))

@@ -16,13 +16,16 @@ result, sharing every unchanged part: PyIceberg's metadata models are frozen.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
 from pyiceberg.catalog import MetastoreCatalog
+from pyiceberg.serializers import Compressor
 from pyiceberg.table import StagedTable, Table, TableProperties, Transaction
 from pyiceberg.table.locations import load_location_provider
 from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.table.update import (
     AddSnapshotUpdate,
     _apply_table_update,
@@ -30,6 +33,7 @@ from pyiceberg.table.update import (
     _update_table_metadata_log,
 )
 from pyiceberg.table.update.snapshot import _MergeAppendFiles
+from pyiceberg.utils.config import Config
 from pyiceberg.utils.datetime import datetime_to_millis
 from pyiceberg.utils.properties import property_as_bool
 
@@ -90,9 +94,43 @@ def stage(catalog: MetastoreCatalog, table: Table, transaction: Transaction) -> 
     return StagedTable(table.name(), metadata, location, io, catalog)
 
 
-def write_metadata(catalog: MetastoreCatalog, staged: StagedTable) -> None:
+def write_metadata(staged: StagedTable) -> None:
     """Write the staged metadata file (nothing references it until a pointer moves)."""
-    catalog._write_metadata(staged.metadata, staged.io, staged.metadata_location)  # noqa: SLF001
+    location = staged.metadata_location
+    data = Compressor.get_compressor(location).bytes_compressor()(metadata_json(staged.metadata))
+    with staged.io.new_output(location).create(overwrite=False) as output:
+        output.write(data)
+
+
+# A metadata file lists every retained snapshot, and PyIceberg serializes each through a
+# Python serializer: the JSON of a snapshot never changes, so it is made once.
+_SNAPSHOT_JSON: OrderedDict[tuple[int, str, int, bool], str] = OrderedDict()
+_SNAPSHOT_JSON_KEPT = 20_000
+
+
+def _snapshot_json(snapshot: Snapshot, format_version: int, exclude_none: bool) -> str:
+    key = (snapshot.snapshot_id, snapshot.manifest_list, format_version, exclude_none)
+    text = _SNAPSHOT_JSON.get(key)
+    if text is None:
+        if format_version == 1:  # v1 snapshots carry no sequence number (as PyIceberg writes)
+            snapshot = snapshot.model_copy(update={"sequence_number": None})
+        text = snapshot.model_dump_json(exclude_none=exclude_none)
+        _SNAPSHOT_JSON[key] = text
+        if len(_SNAPSHOT_JSON) > _SNAPSHOT_JSON_KEPT:
+            _SNAPSHOT_JSON.popitem(last=False)
+    else:
+        _SNAPSHOT_JSON.move_to_end(key)
+    return text
+
+
+def metadata_json(metadata: TableMetadata) -> bytes:
+    """The table metadata as PyIceberg writes it, with each snapshot's JSON made once."""
+    # PyIceberg's setting for writing a missing current snapshot id as -1.
+    exclude_none = not Config().get_bool("legacy-current-snapshot-id")
+    head = metadata.model_dump_json(exclude={"snapshots"}, exclude_none=exclude_none)
+    version = metadata.format_version
+    body = ",".join(_snapshot_json(s, version, exclude_none) for s in metadata.snapshots)
+    return f'{head[:-1]},"snapshots":[{body}]}}'.encode()
 
 
 def added_snapshot_ids(transaction: Transaction) -> frozenset[int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from io import BytesIO
 from pathlib import Path
 
 import pyarrow as pa
@@ -9,10 +11,12 @@ import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.schema import Schema
+from pyiceberg.serializers import FromByteStream
 from pyiceberg.types import LongType, NestedField
 
 from sqllake.compat import pyiceberg as compat
 from sqllake.read.metadata_tables import metadata_table
+from tests.conftest import CORPUS
 
 
 @pytest.fixture
@@ -37,7 +41,7 @@ def test_stage_builds_the_next_metadata_without_publishing_it(catalog: SqlCatalo
     assert {s.snapshot_id for s in staged.metadata.snapshots} == added
     assert staged.metadata_location != table.metadata_location
     assert staged.metadata_location.split("/")[-1].startswith("00001-")
-    compat.write_metadata(catalog, staged)
+    compat.write_metadata(staged)
     assert Path(staged.metadata_location.removeprefix("file://")).is_file()
     # Nothing was published: the catalog still names the old metadata file.
     assert catalog.load_table("ns.t").metadata_location == table.metadata_location
@@ -94,3 +98,27 @@ def test_an_incremental_transaction_sees_what_pyiceberg_would(catalog: SqlCatalo
     assert mine.properties == expected.properties
     assert mine.schema() == expected.schema()
     assert [s.summary for s in mine.snapshots] == [s.summary for s in expected.snapshots]
+
+
+@pytest.mark.parametrize(
+    "metadata_file",
+    sorted(p for p in CORPUS.glob("*/metadata/*.metadata.json")),
+    ids=lambda p: f"{p.parent.parent.name}/{p.name[:12]}",
+)
+def test_metadata_json_is_what_pyiceberg_writes(metadata_file: Path) -> None:
+    metadata = FromByteStream.table_metadata(BytesIO(metadata_file.read_bytes()))
+    for _ in range(2):  # the second time from the snapshot cache
+        ours = json.loads(compat.metadata_json(metadata))
+        assert ours == json.loads(metadata.model_dump_json())
+
+
+def test_written_metadata_reads_back_equal(catalog: SqlCatalog) -> None:
+    table = catalog.load_table("ns.t")
+    table.append(_appended())
+    table = catalog.load_table("ns.t")
+    transaction = compat.transaction(table)
+    transaction.append(_appended())
+    staged = compat.stage(catalog, table, transaction)
+    compat.write_metadata(staged)
+    path = Path(staged.metadata_location.removeprefix("file://"))
+    assert FromByteStream.table_metadata(BytesIO(path.read_bytes())) == staged.metadata
