@@ -331,10 +331,16 @@ class Lakehouse:
             found = self._catalog.list_tables(namespace)
         except NoSuchNamespaceError:
             raise ProgrammingError(f"schema {'.'.join(namespace)} does not exist") from None
+        if not found and not self.is_sql_catalog and not self.namespace_exists(namespace):
+            # Some REST servers list a missing namespace as empty.
+            raise ProgrammingError(f"schema {'.'.join(namespace)} does not exist")
         return sorted(TableName(tuple(ident[:-1]), ident[-1]) for ident in found)
 
     def exists(self, table: TableName) -> bool:
-        return self._catalog.table_exists(table.identifier)
+        try:
+            return self._catalog.table_exists(table.identifier)
+        except BadRequestError:  # a name the catalog refuses names no table
+            return False
 
     def _row_key(self, table: TableName) -> dict[str, str]:
         """The key of a table's row in a SQL catalog's ``iceberg_tables``."""
@@ -455,6 +461,9 @@ class Lakehouse:
     ) -> Table:
         if not self.namespace_exists(table.namespace):
             raise ProgrammingError(f"schema {'.'.join(table.namespace)} does not exist")
+        if not self.is_sql_catalog and self.exists(table):
+            # Some REST servers answer a create of an existing table with that table.
+            raise ProgrammingError(f"table {table} already exists")
         try:
             created = self._catalog.create_table(
                 table.identifier,

@@ -64,9 +64,7 @@ def test_the_sql_surface_works_through_a_rest_catalog(rest: sqllake.Connection) 
     assert rows(con, "SHOW TABLES") == []
 
 
-def test_the_catalogs_own_warehouse_is_kept(
-    seaweed: Seaweed, schema: str, tmp_path: Path
-) -> None:
+def test_the_catalogs_own_warehouse_is_kept(seaweed: Seaweed, schema: str, tmp_path: Path) -> None:
     """A local --warehouse does not override the catalog's warehouse: the server places
     the table in its table bucket."""
     with sqllake.connect(
@@ -163,8 +161,42 @@ def test_the_command_line_takes_catalog_properties_and_shows_no_secret(
     script += f"INSERT INTO {schema}.c VALUES (5); SELECT * FROM {schema}.c;"
     assert main(["--catalog", NAME, *options, "--format", "csv", "-c", script]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == "5"
-    bad = [o for o in options if "s3.secret" not in o] + ["--property=s3.secret-access-key=nope-123"]
+    bad = [o for o in options if "s3.secret" not in o]
+    bad.append("--property=s3.secret-access-key=nope-123")
     assert main(["--catalog", NAME, *bad, "-c", f"INSERT INTO {schema}.c VALUES (6)"]) == 1
     captured = capsys.readouterr()
     assert "nope-123" not in captured.err + captured.out
     assert SECRET_KEY not in captured.err + captured.out
+
+
+def test_without_a_state_database_every_write_commits(rest: sqllake.Connection) -> None:
+    rest.execute("CREATE TABLE b (id INT)")
+    rest.execute("INSERT INTO b VALUES (1)")
+    rest.execute("INSERT INTO b VALUES (2)")
+    assert len(rows(rest, 'SELECT * FROM "b$snapshots"')) == 2
+    with pytest.raises(sqllake.NotSupportedError, match="state="):
+        rest.subscribe("etl", tables=["b"])
+
+
+def test_a_state_database_buffers_small_writes_and_keeps_subscriptions(
+    seaweed: Seaweed, schema: str, tmp_path: Path
+) -> None:
+    state = f"sqlite:///{tmp_path}/state.db"
+    properties = seaweed.rest_properties
+    with sqllake.connect(catalog=NAME, properties=properties, state=state, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+        con.execute(f"USE {schema}")
+        con.execute("CREATE TABLE b (id INT)")
+        subscription = con.subscribe("etl", tables=["b"], since="earliest")
+        con.execute("INSERT INTO b VALUES (1)")
+        con.execute("INSERT INTO b VALUES (2)")
+        assert rows(con, "SELECT id FROM b ORDER BY id") == [(1,), (2,)]
+        assert rows(con, 'SELECT * FROM "b$snapshots"') == []  # buffered, durable
+        con.execute("FLUSH b")
+        snapshots = [e for e in subscription.poll() if e.kind == "snapshot"]
+        assert [e.rows().num_rows for e in snapshots] == [2]
+        snapshots[0].ack()
+    # Another process sees the acknowledged cursor.
+    with sqllake.connect(catalog=NAME, properties=properties, state=state, autocommit=True) as con:
+        again = con.subscribe("etl", tables=[f"{schema}.b"])
+        assert [e for e in again.poll() if e.kind == "snapshot"] == []
