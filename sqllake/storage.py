@@ -331,6 +331,59 @@ def check_reachable(location: str, io: FileIO | None = None) -> None:
         raise OperationalError(f"{_where(location, io)} does not exist")
 
 
+class PositionalFile:
+    """A file DuckDB's threads share: each thread's ``seek`` then ``read`` reads at its
+    own position (Arrow's ``read_at``), since DuckDB reads one file's row groups on
+    several threads through one handle, and a shared position would mix their bytes."""
+
+    def __init__(self, file: pa.NativeFile) -> None:
+        self._file = file
+        self._size: int = int(file.size())
+        self._local = threading.local()
+
+    def _position(self) -> int:
+        found: int = getattr(self._local, "position", 0)
+        return found
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position = {0: 0, 1: self._position(), 2: self._size}[whence] + offset
+        self._local.position = position
+        return position
+
+    def tell(self) -> int:
+        return self._position()
+
+    def read(self, size: int = -1) -> bytes:
+        position = self._position()
+        size = self._size - position if size is None or size < 0 else size
+        data = self._file.read_at(size, position)
+        self._local.position = position + len(data)
+        return bytes(data)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._file.close()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._file.closed)
+
+    def __enter__(self) -> PositionalFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class DuckDBFileSystem(AbstractFileSystem):  # type: ignore[misc]
     """Object storage as DuckDB reaches it: an fsspec filesystem for one scheme,
     registered on the engine's connection, reading each path through the file IO
@@ -370,6 +423,8 @@ class DuckDBFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
         wrapper, inner = self._arrow(path)
         with storage_errors(self._url(path)):
+            if mode == "rb":
+                return PositionalFile(wrapper.fs.open_input_file(inner))
             return wrapper._open(inner, mode, **kwargs)
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:

@@ -175,3 +175,16 @@ def test_a_missing_bucket_is_named(seaweed: Seaweed, tmp_path: Path) -> None:
             catalog=f"sqlite:///{tmp_path}/c.db",
             properties=seaweed.s3_properties,
         )
+
+
+def test_duckdb_threads_reading_one_file_get_their_own_bytes(s3_con: sqllake.Connection) -> None:
+    """DuckDB reads the row groups of one file on several threads through one handle;
+    each must read at its own position."""
+    con = s3_con
+    con.execute(
+        "CREATE TABLE g (id BIGINT, pad VARCHAR) WITH ('write.parquet.row-group-limit' = '4096')"
+    )
+    con.execute("INSERT INTO g SELECT range, repeat('x', 50) || range FROM range(400000)")
+    expected = [(sum(range(0, 400000, 7)), len(range(0, 400000, 7)))]
+    for _ in range(5):
+        assert rows(con, "SELECT sum(id), count(pad) FROM g WHERE id % 7 = 0") == expected
