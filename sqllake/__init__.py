@@ -10,6 +10,8 @@ con.commit()
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqllake.catalog import CatalogSettings
 from sqllake.dbapi import (
     BINARY,
@@ -54,6 +56,8 @@ def connect(
     autocommit: bool = False,
     inline_rows: int = WriteSettings.inline_rows,
     flush_interval: float = WriteSettings.flush_interval,
+    properties: Mapping[str, str] | None = None,
+    state: str | None = None,
 ) -> Connection:
     """Open a connection.
 
@@ -62,11 +66,17 @@ def connect(
     catalog or the name of a PyIceberg-configured catalog, default ``$SQLLAKE_CATALOG``
     or a SQLite catalog at ``<warehouse>/catalog.db``.
 
+    ``properties`` are the catalog's properties, over its PyIceberg configuration and
+    the AWS variables: ``s3.endpoint``, ``s3.access-key-id``... (see the README's
+    "Object storage"). ``state`` is a SQLAlchemy URI of a SQL database for the insert
+    buffer and subscription cursors where the catalog is not a SQL catalog (REST,
+    Glue...), default ``$SQLLAKE_STATE``; without one, every write commits at once.
+
     ``inline_rows``: autocommit INSERTs of fewer rows go to the insert buffer (0 turns
     it off); ``flush_interval``: seconds after which buffered rows are flushed.
     """
     write = WriteSettings(inline_rows=inline_rows, flush_interval=flush_interval)
-    settings = CatalogSettings.resolve(warehouse, catalog)
+    settings = CatalogSettings.resolve(warehouse, catalog, properties, state)
     return Connection(settings, autocommit=autocommit, write=write)
 
 

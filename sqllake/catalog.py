@@ -9,17 +9,14 @@ configured for PyIceberg (``~/.pyiceberg.yaml`` or ``PYICEBERG_CATALOG__*``).
 from __future__ import annotations
 
 import contextlib
-import os
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-import pyarrow.fs as pafs
 import sqlalchemy as sa
-from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import (
     BadRequestError,
@@ -40,18 +37,23 @@ from pyiceberg.table import Table, TableProperties, Transaction
 from pyiceberg.table.metadata import TableMetadata
 from sqlalchemy.engine.interfaces import DBAPICursor
 
+from sqllake import storage
+from sqllake.catalog_open import CATALOG_NAME as CATALOG_NAME
+from sqllake.catalog_open import DEFAULT_WAREHOUSE as DEFAULT_WAREHOUSE
+from sqllake.catalog_open import CatalogSettings as CatalogSettings
+from sqllake.catalog_open import open_catalog, places_tables
 from sqllake.compat import pyiceberg as compat
 from sqllake.errors import (
     NotSupportedError,
     OperationalError,
     ProgrammingError,
     UnconfirmedCommitError,
+    translate,
 )
 from sqllake.read.locations import (
     PathMapping,
     RelocatedFileIO,
     Relocation,
-    local_path,
     read_whole,
     table_root,
 )
@@ -59,9 +61,7 @@ from sqllake.read.path_maps import NEEDS_SQL_CATALOG, READ_MAP, PathMaps
 from sqllake.secrets import remember_properties, remember_uri
 from sqllake.write.purge import remove_replaced_metadata
 
-DEFAULT_WAREHOUSE = "lakehouse"
 DEFAULT_NAMESPACE = "default"
-CATALOG_NAME = "sqllake"
 # Tables sqllake creates keep their ten latest metadata files and delete older ones, as
 # Iceberg allows: each file carries the table's whole snapshot list, and a table
 # committed to every minute would otherwise keep every one.
@@ -85,49 +85,8 @@ class TableName:
         return ".".join(self.identifier)
 
 
-@dataclass(frozen=True)
-class CatalogSettings:
-    """Where the warehouse is and which catalog holds the table pointers."""
-
-    warehouse: str
-    catalog: str | None = None
-
-    @classmethod
-    def resolve(cls, warehouse: str | None = None, catalog: str | None = None) -> CatalogSettings:
-        """Arguments first, then ``SQLLAKE_WAREHOUSE`` / ``SQLLAKE_CATALOG``, then defaults."""
-        warehouse = warehouse or os.environ.get("SQLLAKE_WAREHOUSE") or DEFAULT_WAREHOUSE
-        catalog = catalog or os.environ.get("SQLLAKE_CATALOG") or None
-        if "://" not in warehouse:
-            warehouse = str(Path(warehouse).expanduser().resolve())
-        return cls(warehouse=warehouse, catalog=catalog)
-
-    @property
-    def warehouse_uri(self) -> str:
-        return self.warehouse if "://" in self.warehouse else f"file://{self.warehouse}"
-
-
-_CATALOG_NAME = re.compile(r"[\w.-]+")
-
-
 def _open(settings: CatalogSettings) -> Catalog:
-    if settings.catalog is None:
-        if "://" in settings.warehouse:
-            raise ProgrammingError(
-                "a warehouse in object storage needs a catalog (--catalog URI or NAME)"
-            )
-        Path(settings.warehouse).mkdir(parents=True, exist_ok=True)
-        uri = f"sqlite:///{settings.warehouse}/catalog.db"
-        return SqlCatalog(CATALOG_NAME, uri=uri, warehouse=settings.warehouse_uri)
-    if "://" in settings.catalog:
-        return SqlCatalog(CATALOG_NAME, uri=settings.catalog, warehouse=settings.warehouse_uri)
-    if not _CATALOG_NAME.fullmatch(settings.catalog):
-        # A URI without its scheme (``user:password@host/db``): PyIceberg would echo it,
-        # upper-cased, in the name of the variable it looked for.
-        raise ProgrammingError(
-            f"catalog '{settings.catalog}' is neither a SQLAlchemy URI (scheme://...) nor "
-            "the name of a PyIceberg catalog"
-        )
-    return load_catalog(settings.catalog, warehouse=settings.warehouse_uri)
+    return open_catalog(settings)
 
 
 def _sqlite_pragmas(connection: Any, record: Any) -> None:
@@ -190,6 +149,20 @@ def driver_transaction(engine: sa.Engine) -> Iterator[DBAPICursor]:
         ) from exc
     finally:
         connection.close()
+
+
+def _state_database(uri: str | None) -> sa.Engine | None:
+    """The state database named for a catalog without a database of its own."""
+    if uri is None:
+        return None
+    if "://" not in uri:
+        raise ProgrammingError(f"state '{uri}' is not a SQLAlchemy URI (scheme://...)")
+    engine = sa.create_engine(uri)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    with engine.connect():  # fail now if it cannot be reached
+        pass
+    return engine
 
 
 # The table pointer, read without loading the metadata file (see Lakehouse.load).
@@ -270,6 +243,10 @@ class Lakehouse:
         try:
             self._catalog = _open(settings)
             remember_properties(self._catalog.properties)
+            self.io = load_file_io(self._catalog.properties, settings.warehouse_uri)
+            self._places_tables = places_tables(self._catalog, settings)
+            if not self._places_tables:
+                storage.check_reachable(settings.warehouse_uri, self.io)
             engine = self.sql_engine
             if engine is not None:
                 self._pointer_statement = DriverStatement.compile(_POINTER, engine)
@@ -279,17 +256,35 @@ class Lakehouse:
             if engine is not None and engine.dialect.name == "sqlite":
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
                 engine.dispose()
+            self._state = None if engine is not None else _state_database(settings.state)
         except (OSError, ValueError, ImportError) as exc:
             raise OperationalError(f"cannot open catalog: {exc}") from exc
-        except Exception as exc:  # SQLAlchemy's errors when the database is unreachable
+        except Exception as exc:  # SQLAlchemy's when the database is unreachable, REST's
             if type(exc).__module__.startswith("sqlalchemy"):
                 raise OperationalError(f"cannot open catalog: {exc}") from exc
+            if type(exc).__module__.startswith("pyiceberg"):
+                error = translate(exc)
+                raise type(error)(f"cannot open catalog: {error.message}") from exc
             raise
 
     def close(self) -> None:
         """Release the catalog's database connections (a SQL catalog pools them)."""
         if isinstance(self._catalog, SqlCatalog):
             self._catalog.engine.dispose()
+        if self._state is not None:
+            self._state.dispose()
+
+    @property
+    def state_engine(self) -> sa.Engine | None:
+        """Where the insert buffer and subscription cursors live: a SQL catalog's own
+        database, else the state database the user named (``state=``), if any."""
+        return self.sql_engine if self.sql_engine is not None else self._state
+
+    @property
+    def state_key(self) -> str:
+        """The catalog's name in the state tables: a state database may serve several
+        catalogs, a SQL catalog's database serves only itself."""
+        return CATALOG_NAME if self.sql_engine is not None else f"{self._catalog.name}"
 
     @property
     def is_sql_catalog(self) -> bool:
@@ -344,10 +339,16 @@ class Lakehouse:
             found = self._catalog.list_tables(namespace)
         except NoSuchNamespaceError:
             raise ProgrammingError(f"schema {'.'.join(namespace)} does not exist") from None
+        if not found and not self.is_sql_catalog and not self.namespace_exists(namespace):
+            # Some REST servers list a missing namespace as empty.
+            raise ProgrammingError(f"schema {'.'.join(namespace)} does not exist")
         return sorted(TableName(tuple(ident[:-1]), ident[-1]) for ident in found)
 
     def exists(self, table: TableName) -> bool:
-        return self._catalog.table_exists(table.identifier)
+        try:
+            return self._catalog.table_exists(table.identifier)
+        except BadRequestError:  # a name the catalog refuses names no table
+            return False
 
     def _row_key(self, table: TableName) -> dict[str, str]:
         """The key of a table's row in a SQL catalog's ``iceberg_tables``."""
@@ -411,6 +412,7 @@ class Lakehouse:
 
     def _load(self, table: TableName, pointer: str | None = None) -> Table:
         loaded = self._read(table, pointer)
+        storage.register(loaded.metadata.location, loaded.io)
         mapped = self._mappings(table, str(loaded.metadata.table_uuid))
         relocation = Relocation(
             loaded.metadata.location, table_root(loaded.metadata_location), mapped
@@ -418,6 +420,7 @@ class Lakehouse:
         if not relocation.needed:
             return loaded
         io = RelocatedFileIO(relocation, loaded.io.properties)
+        storage.register(table_root(loaded.metadata_location), io)
         return Table(loaded.name(), loaded.metadata, loaded.metadata_location, io, loaded.catalog)
 
     def register(
@@ -448,9 +451,12 @@ class Lakehouse:
         self._loaded.pop(table, None)  # a table of that name dropped earlier: not its map
         return self.load(table)
 
-    def location_for(self, table: TableName) -> str:
+    def location_for(self, table: TableName) -> str | None:
         """Where a new table's files go: one folder per name part under the warehouse,
-        each part encoded so that no name leads outside it (see :func:`path_segment`)."""
+        each part encoded so that no name leads outside it (see :func:`path_segment`);
+        None where the catalog places its tables itself (see ``catalog_open``)."""
+        if self._places_tables:
+            return None
         parts = [path_segment(part) for part in table.identifier]
         return "/".join([self.settings.warehouse_uri.rstrip("/"), *parts])
 
@@ -463,16 +469,28 @@ class Lakehouse:
     ) -> Table:
         if not self.namespace_exists(table.namespace):
             raise ProgrammingError(f"schema {'.'.join(table.namespace)} does not exist")
+        if not self.is_sql_catalog and self.exists(table):
+            # Some REST servers answer a create of an existing table with that table.
+            raise ProgrammingError(f"table {table} already exists")
         try:
-            return self._catalog.create_table(
+            created = self._catalog.create_table(
                 table.identifier,
                 schema,
                 location=self.location_for(table),
                 partition_spec=spec,
                 properties={**DEFAULT_TABLE_PROPERTIES, **properties},
             )
+            storage.register(created.metadata.location, created.io)
+            return created
         except TableAlreadyExistsError:
             raise ProgrammingError(f"table {table} already exists") from None
+        except ValueError as exc:
+            if "No default path" not in str(exc):
+                raise
+            raise ProgrammingError(
+                f"catalog {self.settings.catalog} has no warehouse to create table {table} in: "
+                "configure its warehouse property, or give --warehouse"
+            ) from None
 
     def commit(self, changes: Sequence[Change]) -> None:
         """Apply each change to a fresh transaction of its table and publish them all as one
@@ -623,23 +641,3 @@ def refuse_relocated_write(table: Table, name: TableName) -> None:
             f"them ({table.metadata.location}); sqllake reads it where it lies but cannot "
             "write to it there"
         )
-
-
-def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
-    """The Arrow filesystem and path of a file or folder location.
-
-    Local locations are paths, not URIs to parse: a table named "Mixed Case" has a
-    space in its folder name, which Arrow's URI parser rejects.
-    """
-    if location.startswith("file:") or "://" not in location:
-        return pafs.LocalFileSystem(), local_path(location)
-    fs, path = pafs.FileSystem.from_uri(location)
-    return fs, str(path)
-
-
-def remove_files(locations: Iterable[str]) -> None:
-    """Delete files nothing references any more; one already gone is not an error."""
-    for location in locations:
-        fs, path = filesystem(location)
-        with contextlib.suppress(FileNotFoundError):
-            fs.delete_file(path)

@@ -140,6 +140,34 @@ _ICEBERG_CLASSES: dict[type[builtins.BaseException], type[Error]] = {
     ice.CommitFailedException: OperationalError,
     ice.ValidationError: ProgrammingError,
     ice.ServerError: OperationalError,
+    # A REST catalog's answers (PyIceberg raises one class per HTTP status).
+    ice.BadRequestError: ProgrammingError,
+    ice.ForbiddenError: ProgrammingError,  # as SQL's insufficient privilege
+    ice.UnauthorizedError: OperationalError,
+    ice.AuthorizationExpiredError: OperationalError,
+    ice.OAuthError: OperationalError,
+    ice.ServiceUnavailableError: OperationalError,
+    ice.TooManyRequestsError: OperationalError,
+    ice.CommitStateUnknownException: OperationalError,
+    ice.NoSuchIdentifierError: ProgrammingError,
+    ice.NoSuchViewError: ProgrammingError,
+    ice.RESTError: OperationalError,
+}
+
+# What a REST catalog's refusal means to the user, before its own words.
+_ICEBERG_HINTS: dict[type[builtins.BaseException], str] = {
+    ice.BadRequestError: "the catalog refused the request",
+    ice.ForbiddenError: "the catalog's credential is not allowed to do this",
+    ice.UnauthorizedError: "the catalog did not accept the credentials (check its "
+    "credential or token property)",
+    ice.AuthorizationExpiredError: "the catalog's token expired (renew its token property)",
+    ice.OAuthError: "the catalog refused its credential (check its credential property, "
+    "client id:secret)",
+    ice.ServiceUnavailableError: "the catalog is unavailable; try again later",
+    ice.TooManyRequestsError: "the catalog is rate limiting; try again later",
+    ice.CommitStateUnknownException: "the catalog could not tell whether the commit "
+    "landed; check the table before running the statement again",
+    ice.ServerError: "the catalog failed",
 }
 
 _OTHER_CLASSES: dict[type[builtins.BaseException], type[Error]] = {
@@ -238,6 +266,9 @@ def translate(
             offset = locate_name(name)
             if offset is not None:
                 break
+    hint = next((_ICEBERG_HINTS[k] for k in type(exc).__mro__ if k in _ICEBERG_HINTS), None)
+    if hint is not None:
+        message = f"{hint}: {message}"
     if isinstance(exc, sqlglot.errors.ParseError) and exc.errors:
         first = exc.errors[0]
         message = str(first.get("description") or message)

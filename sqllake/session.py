@@ -24,12 +24,10 @@ from pyiceberg.table import Table
 from sqlglot import exp
 
 from sqllake.catalog import (
-    CATALOG_NAME,
     DEFAULT_NAMESPACE,
     CatalogSettings,
     Lakehouse,
     TableName,
-    remove_files,
 )
 from sqllake.errors import Error, ProgrammingError, UnconfirmedCommitError, located, translate
 from sqllake.execute import HANDLERS
@@ -39,6 +37,7 @@ from sqllake.plan.build import build
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
+from sqllake.storage import remove_files
 from sqllake.types import quote_ident
 from sqllake.write.buffer import InsertBuffer, flushed_sequence
 from sqllake.write.commit import append_action, commit_with_retry
@@ -166,14 +165,19 @@ class Session:
         self.write = write or WriteSettings()
         self.schema: tuple[str, ...] = (DEFAULT_NAMESPACE,)
         self.transaction = Transaction()
-        sql_engine = self.lakehouse.sql_engine
-        self.buffer = InsertBuffer(sql_engine, CATALOG_NAME) if sql_engine is not None else None
+        state = self.lakehouse.state_engine
+        key = self.lakehouse.state_key
+        self.buffer = InsertBuffer(state, key) if state is not None else None
         self._buffered: set[TableName] = set()
         self._appended: dict[TableName, int] = {}  # rows appended since the last check
         self._checked: dict[TableName, float] = {}  # when the buffer totals were last read
         self._counted: dict[tuple[TableName, int | None], int] = {}  # exact rows per snapshot
-        if not self.lakehouse.namespace_exists(self.schema):
-            self.lakehouse.create_namespace(self.schema, if_not_exists=True)
+        try:
+            if not self.lakehouse.namespace_exists(self.schema):
+                self.lakehouse.create_namespace(self.schema, if_not_exists=True)
+        except Exception as exc:  # the catalog's first answer: unreachable, refused...
+            self.lakehouse.close()
+            raise translate(exc) from exc
 
     # The insert buffer
 

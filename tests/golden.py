@@ -41,6 +41,10 @@ Records:
   expression (``re.MULTILINE``: ``^`` and ``$`` match at each row), for output such as
   EXPLAIN whose details vary.
 
+A record may be preceded by ``skipif CONFIG [CONFIG...]`` lines (sqllogictest's
+directive): it does not run on those catalog configurations of ``tests/test_golden.py``
+(``sqlite``, ``postgres``, ``s3``, ``rest``). A comment beside it says why.
+
 Every header may end with ``con=NAME``: the record runs on a second connection called
 NAME (opened on first use, same warehouse and catalog). Records without it use the
 main connection. All connections are in autocommit mode, as in the CLI.
@@ -70,12 +74,13 @@ import re
 import struct
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import sqllake
 
+SKIPIF = "skipif "
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 DATA_DIR = SQL_DIR / "data"
 CORPUS_DIR = SQL_DIR.parent / "corpus"
@@ -121,6 +126,7 @@ class Record:
     types: str = ""
     rowsort: bool = False
     rows: tuple[str, ...] = ()
+    skip_on: frozenset[str] = frozenset()  # configurations the record does not run on
 
 
 class FormatError(Exception):
@@ -131,10 +137,15 @@ def parse_file(path: Path) -> list[Record]:
     """The records of one golden file."""
     lines = path.read_text(encoding="utf-8").split("\n")
     records: list[Record] = []
+    skip_on: set[str] = set()
     i = 0
     while i < len(lines):
         header = lines[i].strip()
         if not header or header.startswith("#"):
+            i += 1
+            continue
+        if header.startswith(SKIPIF):
+            skip_on.update(header[len(SKIPIF) :].split())
             i += 1
             continue
         start = i + 1
@@ -148,7 +159,8 @@ def parse_file(path: Path) -> list[Record]:
         has_result = i < len(lines) and lines[i].strip() == SEPARATOR
         result, i = _block(lines, i + 1) if has_result else ([], i)
         record = _record(words, start, "\n".join(sql), connection, has_result, result)
-        records.append(_check_record(record, path))
+        records.append(replace(_check_record(record, path), skip_on=frozenset(skip_on)))
+        skip_on = set()
     return records
 
 
@@ -286,6 +298,7 @@ class Runner:
 
     path: Path
     connect: Callable[[], sqllake.Connection]
+    configuration: str = ""  # records marked ``skipif`` it are not run
     connections: dict[str, sqllake.Connection] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
@@ -293,6 +306,8 @@ class Runner:
         """Every record in order; returns the failure messages (empty: all passed)."""
         try:
             for record in parse_file(self.path):
+                if self.configuration in record.skip_on:
+                    continue
                 problem = self._run_record(record)
                 if problem:
                     self.failures.append(self._describe(record, problem))

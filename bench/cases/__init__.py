@@ -27,6 +27,8 @@ class CaseSpec:
 _SQLLAKE = "bench.cases.sqllake_cases"
 _DUCKDB = "bench.cases.duckdb_cases"
 _PYICEBERG = "bench.cases.pyiceberg_cases"
+_S3_SQLLAKE = "bench.cases.s3_sqllake"
+_S3_PYICEBERG = "bench.cases.s3_pyiceberg"
 
 CASES: dict[str, CaseSpec] = {
     spec.name: spec
@@ -91,8 +93,43 @@ CASES: dict[str, CaseSpec] = {
         ),
         CaseSpec("day_duckdb", _DUCKDB, "one_day", "one-day query"),
         CaseSpec("day_sqllake", _SQLLAKE, "one_day", "one-day query", peer="day_duckdb"),
+        # Object storage: S3 on SeaweedFS, against PyIceberg on the same server.
+        CaseSpec("load_s3_pyiceberg", _S3_PYICEBERG, "append", "S3 bulk load", reads_tables=False),
+        CaseSpec(
+            "load_s3_sqllake",
+            _S3_SQLLAKE,
+            "load",
+            "S3 bulk load",
+            peer="load_s3_pyiceberg",
+            max_ratio=1.0,
+            reads_tables=False,
+        ),
+        CaseSpec("q1_s3_pyiceberg", _S3_PYICEBERG, "q1", "S3 TPC-H Q1", short=True),
+        CaseSpec(
+            "q1_s3_sqllake",
+            _S3_SQLLAKE,
+            "q1",
+            "S3 TPC-H Q1",
+            peer="q1_s3_pyiceberg",
+            max_ratio=1.0,
+            short=True,
+        ),
+        CaseSpec("q6_s3_pyiceberg", _S3_PYICEBERG, "q6", "S3 TPC-H Q6", short=True),
+        CaseSpec(
+            "q6_s3_sqllake",
+            _S3_SQLLAKE,
+            "q6",
+            "S3 TPC-H Q6",
+            peer="q6_s3_pyiceberg",
+            max_ratio=1.0,
+            short=True,
+        ),
     )
 }
 
+# The cases that need the S3 server (the runner starts it).
+S3_CASES = frozenset(name for name, spec in CASES.items() if ".s3_" in spec.module)
+
 # Not measured: they build the sqllake tables the query cases read, once per run.
 PREPARE = CaseSpec("prepare", _SQLLAKE, "prepare", "setup")
+PREPARE_S3 = CaseSpec("prepare_s3", _S3_SQLLAKE, "prepare", "setup")

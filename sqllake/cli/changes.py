@@ -20,6 +20,7 @@ from typing import TextIO
 
 import sqllake
 from sqllake.catalog import TableName
+from sqllake.cli.options import add_connection_options, connect
 from sqllake.cli.render import RENDERERS
 from sqllake.errors import Error
 from sqllake.execute.changes import snapshot_feed_sql, table_name_of
@@ -52,8 +53,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=FORMATS, default="table", help="output format")
     p.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help="poll interval")
-    p.add_argument("--warehouse", metavar="PATH", help="as for sqllake")
-    p.add_argument("--catalog", metavar="URI_OR_NAME", help="as for sqllake")
+    add_connection_options(p)
     return p
 
 
@@ -147,7 +147,7 @@ def main(argv: Sequence[str]) -> int:
     if args.subscription and args.since:
         parser().error("--since and --subscription exclude each other: a subscription resumes")
     try:
-        connection = sqllake.connect(args.warehouse, catalog=args.catalog, autocommit=True)
+        connection = connect(args)
     except Error as error:
         sys.stderr.write(f"sqllake: {type(error).__name__}: {error.message}\n")
         return 1

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import sqllake
 from sqllake.cli import changes
+from sqllake.cli.options import add_connection_options, connect
 from sqllake.cli.render import RENDERERS
 from sqllake.cli.repl import repl
 from sqllake.cli.report import NotUtf8, Source, decode_script, report_error
@@ -44,17 +45,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="SQL",
         help="run SQL (repeatable; -c commands run before FILEs)",
     )
-    p.add_argument(
-        "--warehouse",
-        metavar="PATH",
-        help="folder or object-store URI of the tables (default $SQLLAKE_WAREHOUSE or ./lakehouse)",
-    )
-    p.add_argument(
-        "--catalog",
-        metavar="URI_OR_NAME",
-        help="SQLAlchemy URI or PyIceberg catalog name (default $SQLLAKE_CATALOG or "
-        "SQLite at WAREHOUSE/catalog.db)",
-    )
+    add_connection_options(p)
     p.add_argument("--format", choices=list(RENDERERS), default="table", help="result format")
     p.add_argument(
         "--continue-on-error",
@@ -132,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_error(io.err, exc.source, 0, exc.error)
         return 1
     try:
-        connection = sqllake.connect(args.warehouse, catalog=args.catalog, autocommit=True)
+        connection = connect(args)
     except Error as error:
         io.err.write(f"sqllake: {type(error).__name__}: {error.message}\n")
         return 1

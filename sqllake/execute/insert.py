@@ -32,11 +32,12 @@ from pyiceberg.transforms import (
 from pyiceberg.types import NestedField
 from sqlglot import exp
 
-from sqllake.catalog import TableName, refuse_relocated_write, remove_files
+from sqllake.catalog import TableName, refuse_relocated_write
 from sqllake.errors import DataError, Error, NotSupportedError, ProgrammingError, translate
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
+from sqllake.storage import remove_files
 from sqllake.types import arrow_schema, duckdb_type, quote_ident
 from sqllake.write import bulk
 from sqllake.write.direct import direct_rows
@@ -293,7 +294,7 @@ def _copied(
                 batches = list(stream.batches)
             session.buffer_rows(name, table, _conformed(table, name, batches))
     finally:
-        remove_files(f.file_path for f in result.files)
+        remove_files((f.file_path for f in result.files), table.io)
     return _Written([], result.rows, buffered=True)
 
 

@@ -38,6 +38,8 @@ from sqllake.write.purge import purge
 if TYPE_CHECKING:
     from sqllake.session import Session
 
+NAME_MAPPING = "schema.name-mapping.default"
+
 
 def _query_schema(session: Session, query: nodes.Query, params: Sequence[Any]) -> Schema:
     check_parameters(query, params)
@@ -209,8 +211,11 @@ def show_create_table(
     partitioning = [_partition_sql(schema, f) for f in table.spec().fields]
     if any(partitioning):
         text += f"\nPARTITIONED BY ({', '.join(p for p in partitioning if p)})"
-    # Another engine may have stored a credential as a property: it is shown masked.
-    properties = {**mask_properties(table.properties), "format-version": str(table.format_version)}
+    # Another engine may have stored a credential as a property: it is shown masked. A
+    # name mapping (REST catalogs add one) names this table's field ids, which a table
+    # created from the statement would not share: it is left out.
+    shown = {k: v for k, v in table.properties.items() if k != NAME_MAPPING}
+    properties = {**mask_properties(shown), "format-version": str(table.format_version)}
     if properties:
         listed = ",\n".join(
             f"  {_sql_string(k)} = {_sql_string(v)}" for k, v in sorted(properties.items())

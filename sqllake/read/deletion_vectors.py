@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 from pyroaring import BitMap64
 
-from sqllake.catalog import filesystem
 from sqllake.errors import NotSupportedError, OperationalError
 from sqllake.read.locations import normalize
+from sqllake.storage import file_size, read_range
 
 PUFFIN_MAGIC = b"PFA1"
 VECTOR_MAGIC = bytes([0xD1, 0xD3, 0x39, 0x64])
@@ -37,16 +37,11 @@ class DeletionVector:
 
 
 def _read(path: str, offset: int, length: int) -> bytes:
-    fs, local = filesystem(path)
-    with fs.open_input_file(local) as file:
-        file.seek(offset)
-        data = file.read(length)
-    return bytes(data)
+    return read_range(path, offset, length)
 
 
 def _footer(path: str) -> list[dict[str, object]]:
-    fs, local = filesystem(path)
-    size = fs.get_file_info(local).size
+    size = file_size(path)
     if size is None or size < len(PUFFIN_MAGIC) * 2 + _FOOTER_TAIL:
         raise OperationalError(f"{path} is not a Puffin file")
     tail = _read(path, size - _FOOTER_TAIL, _FOOTER_TAIL)

@@ -24,6 +24,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from sqllake.storage import OBJECT_STORE_SCHEMES, DuckDBFileSystem
+
 DEFAULT_BATCH_ROWS = 10_000
 
 
@@ -72,6 +74,7 @@ class Engine:
         # Local files are read without DuckDB's Parquet prefetching (see _statement).
         self._con.execute("SET disable_parquet_prefetching = true")
         self._prefetching = False
+        self._schemes: set[str] = set()  # object stores registered on the connection
         self._views: list[str] = []
         self._counter = 0
         # Placeholders carry a token of this engine so no text a user wrote can match.
@@ -98,10 +101,20 @@ class Engine:
         if self._inline:
             sql = self._placeholder.sub(lambda found: f"({self._inline[found[1]]})", sql)
         prefetch = "://" in sql
+        if prefetch:
+            self._reach_object_stores(sql)
         if prefetch != self._prefetching:
             self._con.execute(f"SET disable_parquet_prefetching = {str(not prefetch).lower()}")
             self._prefetching = prefetch
         return sql
+
+    def _reach_object_stores(self, sql: str) -> None:
+        """Give DuckDB the object stores ``sql`` names, through sqllake's storage layer
+        (DuckDB's own S3 support is an extension this wheel lacks; see storage.py)."""
+        for scheme in OBJECT_STORE_SCHEMES:
+            if scheme not in self._schemes and f"{scheme}://" in sql:
+                self._con.register_filesystem(DuckDBFileSystem.for_scheme(scheme))
+                self._schemes.add(scheme)
 
     def register(self, table: pa.Table) -> str:
         """Expose an Arrow table (a metadata table, say) as a view; its name."""

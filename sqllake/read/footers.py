@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pyiceberg.schema import Schema
 from pyiceberg.table.name_mapping import MappedField, NameMapping
 
 from sqllake.errors import NotSupportedError
 from sqllake.read.nested import ROOT, NestedLayout, nested_misread, schema_structs
+from sqllake.storage import parquet_schema
 
 _FIELD_ID = b"PARQUET:field_id"
 _FOOTER_THREADS = 8  # the reads wait on I/O
@@ -107,7 +107,7 @@ _shared: dict[NestedLayout, NestedLayout] = {}  # files of one schema share thei
 
 
 def _footer(file: File) -> NestedLayout | tuple[_Node, ...]:
-    columns = tuple(_node(field, field.name) for field in pq.read_schema(file[0]))
+    columns = tuple(_node(field, field.name) for field in parquet_schema(file[0]))
     if not all(_complete(c) for c in columns):
         return columns
     layout = _layout(columns, None, file[0])

@@ -22,10 +22,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pyiceberg.io import FileIO, InputFile, OutputFile
-from pyiceberg.io.pyarrow import PyArrowFile, PyArrowFileIO
+from pyiceberg.io.pyarrow import PyArrowFile
 from pyiceberg.typedef import EMPTY_DICT, Properties
 
 from sqllake.errors import OperationalError
+from sqllake.storage import StorageFileIO
 
 _SCHEME_AND_AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//[^/]*)?")
 
@@ -164,7 +165,7 @@ class Relocation:
         return "/".join([found, *parts[common + 1 :]])
 
 
-class RelocatedFileIO(PyArrowFileIO):
+class RelocatedFileIO(StorageFileIO):
     """PyIceberg file IO that reads and writes through a :class:`Relocation`."""
 
     def __init__(self, relocation: Relocation, properties: Properties = EMPTY_DICT) -> None:

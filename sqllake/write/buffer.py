@@ -38,9 +38,9 @@ from sqllake.catalog import (
     Lakehouse,
     TableName,
     driver_transaction,
-    remove_files,
 )
 from sqllake.errors import OperationalError, ProgrammingError, UnconfirmedCommitError
+from sqllake.storage import remove_files
 from sqllake.types import arrow_schema, cast_array
 from sqllake.write.commit import append_action, commit_with_retry
 from sqllake.write.ordering import sort_rows
@@ -299,12 +299,12 @@ class InsertBuffer:
             try:
                 commit_with_retry(lakehouse, [(table, append)])
             except _FlushedElsewhere:
-                remove_files(f.file_path for f in files)
+                remove_files((f.file_path for f in files), current.io)
                 continue
             except UnconfirmedCommitError:
                 raise  # the rows stay buffered; the recorded number decides if they landed
             except BaseException:
-                remove_files(f.file_path for f in files)
+                remove_files((f.file_path for f in files), current.io)
                 raise
             self.delete_through(table, highest)
             return sum(batch.num_rows for _, batch in pending)

@@ -12,10 +12,10 @@ import uuid
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+from pyiceberg.io import FileIO
 
-from sqllake.catalog import remove_files
+from sqllake.storage import open_output, remove_files
 
 
 @dataclass(frozen=True)
@@ -83,16 +83,14 @@ class RollingParquetWriter:
 
     def __init__(
         self,
-        fs: pafs.FileSystem,
-        folder: str,
+        io: FileIO | None,
         location_prefix: str,
         schema: pa.Schema,
         options: WriterOptions,
         shared: SharedBudget | None = None,
     ) -> None:
-        self._fs = fs
+        self._io = io  # None: the one registered for the location (see storage.io_for)
         self._shared = shared
-        self._folder = folder.rstrip("/")
         self._prefix = location_prefix.rstrip("/")
         self._schema = schema
         self._options = options
@@ -172,17 +170,16 @@ class RollingParquetWriter:
             except (OSError, pa.ArrowException):
                 pass
             self._writer = None
-        remove_files(self._created)
+        remove_files(self._created, self._io)
         self._created.clear()
         self._pending.clear()
         self.files.clear()
 
     def _open(self) -> None:
         self._name = f"{uuid.uuid4()}.parquet"
-        path = f"{self._folder}/{self._name}"
-        self._fs.create_dir(self._folder, recursive=True)
-        self._created.append(f"{self._prefix}/{self._name}")
-        self._sink = self._fs.open_output_stream(path)
+        location = f"{self._prefix}/{self._name}"
+        self._created.append(location)
+        self._sink = open_output(location, self._io)
         self._writer = pq.ParquetWriter(
             self._sink,
             self._schema,

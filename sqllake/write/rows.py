@@ -20,7 +20,6 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.typedef import Record
 
-from sqllake.catalog import filesystem
 from sqllake.errors import IntegrityError
 from sqllake.types import arrow_schema, cast_array, tighten
 from sqllake.write.commit import data_file
@@ -132,9 +131,8 @@ class _PartitionWriters:
         location = f"{self._table.location()}/data"
         if spec.fields:
             location += "/" + spec.partition_to_path(partition, self._table.schema())
-        fs, folder = filesystem(location)
         writer = RollingParquetWriter(
-            fs, folder, location, self._schema, self._options, self._budget
+            self._table.io, location, self._schema, self._options, self._budget
         )
         self._all.append((partition, writer))
         return writer

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from sqllake.write.parquet import RollingParquetWriter, SharedBudget, WriterOptions
@@ -43,13 +42,10 @@ def _row_groups(path: str) -> list[int]:
 def test_interleaved_partitions_write_smaller_row_groups_instead_of_holding_them(
     tmp_path: Path,
 ) -> None:
-    fs = pafs.LocalFileSystem()
     schema = _batch(1).schema
     shared = SharedBudget(200 * KIB)
     writers = [
-        RollingParquetWriter(
-            fs, str(tmp_path / p), str(tmp_path / p), schema, WriterOptions(), shared
-        )
+        RollingParquetWriter(None, str(tmp_path / p), schema, WriterOptions(), shared)
         for p in ("a", "b")
     ]
     held = []
@@ -65,9 +61,8 @@ def test_interleaved_partitions_write_smaller_row_groups_instead_of_holding_them
 
 
 def test_a_lone_writer_keeps_whole_row_groups(tmp_path: Path) -> None:
-    fs = pafs.LocalFileSystem()
     writer = RollingParquetWriter(
-        fs, str(tmp_path), str(tmp_path), _batch(1).schema, WriterOptions(), SharedBudget(10 * KIB)
+        None, str(tmp_path), _batch(1).schema, WriterOptions(), SharedBudget(10 * KIB)
     )
     for _ in range(20):
         writer.write(_batch(100))
