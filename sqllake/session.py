@@ -107,6 +107,10 @@ class Transaction:
         try:
             if buffer is not None and self.held and not any(self.pending.values()):
                 rows = {t: _one_batch(b) for t, b in sorted(self.held.items()) if b}
+                if not buffer.beside_catalog:  # else the append checks, atomically
+                    for name in rows:
+                        if not lakehouse.exists(name):
+                            raise ProgrammingError(f"table {name} does not exist")
                 buffer.append_all(list(rows.items()))
                 self.held.clear()
                 return {t: batch.num_rows for t, batch in rows.items()}
@@ -167,7 +171,8 @@ class Session:
         self.transaction = Transaction()
         state = self.lakehouse.state_engine
         key = self.lakehouse.state_key
-        self.buffer = InsertBuffer(state, key) if state is not None else None
+        beside = state is not None and state is self.lakehouse.sql_engine
+        self.buffer = InsertBuffer(state, key, beside) if state is not None else None
         self._buffered: set[TableName] = set()
         self._appended: dict[TableName, int] = {}  # rows appended since the last check
         self._checked: dict[TableName, float] = {}  # when the buffer totals were last read

@@ -14,6 +14,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -89,7 +90,9 @@ class Seaweed:
 
 
 def weed_binary() -> str | None:
-    return shutil.which("weed")
+    """``weed`` on PATH, or installed beside this Python (a virtual environment that was
+    not activated)."""
+    return shutil.which("weed") or shutil.which("weed", path=os.path.dirname(sys.executable))
 
 
 def _free_port() -> int:

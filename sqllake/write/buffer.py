@@ -32,6 +32,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from pyiceberg.table import Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
+from sqlalchemy.engine.interfaces import DBAPICursor
 
 from sqllake.catalog import (
     DriverStatement,
@@ -165,14 +166,17 @@ def align(batch: pa.RecordBatch, table: Table) -> pa.RecordBatch:
 class InsertBuffer:
     """The buffer tables in one SQL catalog database."""
 
-    def __init__(self, engine: sa.Engine, catalog_name: str) -> None:
+    def __init__(self, engine: sa.Engine, catalog_name: str, beside_catalog: bool) -> None:
+        """``beside_catalog``: the database also holds the catalog's tables, so an append
+        checks that its table still exists in the same database transaction."""
         self._engine = engine
         self._catalog = catalog_name
         _metadata.create_all(engine, checkfirst=True)
-        self._bump, self._first, self._append, self._read, self._exists, self._table = (
+        self._bump, self._first, self._append, self._read, self._exists = (
             DriverStatement.compile(clause, engine)
-            for clause in (_BUMP, _FIRST, _APPEND, _READ, _EXISTS, _TABLE)
+            for clause in (_BUMP, _FIRST, _APPEND, _READ, _EXISTS)
         )
+        self._table = DriverStatement.compile(_TABLE, engine) if beside_catalog else None
 
     def _key(self, table: TableName, columns: sa.Table) -> sa.ColumnElement[bool]:
         return sa.and_(
@@ -205,8 +209,7 @@ class InsertBuffer:
             try:
                 with driver_transaction(self._engine) as cursor:
                     for (table, _), (names, row) in zip(rows, serialized, strict=True):
-                        if self._table.execute(cursor, names).fetchone() is None:
-                            raise ProgrammingError(f"table {table} does not exist")
+                        self._refuse_missing(cursor, table, names)
                         bumped = self._bump.execute(cursor, names).fetchone()
                         if bumped is None:
                             self._first.execute(cursor, names)
@@ -224,6 +227,14 @@ class InsertBuffer:
                 self._settle([t for t, _ in rows], seqs, exc)
                 return seqs
         raise RuntimeError(f"could not append to the insert buffer of {rows[0][0]}")
+
+    @property
+    def beside_catalog(self) -> bool:
+        return self._table is not None
+
+    def _refuse_missing(self, cursor: DBAPICursor, table: TableName, names: dict[str, str]) -> None:
+        if self._table is not None and self._table.execute(cursor, names).fetchone() is None:
+            raise ProgrammingError(f"table {table} does not exist")
 
     def _settle(self, tables: list[TableName], seqs: list[int], cause: BaseException) -> None:
         """Whether an append whose commit answer was lost landed: its rows are there."""
