@@ -292,7 +292,7 @@ class Session:
         tree: exp.Expr | None = None
         try:
             tree, plan = _planned(text)
-            self.engine.drop_views()
+            self.engine.start_statement()
             result = HANDLERS[type(plan)](self, plan, params)
             if self.autocommit and not self.transaction.explicit and self.transaction.has_writes:
                 self._commit()

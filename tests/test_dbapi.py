@@ -305,3 +305,21 @@ print(next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     peak_mb = int(out.stdout.strip())
     # 100M rows of two BIGINTs are 1.6 GB; a streaming cursor stays far below that.
     assert peak_mb < 600, f"peak RSS {peak_mb} MB"
+
+
+def test_an_interrupt_while_a_write_is_planned_cancels_it(
+    con: sqllake.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con.execute("CREATE TABLE t (x BIGINT)")
+    lakehouse = con.session.lakehouse
+    load = lakehouse.load
+
+    def load_then_cancel(name: TableName) -> object:
+        con.interrupt()  # Ctrl-C while the statement has not reached DuckDB yet
+        return load(name)
+
+    monkeypatch.setattr(lakehouse, "load", load_then_cancel)
+    with pytest.raises(sqllake.OperationalError, match="statement cancelled"):
+        con.execute("INSERT INTO t SELECT * FROM range(100000)")
+    monkeypatch.setattr(lakehouse, "load", load)
+    assert con.execute("SELECT count(*) FROM t").fetchall() == [(0,)]

@@ -105,7 +105,13 @@ def run_cancellable(
     try:
         while not finished.is_set():
             try:
-                if not finished.wait(TICK) and time.monotonic() - started >= PROGRESS_AFTER:
+                if finished.wait(TICK):
+                    break
+                if shell.cancel.is_set():
+                    # Again, until the work ends: a cancel can reach the session just
+                    # before the statement starts, which forgets earlier ones.
+                    _interrupt(shell)
+                if time.monotonic() - started >= PROGRESS_AFTER:
                     progress.draw(time.monotonic() - started, shell.fetched)
             except KeyboardInterrupt:
                 _interrupt(shell)

@@ -81,6 +81,7 @@ class Engine:
         self._token = uuid.uuid4().hex[:12]
         self._inline: dict[str, str] = {}
         self._placeholder = re.compile(f'"(__sqllake_scan_{self._token}_[0-9]+)"')
+        self._interrupted = False  # a cancel that came before the statement's next query
 
     def view(self, select_sql: str) -> str:
         """An inline view over ``select_sql`` for this statement; the name to query it by."""
@@ -98,6 +99,8 @@ class Engine:
         new connection, a full scan needs 20 MiB less. A statement that names a URL
         (object storage, HTTP) keeps it.
         """
+        if self._interrupted:
+            raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
         if self._inline:
             sql = self._placeholder.sub(lambda found: f"({self._inline[found[1]]})", sql)
         prefetch = "://" in sql
@@ -180,8 +183,15 @@ class Engine:
         return "\n".join(str(row[-1]) for row in rows)
 
     def interrupt(self) -> None:
-        """Cancel the running query (called from another thread, e.g. on Ctrl-C)."""
+        """Cancel the statement (called from another thread, e.g. on Ctrl-C): its running
+        query, or, while it is between queries (still planning), its next one."""
+        self._interrupted = True
         self._con.interrupt()
+
+    def start_statement(self) -> None:
+        """A new statement: forget the views and any cancel of the one before."""
+        self._interrupted = False
+        self.drop_views()
 
     def close(self) -> None:
         self._con.close()

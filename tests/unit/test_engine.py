@@ -74,3 +74,14 @@ def test_a_stream_left_part_way_frees_the_engine_once_closed(engine: Engine) -> 
         with pytest.raises(duckdb.Error, match="open result"):
             engine.row("SELECT 1")
     assert engine.row("SELECT 1") == (1,)
+
+
+def test_a_cancel_before_the_first_query_cancels_the_statement() -> None:
+    engine = Engine()
+    engine.start_statement()
+    engine.interrupt()  # no query is running yet: the statement is still planning
+    with pytest.raises(duckdb.InterruptException):
+        engine.relation("SELECT 1").fetchall()
+    engine.start_statement()  # the next statement runs
+    assert engine.relation("SELECT 1").fetchall() == [(1,)]
+    engine.close()
