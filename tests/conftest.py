@@ -9,6 +9,7 @@ PostgreSQL cases are skipped with the reason, unless ``SQLLAKE_REQUIRE_POSTGRES=
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ import pytest
 
 import sqllake
 from tests.seaweed import REQUIRE_S3, Seaweed, running, weed_binary
+
+# The Ctrl-C tests need SIGINT to reach Python (and the processes they start): a test run
+# started in the background by a non-interactive shell inherits it ignored.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 PG_SERVER = os.environ.get("SQLLAKE_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 REQUIRE_POSTGRES = os.environ.get("SQLLAKE_REQUIRE_POSTGRES") == "1"
