@@ -223,6 +223,15 @@ def sql_literal(value: Any, itype: IcebergType) -> str:
     return f"CAST({_string(text)} AS {duckdb_type(itype)})"
 
 
+# Time zone names that are UTC itself (the session's TimeZone is one unless SET).
+_UTC_NAMES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "uct", "etc/uct", "zulu", "z"})
+
+
+def is_utc(time_zone: str) -> bool:
+    """Whether a time zone name is UTC: text without an offset is then a UTC time."""
+    return time_zone.lower() in _UTC_NAMES
+
+
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 

@@ -170,6 +170,28 @@ def _conformed(table: Table, name: TableName, batches: list[pa.RecordBatch]) -> 
     return pa.Table.from_batches(checked, schema).combine_chunks().to_batches()[0]
 
 
+def _typed_values(source: nodes.Query, targets: list[NestedField]) -> nodes.Query:
+    """A VALUES list of several rows with each item cast to its column's type, as
+    DuckDB's own INSERT casts them.
+
+    Queried as it is, the engine would first find one type for each column of the list
+    and convert every item to it, which can change a value before the column's cast: a
+    text with an offset beside a TIMESTAMP loses its offset. A single row, or a list
+    whose rows do not match the columns, is left to the engine.
+    """
+    rows = source.tree.expressions if isinstance(source.tree, exp.Values) else []
+    items = [row.expressions if isinstance(row, exp.Tuple) else [row] for row in rows]
+    if len(items) < 2 or any(len(row) != len(targets) for row in items):
+        return source
+    tree = source.tree.copy()
+    types = [exp.DataType.build(duckdb_type(f.field_type), dialect="duckdb") for f in targets]
+    for row in tree.expressions:
+        for item, kind in zip(row.expressions, types, strict=True):
+            if not isinstance(item, exp.Null):
+                item.replace(exp.Cast(this=item.copy(), to=kind.copy()))
+    return nodes.Query(tree, source.text, source.parameters)
+
+
 def insert_rows(
     session: Session,
     name: TableName,
@@ -187,7 +209,7 @@ def insert_rows(
             f"this transaction already wrote {others[0]}: writing a second table in one "
             "transaction needs a SQL catalog, which commits all tables atomically"
         )
-    direct = direct_rows(source.tree, table, str(name), targets, params)
+    direct = direct_rows(source.tree, table, str(name), targets, params, session.engine.time_zone)
     if direct is not None and direct.num_rows < session.inline_limit(table):
         session.buffer_rows(name, table, direct)
         return int(direct.num_rows)
@@ -206,8 +228,10 @@ def insert_rows(
         casts.append(
             f"CAST({value} AS {duckdb_type(field.field_type)}) AS {quote_ident(field.name)}"
         )
+    typed = _typed_values(source, targets)
+    typed_sql = prepare(session, typed).sql if typed is not source else source_sql
     cast = _CastSource(
-        f"SELECT {', '.join(casts)} FROM ({source_sql}) AS __src({aliases})", _write_order(table)
+        f"SELECT {', '.join(casts)} FROM ({typed_sql}) AS __src({aliases})", _write_order(table)
     )
     write = _copied if bulk.eligible(table) else _streamed
     try:
@@ -262,7 +286,7 @@ def _streamed(
                 session.buffer_rows(name, table, _conformed(table, name, head))
             return _Written([], count, buffered=True)
         batches = itertools.chain(head, reader)
-    files = write_rows(table, str(name), batches)
+    files = write_rows(table, str(name), batches, session.engine.threads)
     return _Written(files, sum(file.record_count for file in files), buffered=False)
 
 

@@ -31,6 +31,7 @@ from sqllake.types import (
     iceberg_type,
     parse_sql_type,
     quote_ident,
+    sql_literal,
 )
 from sqllake.write.partitioning import build_spec
 from sqllake.write.purge import purge
@@ -147,6 +148,18 @@ def show_tables(session: Session, plan: nodes.ShowTables, params: Sequence[Any])
         rows.append((name.name, *(stats[key] for key in STATISTICS)))
     columns = [("name", "VARCHAR"), *STATISTICS.items()]
     return Result.rows("SHOW TABLES", columns, rows)
+
+
+def column_type(field: NestedField) -> str:
+    """A column's type as DESCRIBE and PRAGMA table_info show it."""
+    return duckdb_type(field.field_type)
+
+
+def default_sql(field: NestedField) -> str | None:
+    """The column's write default as SQL, or None."""
+    if field.write_default is None:
+        return None
+    return sql_literal(field.write_default, field.field_type)
 
 
 def describe_table(session: Session, plan: nodes.DescribeTable, params: Sequence[Any]) -> Result:

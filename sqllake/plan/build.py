@@ -22,6 +22,7 @@ from sqllake.plan.common import (
     refuse,
 )
 from sqllake.plan.partition import partition_items, trino_partitioning
+from sqllake.plan.settings import PLANNERS as SETTINGS_PLANNERS
 from sqllake.read.query import offset_of
 from sqllake.sql import alter as alter_sql
 from sqllake.sql import dialect
@@ -236,6 +237,7 @@ PLANNERS: dict[type[exp.Expr], Planner] = {
     exp.Commit: lambda tree, text: nodes.Commit(),
     exp.Rollback: lambda tree, text: nodes.Rollback(),
     exp.Command: _command,
+    **SETTINGS_PLANNERS,
 }
 
 # Statements sqlglot parses that sqllake does not run (yet).

@@ -296,3 +296,34 @@ class Commit(Plan):
 @dataclass(frozen=True)
 class Rollback(Plan):
     pass
+
+
+@dataclass(frozen=True)
+class SetSetting(Plan):
+    """SET [scope] name = value: a DuckDB setting of this session's engine."""
+
+    name: str
+    scope: str | None  # SESSION, GLOBAL, LOCAL or VARIABLE, as written
+    value: exp.Expr | None  # None: DEFAULT
+    text: str  # the statement, as the engine runs it
+    offset: int
+
+
+@dataclass(frozen=True)
+class ResetSetting(Plan):
+    name: str | None  # None: RESET ALL
+    scope: str | None
+    text: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class Pragma(Plan):
+    """PRAGMA name, PRAGMA name = value, PRAGMA name(arguments)."""
+
+    name: str
+    value: exp.Expr | None
+    arguments: tuple[exp.Expr, ...]
+    call: bool
+    text: str
+    offset: int

@@ -107,14 +107,14 @@ class _PartitionWriters:
     :class:`KeyedThreads`: this class decides, the threads encode.
     """
 
-    def __init__(self, table: Table, schema: pa.Schema, limit: int) -> None:
+    def __init__(self, table: Table, schema: pa.Schema, limit: int, threads: int | None) -> None:
         self._table = table
         self._schema = schema
         self._options = writer_options(table.properties)
         self._limit = limit
         self._open: OrderedDict[tuple[object, ...], RollingParquetWriter] = OrderedDict()
         self._all: list[tuple[Record, RollingParquetWriter]] = []
-        self._threads = KeyedThreads()
+        self._threads = KeyedThreads(threads)
         self._budget = SharedBudget(PENDING_BUDGET)
 
     def write(self, part: PartitionedBatch) -> None:
@@ -198,11 +198,20 @@ def prefetched(batches: Iterable[pa.RecordBatch], depth: int = 2) -> Iterator[pa
         producer.join()
 
 
-def write_rows(table: Table, table_name: str, batches: Iterable[pa.RecordBatch]) -> list[DataFile]:
-    """Write every row of ``batches`` as new data files of ``table``; nothing is committed."""
+def write_rows(
+    table: Table,
+    table_name: str,
+    batches: Iterable[pa.RecordBatch],
+    threads: int | None = None,
+) -> list[DataFile]:
+    """Write every row of ``batches`` as new data files of ``table``; nothing is committed.
+
+    Files are encoded on ``threads`` threads (the session's ``threads`` setting; by
+    default one per core).
+    """
     schema = arrow_schema(table.schema())
     spec, iceberg_schema = table.spec(), table.schema()
-    writers = _PartitionWriters(table, schema, MAX_OPEN_PARTITIONS)
+    writers = _PartitionWriters(table, schema, MAX_OPEN_PARTITIONS, threads)
     row = 1
     try:
         for batch in prefetched(batches):
