@@ -36,6 +36,7 @@ from sqllake.execute import HANDLERS
 from sqllake.execute.query import Pin, prepare
 from sqllake.plan import nodes
 from sqllake.plan.build import build
+from sqllake.properties import table_property
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
@@ -138,7 +139,9 @@ class Session:
         """Row count below which an INSERT into ``table`` is buffered (0: not now)."""
         if self.buffer is None or not self.autocommit or self.transaction.explicit:
             return 0
-        return int(table.properties.get(INLINE_ROWS_PROPERTY, self.write.inline_rows))
+        return int(
+            table_property(table.properties, INLINE_ROWS_PROPERTY, str(self.write.inline_rows))
+        )
 
     def buffer_rows(self, name: TableName, table: Table, batch: pa.RecordBatch) -> None:
         assert self.buffer is not None

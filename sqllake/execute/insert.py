@@ -38,7 +38,7 @@ from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
 from sqllake.types import arrow_schema, duckdb_type, quote_ident
-from sqllake.write import bulk
+from sqllake.write import bulk, ranges
 from sqllake.write.direct import direct_rows
 from sqllake.write.rows import conform, write_rows
 
@@ -146,6 +146,32 @@ def _first_bad_value(
     return None
 
 
+_OUT_OF_RANGE = re.compile(re.escape(ranges.MARKER) + r"(\d+)")
+
+
+def _first_outside(
+    session: Session,
+    source_sql: str,
+    aliases: str,
+    column: str,
+    field: NestedField,
+    params: Sequence[Any],
+) -> tuple[int, Any] | None:
+    """The first (row, value as text) of a column holding a date or timestamp a write
+    cannot hold, in the order the source gives its rows."""
+    test = ranges.outside("__v", field.field_type)
+    probe = (
+        f"SELECT __row, CAST(__v AS VARCHAR) FROM (SELECT row_number() OVER () AS __row, "
+        f"CAST({column} AS {duckdb_type(field.field_type)}) AS __v "
+        f"FROM ({source_sql}) AS __src({aliases})) WHERE {test} ORDER BY __row LIMIT 1"
+    )
+    try:
+        found = session.engine.relation(probe, params).fetchall()
+    except Exception:  # another error stops the probe first: no row to point at
+        return None
+    return (int(found[0][0]), found[0][1]) if found else None
+
+
 def _read_up_to(reader: pa.RecordBatchReader, limit: int) -> tuple[list[pa.RecordBatch], int]:
     """Batches from ``reader`` until ``limit`` rows are read or it ends; and the count."""
     head: list[pa.RecordBatch] = []
@@ -225,9 +251,10 @@ def insert_rows(
     casts = []
     for field in table.schema().fields:
         value = f"__src.c{position[field.field_id]}" if field.field_id in position else "NULL"
-        casts.append(
-            f"CAST({value} AS {duckdb_type(field.field_type)}) AS {quote_ident(field.name)}"
-        )
+        cast_sql = f"CAST({value} AS {duckdb_type(field.field_type)})"
+        if field.field_id in position:
+            cast_sql = ranges.guarded(cast_sql, cast_sql, field.field_type, field.field_id)
+        casts.append(f"{cast_sql} AS {quote_ident(field.name)}")
     typed = _typed_values(source, targets)
     typed_sql = prepare(session, typed).sql if typed is not source else source_sql
     cast = _CastSource(
@@ -239,6 +266,13 @@ def insert_rows(
     except Error:
         raise
     except Exception as exc:
+        marked = _OUT_OF_RANGE.search(str(exc))
+        if marked is not None:
+            field = next(f for f in targets if f.field_id == int(marked[1]))
+            column = f"__src.c{position[field.field_id]}"
+            found = _first_outside(session, source_sql, aliases, column, field, params)
+            row, value = found if found is not None else (None, "?")
+            raise DataError(ranges.message(value, field.name, str(name), row), offset=0) from exc
         error = translate(exc)
         if isinstance(error, DataError):
             bad = _first_bad_value(

@@ -22,6 +22,7 @@ from pyiceberg.typedef import Record
 
 from sqllake.catalog import filesystem
 from sqllake.errors import IntegrityError
+from sqllake.properties import table_property
 from sqllake.types import arrow_schema, cast_array, tighten
 from sqllake.write.commit import data_file
 from sqllake.write.parquet import RollingParquetWriter, SharedBudget, WriterOptions
@@ -41,10 +42,12 @@ PENDING_BUDGET = 16 * 1024 * 1024
 
 def writer_options(properties: dict[str, str]) -> WriterOptions:
     defaults = WriterOptions()
+    size = table_property(properties, PROPERTY_TARGET_SIZE, str(defaults.target_file_size))
+    rows = table_property(properties, PROPERTY_ROW_GROUP_ROWS, str(defaults.row_group_rows))
     return WriterOptions(
-        target_file_size=int(properties.get(PROPERTY_TARGET_SIZE, defaults.target_file_size)),
-        row_group_rows=int(properties.get(PROPERTY_ROW_GROUP_ROWS, defaults.row_group_rows)),
-        compression=properties.get(PROPERTY_COMPRESSION, defaults.compression),
+        target_file_size=int(size),
+        row_group_rows=int(rows),
+        compression=table_property(properties, PROPERTY_COMPRESSION, defaults.compression).lower(),
     )
 
 
