@@ -88,8 +88,20 @@ LEGAL_PROMOTIONS = (
 )
 
 
+def _exists(ctx: AlterContext, column: nodes.ColumnRef) -> bool:
+    try:
+        ctx.tx.table_metadata.schema().find_field(".".join(column.path), False)
+    except ValueError:
+        return False
+    return True
+
+
 def _add(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.AddColumn)
+    if action.if_not_exists and _exists(ctx, action.column):
+        return
+    if action.default is not None:
+        _refuse_defaults(ctx)
     if action.required:
         raise NotSupportedError(
             f"a new column cannot be NOT NULL: the existing rows have no value for "
@@ -104,13 +116,19 @@ def _add(ctx: AlterContext, action: nodes.AlterAction) -> None:
         ctx.update.move_after(path, action.after.path)
 
 
+def _refuse_defaults(ctx: AlterContext) -> None:
+    raise NotSupportedError(f"column defaults of table {ctx.name} are not supported yet")
+
+
+def _set_default(ctx: AlterContext, action: nodes.AlterAction) -> None:
+    assert isinstance(action, nodes.SetColumnDefault)
+    _refuse_defaults(ctx)
+
+
 def _drop(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.DropColumn)
-    if action.if_exists:
-        try:
-            ctx.tx.table_metadata.schema().find_field(".".join(action.column.path), False)
-        except ValueError:
-            return
+    if action.if_exists and not _exists(ctx, action.column):
+        return
     if _in_key(ctx, action.column):
         raise ProgrammingError(
             f"cannot drop identifier field {action.column} of table {ctx.name} (part of its "
@@ -167,6 +185,11 @@ def _comment(ctx: AlterContext, action: nodes.AlterAction) -> None:
 def _identifier_fields(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.SetIdentifierFields)
     schema = ctx.tx.table_metadata.schema()
+    if action.add and schema.identifier_field_ids:
+        raise ProgrammingError(
+            f"table {ctx.name} already has a PRIMARY KEY (identifier fields); "
+            "SET IDENTIFIER FIELDS replaces it"
+        )
     names = []
     for column in action.columns:
         with located(column.offset):
@@ -227,8 +250,9 @@ def _unset_properties(ctx: AlterContext, action: nodes.AlterAction) -> None:
         ctx.tx.remove_properties(*keys)
 
 
-def _spec_field_name(ctx: AlterContext, item: nodes.PartitionItem) -> str:
-    """The name of the current partition field that ``item`` names (by name or transform)."""
+def _matching_field(ctx: AlterContext, item: nodes.PartitionItem) -> str | None:
+    """The name of the current partition field that ``item`` names (by name or
+    transform), or None."""
     spec = ctx.tx.table_metadata.spec()
     schema = ctx.tx.table_metadata.schema()
     for field in spec.fields:
@@ -240,17 +264,55 @@ def _spec_field_name(ctx: AlterContext, item: nodes.PartitionItem) -> str:
         source = schema.find_column_name(field.source_id) or ""
         if source.lower() == item.source.lower() and field.transform == item.transform:
             return field.name
-    raise ProgrammingError(
-        f"table {ctx.name} has no partition field {item.transform}({item.source})"
-    )
+    return None
+
+
+def _spec_field_name(ctx: AlterContext, item: nodes.PartitionItem) -> str:
+    """The name of the current partition field that ``item`` names (by name or transform)."""
+    found = _matching_field(ctx, item)
+    if found is None:
+        raise ProgrammingError(
+            f"table {ctx.name} has no partition field {item.transform}({item.source})"
+        )
+    return found
 
 
 def _add_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.AddPartitionField)
     spec = ctx.spec  # stages earlier column changes, so the field can be a new column
+    if action.if_not_exists and _matching_field(ctx, action.item) is not None:
+        return
     column = nodes.ColumnRef((action.item.source,), action.item.offset)
     source = _find(ctx, ctx.tx.table_metadata.schema(), column)
     spec.add_field(_column_name(ctx, source), action.item.transform, action.name)
+
+
+def _set_partitioning(ctx: AlterContext, action: nodes.AlterAction) -> None:
+    """DuckDB's SET PARTITIONED BY: fields the new list keeps stay as they are (with
+    their field ids), the others are dropped, the new ones added."""
+    assert isinstance(action, nodes.SetPartitioning)
+    spec = ctx.spec
+    kept = set()
+    for item in action.items:
+        with located(item.offset):
+            column = nodes.ColumnRef((item.source,), item.offset)
+            source = _find(ctx, ctx.tx.table_metadata.schema(), column)
+        name = next(
+            (
+                f.name
+                for f in ctx.tx.table_metadata.spec().fields
+                if f.source_id == source.field_id and f.transform == item.transform
+            ),
+            None,
+        )
+        if name is None:
+            with located(item.offset):
+                spec.add_field(_column_name(ctx, source), item.transform)
+        else:
+            kept.add(name)
+    for field in ctx.tx.table_metadata.spec().fields:
+        if field.name not in kept:
+            spec.remove_field(field.name)
 
 
 def _column_name(ctx: AlterContext, field: NestedField) -> str:
@@ -259,6 +321,8 @@ def _column_name(ctx: AlterContext, field: NestedField) -> str:
 
 def _drop_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.DropPartitionField)
+    if action.if_exists and _matching_field(ctx, action.item) is None:
+        return
     ctx.spec.remove_field(_spec_field_name(ctx, action.item))
 
 
@@ -287,6 +351,7 @@ Apply = Callable[[AlterContext, nodes.AlterAction], None]
 
 ACTIONS: dict[type, Apply] = {
     nodes.AddColumn: _add,
+    nodes.SetColumnDefault: _set_default,
     nodes.DropColumn: _drop,
     nodes.RenameColumn: _rename,
     nodes.SetColumnType: _set_type,
@@ -298,6 +363,7 @@ ACTIONS: dict[type, Apply] = {
     nodes.AddPartitionField: _add_partition,
     nodes.DropPartitionField: _drop_partition,
     nodes.ReplacePartitionField: _replace_partition,
+    nodes.SetPartitioning: _set_partitioning,
     nodes.SetWriteOrder: _write_order,
 }
 
@@ -308,8 +374,9 @@ def _offset(action: nodes.AlterAction) -> int | None:
         target = getattr(action, attribute, None)
         if isinstance(target, nodes.ColumnRef | nodes.PartitionItem):
             return target.offset
-    if isinstance(action, nodes.SetWriteOrder) and action.items:
-        return action.items[0].offset
+    if isinstance(action, nodes.SetWriteOrder | nodes.SetPartitioning) and action.items:
+        offset: int = action.items[0].offset
+        return offset
     if isinstance(action, nodes.UnsetProperties) and action.offsets:
         return action.offsets[0]
     return None
@@ -338,6 +405,8 @@ def _refuse_duplicate_names(name: TableName, struct: StructType, path: str = "")
 
 def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
+    if plan.if_exists and not session.lakehouse.exists(name):
+        return Result.status_only("ALTER TABLE")
     refuse_relocated_write(session.load(name, plan.name.offset), name)
     if session.transaction.files(name):
         raise NotSupportedError(f"cannot alter {name} while this transaction has writes to it")

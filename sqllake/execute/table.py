@@ -107,6 +107,8 @@ def drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -
 
 def rename_table(session: Session, plan: nodes.RenameTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
+    if plan.if_exists and not session.lakehouse.exists(name):
+        return Result.status_only("ALTER TABLE")
     new_parts = plan.new_name.parts
     # An unqualified new name keeps the table in its schema (Spark and Trino agree).
     new = session.table_name(

@@ -82,6 +82,7 @@ class DropTable(Plan):
 class RenameTable(Plan):
     name: Name
     new_name: Name
+    if_exists: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,14 @@ class ColumnRef:
 
 
 @dataclass(frozen=True)
+class Default:
+    """A column's DEFAULT as written (a constant, evaluated when the statement runs)."""
+
+    expression: exp.Expr
+    offset: int
+
+
+@dataclass(frozen=True)
 class AddColumn:
     column: ColumnRef
     field_type: IcebergType
@@ -103,6 +112,16 @@ class AddColumn:
     doc: str | None
     first: bool
     after: ColumnRef | None
+    if_not_exists: bool = False
+    default: Default | None = None  # sets both the initial and the write default
+
+
+@dataclass(frozen=True)
+class SetColumnDefault:
+    """ALTER COLUMN c SET DEFAULT v (the write default), or DROP DEFAULT (None)."""
+
+    column: ColumnRef
+    default: Default | None
 
 
 @dataclass(frozen=True)
@@ -150,12 +169,14 @@ class UnsetProperties:
 @dataclass(frozen=True)
 class SetIdentifierFields:
     columns: tuple[ColumnRef, ...]
+    add: bool = False  # DuckDB's ADD PRIMARY KEY: refused if the table has a key
 
 
 @dataclass(frozen=True)
 class AddPartitionField:
     item: PartitionItem
     name: str | None
+    if_not_exists: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,6 +184,14 @@ class DropPartitionField:
     """A partition field named by its name (``ts_day``) or by its transform (``day(ts)``)."""
 
     item: PartitionItem
+    if_exists: bool = False
+
+
+@dataclass(frozen=True)
+class SetPartitioning:
+    """DuckDB's SET PARTITIONED BY (...): the whole new spec (none: unpartitioned)."""
+
+    items: tuple[PartitionItem, ...]
 
 
 @dataclass(frozen=True)
@@ -189,6 +218,8 @@ class SetWriteOrder:
 
 AlterAction = (
     AddColumn
+    | SetColumnDefault
+    | SetPartitioning
     | DropColumn
     | RenameColumn
     | SetColumnType
@@ -210,6 +241,7 @@ class AlterTable(Plan):
 
     name: Name
     actions: tuple[AlterAction, ...]
+    if_exists: bool = False
 
 
 @dataclass(frozen=True)
