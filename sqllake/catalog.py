@@ -40,6 +40,7 @@ from pyiceberg.table import Table, TableProperties, Transaction
 from pyiceberg.table.metadata import TableMetadata
 from sqlalchemy.engine.interfaces import DBAPICursor
 
+from sqllake.compat import iceberg_v3
 from sqllake.compat import pyiceberg as compat
 from sqllake.errors import (
     NotSupportedError,
@@ -57,6 +58,8 @@ from sqllake.read.locations import (
 )
 from sqllake.read.path_maps import NEEDS_SQL_CATALOG, READ_MAP, PathMaps
 from sqllake.secrets import remember_properties, remember_uri
+
+iceberg_v3.install()  # PyIceberg writes v3 metadata and upgrades to v3 from here on
 
 DEFAULT_WAREHOUSE = "lakehouse"
 DEFAULT_NAMESPACE = "default"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyiceberg.exceptions import ValidationError
 from pyiceberg.schema import Schema
-from pyiceberg.table import Transaction
+from pyiceberg.table import Table, Transaction
 from pyiceberg.table.sorting import NullOrder
 from pyiceberg.table.update.schema import UpdateSchema
 from pyiceberg.table.update.sorting import UpdateSortOrder
@@ -22,7 +22,9 @@ from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import DecimalType, NestedField, StructType
 
 from sqllake.catalog import TableName, refuse_relocated_write
+from sqllake.compat import iceberg_v3
 from sqllake.errors import NotSupportedError, ProgrammingError, located
+from sqllake.execute.defaults import evaluate_default, refuse_before_v3
 from sqllake.plan import nodes
 from sqllake.result import Result
 from sqllake.types import check_identifier_field, duckdb_type
@@ -40,9 +42,13 @@ class AlterContext:
     created, so ``ADD COLUMN c ..., ADD PARTITION FIELD c`` sees the new column.
     """
 
-    def __init__(self, name: TableName, tx: Transaction) -> None:
+    def __init__(
+        self, name: TableName, tx: Transaction, defaults: dict[int, Any] | None = None
+    ) -> None:
         self.name = name
         self.tx = tx
+        # The value of each action's DEFAULT (by the action's id), evaluated beforehand.
+        self.defaults = defaults or {}
         self._schema: UpdateSchema | None = None
         self._spec: UpdateSpec | None = None
         self._sort: UpdateSortOrder | None = None
@@ -100,29 +106,42 @@ def _add(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.AddColumn)
     if action.if_not_exists and _exists(ctx, action.column):
         return
+    default = ctx.defaults.get(id(action))
     if action.default is not None:
-        _refuse_defaults(ctx)
-    if action.required:
+        refuse_before_v3(
+            ctx.tx.table_metadata.format_version, str(ctx.name), f"DEFAULT of {action.column}"
+        )
+    if action.required and default is None:
         raise NotSupportedError(
-            f"a new column cannot be NOT NULL: the existing rows have no value for "
-            f"{action.column}; add it nullable"
+            f"a new column cannot be NOT NULL without a DEFAULT: the existing rows have no "
+            f"value for {action.column}; add it nullable, or with a DEFAULT (format 3), "
+            "which the existing rows then read"
         )
     path = action.column.path
-    parent, name = path[:-1], path[-1]
-    ctx.update.add_column((*parent, name), action.field_type, doc=action.doc)
+    ctx.update.add_column(
+        path, action.field_type, doc=action.doc, required=action.required, default_value=default
+    )
     if action.first:
         ctx.update.move_first(path)
     elif action.after is not None:
         ctx.update.move_after(path, action.after.path)
 
 
-def _refuse_defaults(ctx: AlterContext) -> None:
-    raise NotSupportedError(f"column defaults of table {ctx.name} are not supported yet")
-
-
 def _set_default(ctx: AlterContext, action: nodes.AlterAction) -> None:
+    """SET DEFAULT / DROP DEFAULT: the write default (rows already written keep theirs)."""
     assert isinstance(action, nodes.SetColumnDefault)
-    _refuse_defaults(ctx)
+    field = _find(ctx, ctx.tx.table_metadata.schema(), action.column)
+    if action.default is None and field.write_default is None:
+        return
+    refuse_before_v3(
+        ctx.tx.table_metadata.format_version, str(ctx.name), f"DEFAULT of {action.column}"
+    )
+    if action.default is None and field.required:
+        raise ProgrammingError(
+            f"column {action.column} of table {ctx.name} is NOT NULL: its DEFAULT can be "
+            "changed, not dropped"
+        )
+    ctx.update.set_default_value(action.column.path, ctx.defaults.get(id(action)))
 
 
 def _drop(ctx: AlterContext, action: nodes.AlterAction) -> None:
@@ -226,9 +245,7 @@ def _set_properties(ctx: AlterContext, action: nodes.AlterAction) -> None:
                 f"cannot set format-version of {ctx.name} to {version}: an Iceberg table's "
                 f"format can only be upgraded (it is {ctx.tx.table_metadata.format_version})"
             )
-        if int(version) > 2:
-            raise NotSupportedError("format-version 3 tables cannot be written by sqllake yet")
-        ctx.tx.upgrade_table_version(int(version))  # type: ignore[arg-type]
+        iceberg_v3.upgrade(ctx.tx, int(version))
     if properties:
         ctx.tx.set_properties(properties)
 
@@ -403,6 +420,28 @@ def _refuse_duplicate_names(name: TableName, struct: StructType, path: str = "")
             _refuse_duplicate_names(name, field.field_type, f"{path}{field.name}.")
 
 
+def _defaults(
+    session: Session, table: Table, actions: Sequence[nodes.AlterAction]
+) -> dict[int, Any]:
+    """The value of every DEFAULT the actions give, by action (evaluated once, in the
+    column's type, before the commit that may be retried)."""
+    values: dict[int, Any] = {}
+    schema = table.schema()
+    for action in actions:
+        if isinstance(action, nodes.AddColumn) and action.default is not None:
+            itype = action.field_type
+        elif isinstance(action, nodes.SetColumnDefault) and action.default is not None:
+            try:
+                itype = schema.find_field(".".join(action.column.path), False).field_type
+            except ValueError:
+                continue  # the action reports the missing column
+        else:
+            continue
+        assert action.default is not None
+        values[id(action)] = evaluate_default(session, action.default, itype, str(action.column))
+    return values
+
+
 def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     if plan.if_exists and not session.lakehouse.exists(name):
@@ -411,8 +450,10 @@ def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any])
     if session.transaction.files(name):
         raise NotSupportedError(f"cannot alter {name} while this transaction has writes to it")
 
+    defaults = _defaults(session, session.load(name), plan.actions)
+
     def apply(tx: Transaction) -> None:
-        context = AlterContext(name, tx)
+        context = AlterContext(name, tx, defaults)
         for action in plan.actions:
             with located(_offset(action)):
                 try:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import sqlglot
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.table.sorting import NullOrder, SortDirection
@@ -37,7 +38,7 @@ from sqllake.errors import DataError, Error, NotSupportedError, ProgrammingError
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
-from sqllake.types import arrow_schema, duckdb_type, quote_ident
+from sqllake.types import arrow_schema, default_sql, duckdb_type, parse_sql_type, quote_ident
 from sqllake.write import bulk, ranges
 from sqllake.write.direct import direct_rows
 from sqllake.write.rows import conform, write_rows
@@ -198,7 +199,7 @@ def _conformed(table: Table, name: TableName, batches: list[pa.RecordBatch]) -> 
 
 def _typed_values(source: nodes.Query, targets: list[NestedField]) -> nodes.Query:
     """A VALUES list of several rows with each item cast to its column's type, as
-    DuckDB's own INSERT casts them.
+    DuckDB's own INSERT casts them, and DEFAULT items replaced by the column's default.
 
     Queried as it is, the engine would first find one type for each column of the list
     and convert every item to it, which can change a value before the column's cast: a
@@ -207,15 +208,31 @@ def _typed_values(source: nodes.Query, targets: list[NestedField]) -> nodes.Quer
     """
     rows = source.tree.expressions if isinstance(source.tree, exp.Values) else []
     items = [row.expressions if isinstance(row, exp.Tuple) else [row] for row in rows]
-    if len(items) < 2 or any(len(row) != len(targets) for row in items):
+    defaults = any(_is_default(item) for row in items for item in row)
+    if (len(items) < 2 and not defaults) or any(len(row) != len(targets) for row in items):
         return source
     tree = source.tree.copy()
-    types = [exp.DataType.build(duckdb_type(f.field_type), dialect="duckdb") for f in targets]
+    types = [parse_sql_type(duckdb_type(f.field_type)) for f in targets]
     for row in tree.expressions:
-        for item, kind in zip(row.expressions, types, strict=True):
-            if not isinstance(item, exp.Null):
+        for item, kind, field in zip(row.expressions, types, targets, strict=True):
+            if _is_default(item):  # DEFAULT: the column's write default (or NULL)
+                item.replace(
+                    sqlglot.parse_one(
+                        default_sql(field.write_default, field.field_type), dialect="duckdb"
+                    )
+                )
+            elif not isinstance(item, exp.Null):
                 item.replace(exp.Cast(this=item.copy(), to=kind.copy()))
     return nodes.Query(tree, source.text, source.parameters)
+
+
+def _columns(session: Session, source_sql: str, params: Sequence[Any]) -> list[str]:
+    return list(session.engine.relation(source_sql, params).columns)
+
+
+def _is_default(item: exp.Expr) -> bool:
+    """The DEFAULT keyword as a VALUES item."""
+    return isinstance(item, exp.Var) and item.name.upper() == "DEFAULT"
 
 
 def insert_rows(
@@ -240,7 +257,8 @@ def insert_rows(
         session.buffer_rows(name, table, direct)
         return int(direct.num_rows)
     source_sql = prepare(session, source).sql
-    width = len(session.engine.relation(source_sql, params).columns)
+    typed = _typed_values(source, targets)  # a VALUES list whose rows match the columns
+    width = len(targets) if typed is not source else len(_columns(session, source_sql, params))
     if width != len(targets):
         raise ProgrammingError(
             f"INSERT into {name} has {len(targets)} target columns but the source has {width}",
@@ -250,12 +268,12 @@ def insert_rows(
     position = {field.field_id: i for i, field in enumerate(targets)}
     casts = []
     for field in table.schema().fields:
-        value = f"__src.c{position[field.field_id]}" if field.field_id in position else "NULL"
-        cast_sql = f"CAST({value} AS {duckdb_type(field.field_type)})"
         if field.field_id in position:
+            cast_sql = f"CAST(__src.c{position[field.field_id]} AS {duckdb_type(field.field_type)})"
             cast_sql = ranges.guarded(cast_sql, cast_sql, field.field_type, field.field_id)
+        else:  # a column the INSERT leaves out gets its write default
+            cast_sql = default_sql(field.write_default, field.field_type)
         casts.append(f"{cast_sql} AS {quote_ident(field.name)}")
-    typed = _typed_values(source, targets)
     typed_sql = prepare(session, typed).sql if typed is not source else source_sql
     cast = _CastSource(
         f"SELECT {', '.join(casts)} FROM ({typed_sql}) AS __src({aliases})", _write_order(table)

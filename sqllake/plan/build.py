@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from sqllake.errors import NotSupportedError, ProgrammingError, located
 from sqllake.plan import nodes
-from sqllake.plan.alter import plan_alter_schema, plan_alter_table
+from sqllake.plan.alter import default_of, plan_alter_schema, plan_alter_table
 from sqllake.plan.common import (
     name_of,
     properties_of,
@@ -36,6 +36,7 @@ _COLUMN_CONSTRAINTS = {
     exp.NotNullColumnConstraint,
     exp.CommentColumnConstraint,
     exp.PrimaryKeyColumnConstraint,
+    exp.DefaultColumnConstraint,
 }
 
 
@@ -58,6 +59,21 @@ def _column(column: exp.Expr, ids: object) -> NestedField:
     name = column.this.name
     field_type = iceberg_type(column.args["kind"], ids, f"column {name}")  # type: ignore[arg-type]
     return NestedField(next(ids), name, field_type, required=required, doc=doc)  # type: ignore[call-overload]
+
+
+def _defaults(columns: list[exp.Expr]) -> tuple[tuple[str, nodes.Default], ...]:
+    """Each column's DEFAULT (a constant), by column name."""
+    found = []
+    for column in columns:
+        for constraint in column.args.get("constraints") or []:
+            kind = constraint.args.get("kind")
+            if isinstance(kind, exp.DefaultColumnConstraint):
+                value = kind.this
+                value.meta.setdefault("start", offset_of(constraint))
+                default = default_of(value)
+                assert default is not None
+                found.append((column.name, default))
+    return tuple(found)
 
 
 def _primary_key(columns: list[exp.Expr]) -> list[tuple[str, int]]:
@@ -143,6 +159,7 @@ def _create(tree: exp.Expr, text: str) -> nodes.Plan:
         name=name_of(target),
         schema=_schema(columns) if columns else None,
         properties=properties,
+        defaults=_defaults(columns),
         partition_by=partitioning,
         if_not_exists=exists,
         or_replace=bool(tree.args.get("replace")),

@@ -33,6 +33,14 @@ class PartitionItem:
 
 
 @dataclass(frozen=True)
+class Default:
+    """A column's DEFAULT as written (a constant, evaluated when the statement runs)."""
+
+    expression: exp.Expr
+    offset: int
+
+
+@dataclass(frozen=True)
 class Plan:
     """Base of all plans."""
 
@@ -69,6 +77,7 @@ class CreateTable(Plan):
     or_replace: bool = False
     query: Query | None = None
     partition_by: tuple[PartitionItem, ...] = ()
+    defaults: tuple[tuple[str, Default], ...] = ()  # (column, DEFAULT): write defaults
 
 
 @dataclass(frozen=True)
@@ -94,14 +103,6 @@ class ColumnRef:
 
     def __str__(self) -> str:
         return ".".join(self.path)
-
-
-@dataclass(frozen=True)
-class Default:
-    """A column's DEFAULT as written (a constant, evaluated when the statement runs)."""
-
-    expression: exp.Expr
-    offset: int
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,8 @@ def direct_rows(
     for field, arrow_field in zip(schema.fields, arrow, strict=True):
         i = position.get(field.field_id)
         if i is None:
+            if field.write_default is not None:
+                return None  # the engine's path writes the column's default
             columns.append(pa.nulls(len(rows), arrow_field.type))
             continue
         column = _column([row[i] for row in rows], field, arrow_field.type, time_zone)

@@ -35,19 +35,24 @@ _BOUNDS: dict[type[IcebergType], tuple[str, str]] = {
         "TIMESTAMPTZ '0001-01-01 00:00:00+00'",
         "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'",
     ),
-    # Nanosecond timestamps are finite from 1677 to 2262, within Python's years.
-    TimestampNanoType: ("", ""),
-    TimestamptzNanoType: ("", ""),
+}
+
+# Nanosecond timestamps are finite from 1677 to 2262, within Python's years: only their
+# infinities are refused (tested in microseconds, where the engine has isinf).
+_MICROS: dict[type[IcebergType], str] = {
+    TimestampNanoType: "TIMESTAMP",
+    TimestamptzNanoType: "TIMESTAMPTZ",
 }
 
 
 def _primitive(value: str, itype: IcebergType) -> str | None:
+    micros = _MICROS.get(type(itype))
+    if micros is not None:
+        return f"isinf(CAST({value} AS {micros}))"
     bounds = _BOUNDS.get(type(itype))
     if bounds is None:
         return None
     low, high = bounds
-    if not low:
-        return f"isinf({value})"
     return f"({value} < {low} OR {value} > {high})"
 
 
