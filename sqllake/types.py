@@ -126,6 +126,7 @@ _ICEBERG_TO_DUCKDB: dict[type[IcebergType], str] = {
     TimestamptzType: "TIMESTAMPTZ",
     TimestampNanoType: "TIMESTAMP_NS",
     TimestamptzNanoType: "TIMESTAMPTZ_NS",
+    UnknownType: '"NULL"',  # format 3: a column that is always NULL
     StringType: "VARCHAR",
     UUIDType: "UUID",
     BinaryType: "BLOB",
@@ -299,6 +300,15 @@ def v3_feature(schema: Schema) -> str | None:
     return None
 
 
+def unwritable(schema: Schema) -> str | None:
+    """A column of a type sqllake reads but cannot write (format 3's ``unknown``, which
+    Iceberg keeps out of data files), said for an error message; None if none."""
+    for field_id, field in index_by_id(schema).items():
+        if isinstance(field.field_type, UnknownType):
+            return f"column {schema.find_column_name(field_id) or field.name} of type unknown"
+    return None
+
+
 def check_identifier_field(field: NestedField, name: str) -> None:
     """Iceberg's rules for identifier fields (PRIMARY KEY columns)."""
     if not field.required:
@@ -335,7 +345,12 @@ def duckdb_type(itype: IcebergType, *, declared: bool = False) -> str:
             for f in itype.fields
         )
         return f"STRUCT({inner})"
-    return _ICEBERG_TO_DUCKDB[type(itype)]
+    found = _ICEBERG_TO_DUCKDB.get(type(itype))
+    if found is None:
+        raise NotSupportedError(
+            f"Iceberg type {itype} (written by another engine) cannot be read by sqllake yet"
+        )
+    return found
 
 
 _EPOCH = datetime.datetime(1970, 1, 1)

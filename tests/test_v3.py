@@ -12,11 +12,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.manifest import ManifestContent
+from pyiceberg.schema import Schema
 from pyiceberg.table import StaticTable
+from pyiceberg.types import GeometryType, LongType, NestedField, UnknownType
 
 import sqllake
 from sqllake.compat import iceberg_v3
+from sqllake.types import duckdb_type
 
 
 def _metadata(warehouse: Path, table: str) -> dict[str, Any]:
@@ -150,3 +155,29 @@ def test_buffered_rows_read_the_initial_default_of_a_later_column(tmp_path: Path
     cur.execute("SELECT id, x FROM t")
     assert cur.fetchall() == [(1, 5)]
     con.close()
+
+
+def test_format_3_types_of_other_engines_read_or_are_refused(tmp_path: Path) -> None:
+    """``unknown`` columns read as NULL (writes are refused); geometry is refused."""
+    warehouse = tmp_path / "wh"
+    con = sqllake.connect(str(warehouse), autocommit=True)
+    catalog = SqlCatalog(
+        "sqllake", uri=f"sqlite:///{warehouse}/catalog.db", warehouse=f"file://{warehouse}"
+    )
+    v3 = {"format-version": "3"}
+    catalog.create_table(
+        "default.u",
+        Schema(NestedField(1, "id", LongType()), NestedField(2, "x", UnknownType())),
+        properties=v3,
+    )
+    catalog.engine.dispose()
+    cur = con.cursor()
+    cur.execute("DESCRIBE u")
+    assert [row[:2] for row in cur.fetchall()] == [("id", "BIGINT"), ("x", '"NULL"')]
+    cur.execute("SELECT count(*), count(x) FROM u")
+    assert cur.fetchone() == (0, 0)
+    with pytest.raises(sqllake.NotSupportedError, match="column x of type unknown"):
+        cur.execute("INSERT INTO u (id) VALUES (1)")
+    con.close()
+    with pytest.raises(sqllake.NotSupportedError, match="geometry"):
+        duckdb_type(GeometryType())

@@ -38,7 +38,14 @@ from sqllake.errors import DataError, Error, NotSupportedError, ProgrammingError
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
-from sqllake.types import arrow_schema, default_sql, duckdb_type, parse_sql_type, quote_ident
+from sqllake.types import (
+    arrow_schema,
+    default_sql,
+    duckdb_type,
+    parse_sql_type,
+    quote_ident,
+    unwritable,
+)
 from sqllake.write import bulk, ranges
 from sqllake.write.direct import direct_rows
 from sqllake.write.rows import conform, write_rows
@@ -246,6 +253,9 @@ def insert_rows(
     """Write the rows of ``source`` into ``table``'s ``targets``; stage the files. Row count."""
     check_parameters(source, params)
     refuse_relocated_write(table, name)
+    blocking = unwritable(table.schema())
+    if blocking is not None:
+        raise NotSupportedError(f"table {name} has {blocking}, which sqllake cannot write yet")
     others = [t for t, files in session.transaction.pending.items() if files and t != name]
     if others and not session.lakehouse.is_sql_catalog:
         raise NotSupportedError(
