@@ -237,6 +237,13 @@ def _columns(session: Session, source_sql: str, params: Sequence[Any]) -> list[s
     return list(session.engine.relation(source_sql, params).columns)
 
 
+def _default_values(width: int) -> nodes.Query:
+    """DEFAULT VALUES: one row of every column's default (or NULL)."""
+    row = exp.Tuple(expressions=[exp.Var(this="DEFAULT") for _ in range(width)])
+    values = exp.Values(expressions=[row])
+    return nodes.Query(values, values.sql(dialect="duckdb"), 0)
+
+
 def _is_default(item: exp.Expr) -> bool:
     """The DEFAULT keyword as a VALUES item."""
     return isinstance(item, exp.Var) and item.name.upper() == "DEFAULT"
@@ -380,5 +387,6 @@ def _copied(
 def insert(session: Session, plan: nodes.Insert, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     table = session.load(name, plan.name.offset)
-    count = insert_rows(session, name, table, _targets(table, name, plan), plan.source, params)
+    source = plan.source or _default_values(len(table.schema().fields))
+    count = insert_rows(session, name, table, _targets(table, name, plan), source, params)
     return Result.status_only(f"INSERT {count}", rowcount=count)

@@ -191,6 +191,8 @@ def _insert(tree: exp.Expr, text: str) -> nodes.Plan:
         if tree.args.get(option):
             raise refuse(f"INSERT with {option.replace('_', ' ').upper()}", tree)
     target, source = tree.this, tree.expression
+    if source is None and tree.args.get("default") and not isinstance(target, exp.Schema):
+        return nodes.Insert(name_of(target), None, None)  # DEFAULT VALUES
     if source is None:
         raise refuse("INSERT without VALUES or SELECT", tree)
     columns = None

@@ -287,7 +287,7 @@ class Query(Plan):
 class Insert(Plan):
     name: Name
     columns: tuple[tuple[str, int], ...] | None  # (column, offset) as listed, or all
-    source: Query
+    source: Query | None  # None: DEFAULT VALUES, one row of every column's default
 
 
 @dataclass(frozen=True)
