@@ -42,6 +42,7 @@ from sqllake.catalog_open import CATALOG_NAME as CATALOG_NAME
 from sqllake.catalog_open import DEFAULT_WAREHOUSE as DEFAULT_WAREHOUSE
 from sqllake.catalog_open import CatalogSettings as CatalogSettings
 from sqllake.catalog_open import open_catalog, places_tables
+from sqllake.compat import iceberg_v3
 from sqllake.compat import pyiceberg as compat
 from sqllake.errors import (
     NotSupportedError,
@@ -61,6 +62,7 @@ from sqllake.read.path_maps import NEEDS_SQL_CATALOG, READ_MAP, PathMaps
 from sqllake.secrets import remember_properties, remember_uri
 from sqllake.write.purge import remove_replaced_metadata
 
+iceberg_v3.install()  # PyIceberg writes v3 metadata and upgrades to v3 from here on
 DEFAULT_NAMESPACE = "default"
 # Tables sqllake creates keep their ten latest metadata files and delete older ones, as
 # Iceberg allows: each file carries the table's whole snapshot list, and a table

@@ -12,7 +12,7 @@ import pyarrow as pa
 from sqllake import errors
 from sqllake.catalog import CatalogSettings
 from sqllake.execute.changes import table_name_of
-from sqllake.result import Result
+from sqllake.result import Result, python_values
 from sqllake.session import Session, WriteSettings
 from sqllake.subscriptions import Subscription
 
@@ -196,7 +196,7 @@ def _parameter_sets(seq_of_parameters: object) -> Iterator[tuple[Any, ...]]:
 
 def _rows(reader: pa.RecordBatchReader) -> Iterator[tuple[Any, ...]]:
     for batch in reader:
-        columns = [column.to_pylist() for column in batch.columns]
+        columns = [python_values(column) for column in batch.columns]
         yield from zip(*columns, strict=True)
 
 

@@ -34,6 +34,7 @@ from sqllake.execute import HANDLERS
 from sqllake.execute.query import Pin, prepare
 from sqllake.plan import nodes
 from sqllake.plan.build import build
+from sqllake.properties import table_property
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
@@ -192,7 +193,9 @@ class Session:
         In a transaction the limit counts the rows it already holds for the table."""
         if self.buffer is None:
             return 0
-        limit = int(table.properties.get(INLINE_ROWS_PROPERTY, self.write.inline_rows))
+        limit = int(
+            table_property(table.properties, INLINE_ROWS_PROPERTY, str(self.write.inline_rows))
+        )
         if not self.isolated:
             return limit
         held = sum(int(batch.num_rows) for batch in self.transaction.held_rows(name))

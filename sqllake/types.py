@@ -12,12 +12,15 @@ import datetime
 import itertools
 import uuid
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyiceberg.conversions import to_json
+from pyiceberg.expressions.literals import literal
 from pyiceberg.io.pyarrow import schema_to_pyarrow
-from pyiceberg.schema import Schema
+from pyiceberg.schema import Schema, index_by_id
 from pyiceberg.types import (
     BinaryType,
     BooleanType,
@@ -26,6 +29,8 @@ from pyiceberg.types import (
     DoubleType,
     FixedType,
     FloatType,
+    GeographyType,
+    GeometryType,
     IcebergType,
     IntegerType,
     ListType,
@@ -35,9 +40,12 @@ from pyiceberg.types import (
     PrimitiveType,
     StringType,
     StructType,
+    TimestampNanoType,
     TimestampType,
+    TimestamptzNanoType,
     TimestamptzType,
     TimeType,
+    UnknownType,
     UUIDType,
 )
 from sqlglot import exp
@@ -72,6 +80,37 @@ _SQL_TO_ICEBERG: dict[DType, IcebergType] = {
     DType.VARBINARY: BinaryType(),
     DType.BINARY: BinaryType(),
     DType.BLOB: BinaryType(),
+    # Lossless widenings: the value is kept exactly, the Iceberg type is wider.
+    DType.UINT128: DecimalType(38, 0),  # beyond 38 digits a value is a DataError
+    DType.INT128: DecimalType(38, 0),
+    DType.UBIGINT: DecimalType(20, 0),
+    DType.BIGNUM: DecimalType(38, 0),
+    DType.TIMESTAMP_S: TimestampType(),
+    DType.TIMESTAMP_MS: TimestampType(),
+    DType.ENUM: StringType(),  # the labels, as text
+    DType.JSON: StringType(),
+    # Format version 3.
+    DType.TIMESTAMP_NS: TimestampNanoType(),
+}
+
+# DuckDB type names sqlglot does not know (it keeps them as user-defined names).
+_NAMED_TYPES: dict[str, IcebergType] = {
+    "TIMESTAMPTZ_NS": TimestamptzNanoType(),
+    "TIMESTAMP_TZ_NS": TimestamptzNanoType(),
+    "VARINT": DecimalType(38, 0),
+}
+
+# DuckDB types with no Iceberg type: why, in the error that refuses them.
+_NO_ICEBERG_TYPE: dict[DType, str] = {
+    DType.INTERVAL: "Iceberg has no interval type (store its parts, or its text)",
+    DType.TIMETZ: "Iceberg times have no time zone",
+    DType.TIME_NS: "Iceberg times hold microseconds",
+    DType.BIT: "Iceberg has no bit strings (store them as BLOB or VARCHAR)",
+    DType.UNION: "Iceberg has no union type",
+    DType.VARIANT: "Iceberg's format 3 variant type cannot be written through PyIceberg 0.12",
+    DType.GEOMETRY: "sqllake cannot write Iceberg's format 3 geometry values yet",
+    DType.GEOGRAPHY: "sqllake cannot write Iceberg's format 3 geography values yet",
+    DType.NULL: "a column of NULLs has no type; cast it (NULL::VARCHAR)",
 }
 
 # Iceberg primitives -> DuckDB type names (also sqllake's own spelling in DESCRIBE).
@@ -85,6 +124,9 @@ _ICEBERG_TO_DUCKDB: dict[type[IcebergType], str] = {
     TimeType: "TIME",
     TimestampType: "TIMESTAMP",
     TimestamptzType: "TIMESTAMPTZ",
+    TimestampNanoType: "TIMESTAMP_NS",
+    TimestamptzNanoType: "TIMESTAMPTZ_NS",
+    UnknownType: '"NULL"',  # format 3: a column that is always NULL
     StringType: "VARCHAR",
     UUIDType: "UUID",
     BinaryType: "BLOB",
@@ -131,15 +173,34 @@ def iceberg_type(dtype: exp.DataType, ids: Iterator[int], where: str) -> Iceberg
         key_type, value_type = (iceberg_type(e, ids, where) for e in dtype.expressions[:2])
         return MapType(next(ids), key_type, next(ids), value_type, value_required=False)
     if kind == DType.STRUCT:
+        if not dtype.expressions:
+            raise NotSupportedError(f"{where}: a STRUCT without fields cannot be stored in Parquet")
         return StructType(*(_struct_field(f, ids, where) for f in dtype.expressions))
     if kind in _SQL_TO_ICEBERG:
         return _SQL_TO_ICEBERG[kind]
+    if kind == DType.USERDEFINED:
+        return _named_type(dtype, ids, where)
     spelled = _DUCKDB_NAMES.get(kind, dtype.sql("duckdb"))
+    reason = _NO_ICEBERG_TYPE.get(kind)
     raise NotSupportedError(
-        f"{where}: type {spelled} has no Iceberg equivalent; use one of "
-        "BOOLEAN, INT, BIGINT, REAL, DOUBLE, DECIMAL(p,s), DATE, TIME, TIMESTAMP, "
-        "TIMESTAMPTZ, VARCHAR, UUID, BLOB, STRUCT, LIST, MAP"
+        f"{where}: type {spelled} has no Iceberg equivalent"
+        + (f": {reason}" if reason else "; see the table of types in the README")
     )
+
+
+def _named_type(dtype: exp.DataType, ids: Iterator[int], where: str) -> IcebergType:
+    """A type sqlglot keeps as a name (``TIMESTAMPTZ_NS``, also as ``TIMESTAMPTZ_NS[]``)."""
+    name = str(dtype.args.get("kind") or "").upper()
+    if name.endswith("]"):  # a list of a named type: its element type before [] or [N]
+        element = parse_sql_type(name[: name.rindex("[")])
+        return ListType(next(ids), iceberg_type(element, ids, where), element_required=False)
+    found = _NAMED_TYPES.get(name)
+    if found is None:
+        reason = _NO_ICEBERG_TYPE[DType.NULL] if name.strip('"') == "NULL" else ""
+        raise NotSupportedError(
+            f"{where}: type {name} has no Iceberg equivalent" + (f": {reason}" if reason else "")
+        )
+    return found
 
 
 def _struct_field(field: exp.Expr, ids: Iterator[int], where: str) -> NestedField:
@@ -151,6 +212,101 @@ def _struct_field(field: exp.Expr, ids: Iterator[int], where: str) -> NestedFiel
         isinstance(c.args.get("kind"), exp.NotNullColumnConstraint) for c in field.constraints
     )
     return NestedField(next(ids), name, field_type, required=required)
+
+
+# Types whose defaults PyIceberg 0.12 cannot store or write back correctly (it keeps a
+# UUID as bytes its JSON writer spells wrongly, has no JSON form for nanosecond
+# timestamps or geometries), and nested types, whose defaults Iceberg restricts.
+_NO_DEFAULTS = (
+    UUIDType,
+    TimestampNanoType,
+    TimestamptzNanoType,
+    UnknownType,
+    GeometryType,
+    GeographyType,
+    StructType,
+    ListType,
+    MapType,
+)
+
+
+def default_value(value: Any, itype: IcebergType, where: str) -> Any:
+    """A column default, as the engine evaluated it in the column's type, in the form
+    Iceberg metadata holds it (days for a date, microseconds for a timestamp...)."""
+    if isinstance(itype, _NO_DEFAULTS):
+        raise NotSupportedError(
+            f"{where}: a DEFAULT for a {duckdb_type(itype)} column is not supported "
+            "(PyIceberg cannot store one)"
+        )
+    if value is None:
+        return None
+    if isinstance(itype, DecimalType) and isinstance(value, Decimal):
+        value = value.quantize(Decimal(1).scaleb(-itype.scale))
+    assert isinstance(itype, PrimitiveType)
+    converted = literal(value).to(itype).value
+    to_json(itype, converted)  # a value its JSON form cannot hold raises here
+    return converted
+
+
+def default_text(value: Any, itype: IcebergType) -> str:
+    """A default as Iceberg holds it, as the text DuckDB casts to the column's type."""
+    assert isinstance(itype, PrimitiveType)
+    found = to_json(itype, value)
+    if isinstance(itype, BinaryType | FixedType):
+        return "".join(f"\\x{byte:02X}" for byte in bytes.fromhex(str(found)))
+    if isinstance(found, bool):
+        return str(found).lower()
+    return str(found)
+
+
+def default_sql(value: Any, itype: IcebergType) -> str:
+    """A default as a SQL expression of the column's type (NULL for none)."""
+    if value is None:
+        return f"CAST(NULL AS {duckdb_type(itype)})"
+    return f"CAST({_string(default_text(value, itype))} AS {duckdb_type(itype)})"
+
+
+# Types whose literals read as their JSON text (a number, TRUE): the rest are cast text.
+_PLAIN_LITERALS = (BooleanType, IntegerType, LongType, DoubleType, DecimalType)
+
+
+def default_literal(value: Any, itype: IcebergType) -> str:
+    """A default as SQL to show (SHOW CREATE TABLE, PRAGMA table_info): ``42``, ``'new'``,
+    ``DATE '2024-01-01'``; it reads back as the same value in the column's type."""
+    text = default_text(value, itype)
+    if isinstance(itype, _PLAIN_LITERALS) and text not in ("nan", "inf", "-inf"):
+        return text.upper() if isinstance(itype, BooleanType) else text
+    if isinstance(itype, StringType):
+        return _string(text)
+    return f"{duckdb_type(itype)} {_string(text)}"
+
+
+def default_array(value: Any, itype: IcebergType, kind: pa.DataType, count: int) -> pa.Array:
+    """``count`` copies of a default (or NULLs) as an Arrow array of ``kind``."""
+    if value is None:
+        return pa.nulls(count, kind)
+    return pa.array([value] * count, kind)
+
+
+def v3_feature(schema: Schema) -> str | None:
+    """What in ``schema`` only Iceberg format version 3 can carry (a column default, a
+    nanosecond timestamp...), said for an error message; None if nothing."""
+    for field_id, field in index_by_id(schema).items():
+        name = schema.find_column_name(field_id) or field.name
+        if field.initial_default is not None or field.write_default is not None:
+            return f"the DEFAULT of column {name}"
+        if field.field_type.minimum_format_version() >= 3:
+            return f"column {name} of type {duckdb_type(field.field_type)}"
+    return None
+
+
+def unwritable(schema: Schema) -> str | None:
+    """A column of a type sqllake reads but cannot write (format 3's ``unknown``, which
+    Iceberg keeps out of data files), said for an error message; None if none."""
+    for field_id, field in index_by_id(schema).items():
+        if isinstance(field.field_type, UnknownType):
+            return f"column {schema.find_column_name(field_id) or field.name} of type unknown"
+    return None
 
 
 def check_identifier_field(field: NestedField, name: str) -> None:
@@ -167,8 +323,9 @@ def check_identifier_field(field: NestedField, name: str) -> None:
 
 
 def parse_sql_type(text: str) -> exp.DataType:
-    """Parse a DuckDB type string (as DuckDB reports result types)."""
-    return exp.DataType.build(text, dialect="duckdb")
+    """Parse a DuckDB type string (as DuckDB reports result types); names sqlglot does
+    not know (``TIMESTAMPTZ_NS``) are kept as user-defined types."""
+    return exp.DataType.build(text, dialect="duckdb", udt=True)
 
 
 def duckdb_type(itype: IcebergType, *, declared: bool = False) -> str:
@@ -188,7 +345,12 @@ def duckdb_type(itype: IcebergType, *, declared: bool = False) -> str:
             for f in itype.fields
         )
         return f"STRUCT({inner})"
-    return _ICEBERG_TO_DUCKDB[type(itype)]
+    found = _ICEBERG_TO_DUCKDB.get(type(itype))
+    if found is None:
+        raise NotSupportedError(
+            f"Iceberg type {itype} (written by another engine) cannot be read by sqllake yet"
+        )
+    return found
 
 
 _EPOCH = datetime.datetime(1970, 1, 1)
@@ -196,6 +358,12 @@ _EPOCH = datetime.datetime(1970, 1, 1)
 
 def _string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _nanos_text(nanos: int) -> str:
+    seconds, rest = divmod(nanos, 1_000_000_000)
+    moment = _EPOCH + datetime.timedelta(seconds=seconds)
+    return f"{moment.isoformat(sep=' ')}.{rest:09d}"
 
 
 # How Iceberg stores a partition value of each type -> SQL text DuckDB casts from.
@@ -206,6 +374,8 @@ _LITERAL_TEXT: dict[type[IcebergType], Callable[[Any], str]] = {
     TimestamptzType: lambda micros: (
         (_EPOCH + datetime.timedelta(microseconds=micros)).isoformat() + "+00:00"
     ),
+    TimestampNanoType: lambda nanos: _nanos_text(nanos),
+    TimestamptzNanoType: lambda nanos: _nanos_text(nanos) + "+00:00",
     BinaryType: lambda raw: "\\x" + bytes(raw).hex(),
     UUIDType: lambda value: str(uuid.UUID(bytes=value) if isinstance(value, bytes) else value),
 }
@@ -221,6 +391,15 @@ def sql_literal(value: Any, itype: IcebergType) -> str:
         to_text = _LITERAL_TEXT.get(type(itype))
         text = to_text(value) if to_text else str(value)
     return f"CAST({_string(text)} AS {duckdb_type(itype)})"
+
+
+# Time zone names that are UTC itself (the session's TimeZone is one unless SET).
+_UTC_NAMES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "uct", "etc/uct", "zulu", "z"})
+
+
+def is_utc(time_zone: str) -> bool:
+    """Whether a time zone name is UTC: text without an offset is then a UTC time."""
+    return time_zone.lower() in _UTC_NAMES
 
 
 def quote_ident(name: str) -> str:

@@ -26,12 +26,16 @@ _KEYWORD_TEXT = """
     UNION ALL EXCEPT INTERSECT WITH INSERT INTO VALUES UPDATE SET DELETE MERGE MATCHED CREATE
     TABLE SCHEMA IF EXISTS DROP ALTER ADD COLUMN RENAME TO TYPE PARTITIONED PARTITION FIELD
     REPLACE USE SHOW TABLES SCHEMAS DESCRIBE EXPLAIN BEGIN COMMIT ROLLBACK CALL FLUSH CASCADE
+    ABORT START TRANSACTION WORK RESET PRAGMA SESSION GLOBAL SORTED
     PRIMARY KEY DEFAULT COMMENT PROPERTIES TBLPROPERTIES WRITE ORDERED ASC DESC NULLS FIRST
     LAST TRUE FALSE CAST INTERVAL FOR SYSTEM_TIME VERSION TIMESTAMP OF BIGINT INTEGER INT
     SMALLINT DOUBLE FLOAT REAL DECIMAL BOOLEAN VARCHAR DATE TIME TIMESTAMPTZ UUID BLOB LIST
     STRUCT MAP"""
 KEYWORDS = tuple(_KEYWORD_TEXT.split())
 SCHEMA_WORDS = frozenset({"USE", "SCHEMA", "SCHEMAS", "IN"})
+# Words after which a DuckDB setting's name comes (SET [SESSION | GLOBAL] name ...).
+SETTING_WORDS = frozenset({"SET", "RESET", "PRAGMA"})
+_SCOPE_WORDS = frozenset({"SESSION", "GLOBAL", "LOCAL"})
 TABLE_WORDS = frozenset({"FROM", "JOIN", "INTO", "UPDATE", "TABLE", "DESCRIBE"})
 
 _TOKEN = re.compile(
@@ -64,6 +68,7 @@ class Names:
     functions: tuple[str, ...] = ()
     commands: tuple[str, ...] = ()
     formats: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()  # DuckDB's settings (SET name = ...)
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,8 @@ def _sql(names: Names, statement: str, before: str) -> list[Suggestion]:
         return _qualified(names, statement, _unquote(qualifier.split(".")[-1]), prefix)
     previous = tokens(before[: len(before) - len(word)])
     last = previous[-1].text.upper() if previous else ""
+    if _names_setting(previous):
+        return _matching(word, names.settings, "setting")
     if last in SCHEMA_WORDS:
         return _matching(word, (ident(s) for s in names.schemas), "schema")
     if last in TABLE_WORDS or last == ",":
@@ -231,6 +238,15 @@ def _sql(names: Names, statement: str, before: str) -> list[Suggestion]:
     if not word:
         return found
     return found + _matching(word, names.functions, "function") + _keywords(word)
+
+
+def _names_setting(previous: list[Token]) -> bool:
+    """Whether the word at the cursor is a setting's name: the statement so far is
+    SET, RESET or PRAGMA, perhaps with a scope (ALTER TABLE ... SET is not)."""
+    words = [t.text.upper() for t in previous]
+    if words and words[-1] in _SCOPE_WORDS:
+        words = words[:-1]
+    return len(words) == 1 and words[0] in SETTING_WORDS
 
 
 def suggest(names: Names, before: str, after: str = "") -> list[Suggestion]:
@@ -269,8 +285,17 @@ class NameCache:
             functions = tuple(str(r[0]) for r in rows if not str(r[0]).startswith("__"))
         except Exception:
             functions = ()
+        try:
+            listed = session.engine.relation("SELECT name FROM duckdb_settings() ORDER BY 1")
+            rows = listed.fetchall()
+            settings = tuple(str(r[0]) for r in rows)
+        except Exception:
+            settings = ()
         self.names = Names(
-            commands=self.names.commands, formats=self.names.formats, functions=functions
+            commands=self.names.commands,
+            formats=self.names.formats,
+            functions=functions,
+            settings=settings,
         )
 
     def refresh(self) -> None:
@@ -319,4 +344,5 @@ class NameCache:
             old.functions,
             old.commands,
             old.formats,
+            old.settings,
         )

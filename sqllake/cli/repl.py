@@ -40,7 +40,8 @@ from sqllake.sql import is_complete, split
 INPUT_NAME = "<input>"  # what error reports call the text typed at the prompt
 
 # Statements after which the names completion offers may have changed.
-CHANGES_NAMES = frozenset({"CREATE", "DROP", "ALTER", "USE"})
+# SET and RESET too: SET schema = 's' switches schema, as USE does.
+CHANGES_NAMES = frozenset({"CREATE", "DROP", "ALTER", "USE", "SET", "RESET"})
 
 
 def prompt_text(shell: Shell) -> str:

@@ -25,6 +25,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from sqllake.result import python_values
+
 JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 
@@ -126,5 +128,5 @@ def to_text(value: Any, null: str) -> str:
 
 def rows(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
     """A batch's rows as tuples (by position: result column names may repeat)."""
-    columns = [column.to_pylist(maps_as_pydicts="strict") for column in batch.columns]
+    columns = [python_values(column, maps_as_pydicts="strict") for column in batch.columns]
     return list(zip(*columns, strict=True))

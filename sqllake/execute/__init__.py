@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqllake.execute import alter, insert, procedures, query, schema, table, transaction
+from sqllake.execute import (
+    alter,
+    insert,
+    procedures,
+    query,
+    schema,
+    settings,
+    table,
+    transaction,
+)
 from sqllake.plan import nodes
 from sqllake.result import Result
 
@@ -36,4 +45,7 @@ HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.Begin: transaction.begin,
     nodes.Commit: transaction.commit,
     nodes.Rollback: transaction.rollback,
+    nodes.SetSetting: settings.set_setting,
+    nodes.ResetSetting: settings.reset_setting,
+    nodes.Pragma: settings.pragma,
 }

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyiceberg.exceptions import ValidationError
 from pyiceberg.schema import Schema
-from pyiceberg.table import Transaction
+from pyiceberg.table import Table, Transaction
 from pyiceberg.table.sorting import NullOrder
 from pyiceberg.table.update.schema import UpdateSchema
 from pyiceberg.table.update.sorting import UpdateSortOrder
@@ -22,7 +22,9 @@ from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import DecimalType, NestedField, StructType
 
 from sqllake.catalog import TableName, refuse_relocated_write
+from sqllake.compat import iceberg_v3
 from sqllake.errors import NotSupportedError, ProgrammingError, located
+from sqllake.execute.defaults import evaluate_default, refuse_before_v3
 from sqllake.plan import nodes
 from sqllake.result import Result
 from sqllake.types import check_identifier_field, duckdb_type
@@ -40,9 +42,13 @@ class AlterContext:
     created, so ``ADD COLUMN c ..., ADD PARTITION FIELD c`` sees the new column.
     """
 
-    def __init__(self, name: TableName, tx: Transaction) -> None:
+    def __init__(
+        self, name: TableName, tx: Transaction, defaults: dict[int, Any] | None = None
+    ) -> None:
         self.name = name
         self.tx = tx
+        # The value of each action's DEFAULT (by the action's id), evaluated beforehand.
+        self.defaults = defaults or {}
         self._schema: UpdateSchema | None = None
         self._spec: UpdateSpec | None = None
         self._sort: UpdateSortOrder | None = None
@@ -88,29 +94,60 @@ LEGAL_PROMOTIONS = (
 )
 
 
+def _exists(ctx: AlterContext, column: nodes.ColumnRef) -> bool:
+    try:
+        ctx.tx.table_metadata.schema().find_field(".".join(column.path), False)
+    except ValueError:
+        return False
+    return True
+
+
 def _add(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.AddColumn)
-    if action.required:
+    if action.if_not_exists and _exists(ctx, action.column):
+        return
+    default = ctx.defaults.get(id(action))
+    if action.default is not None:
+        refuse_before_v3(
+            ctx.tx.table_metadata.format_version, str(ctx.name), f"DEFAULT of {action.column}"
+        )
+    if action.required and default is None:
         raise NotSupportedError(
-            f"a new column cannot be NOT NULL: the existing rows have no value for "
-            f"{action.column}; add it nullable"
+            f"a new column cannot be NOT NULL without a DEFAULT: the existing rows have no "
+            f"value for {action.column}; add it nullable, or with a DEFAULT (format 3), "
+            "which the existing rows then read"
         )
     path = action.column.path
-    parent, name = path[:-1], path[-1]
-    ctx.update.add_column((*parent, name), action.field_type, doc=action.doc)
+    ctx.update.add_column(
+        path, action.field_type, doc=action.doc, required=action.required, default_value=default
+    )
     if action.first:
         ctx.update.move_first(path)
     elif action.after is not None:
         ctx.update.move_after(path, action.after.path)
 
 
+def _set_default(ctx: AlterContext, action: nodes.AlterAction) -> None:
+    """SET DEFAULT / DROP DEFAULT: the write default (rows already written keep theirs)."""
+    assert isinstance(action, nodes.SetColumnDefault)
+    field = _find(ctx, ctx.tx.table_metadata.schema(), action.column)
+    if action.default is None and field.write_default is None:
+        return
+    refuse_before_v3(
+        ctx.tx.table_metadata.format_version, str(ctx.name), f"DEFAULT of {action.column}"
+    )
+    if action.default is None and field.required:
+        raise ProgrammingError(
+            f"column {action.column} of table {ctx.name} is NOT NULL: its DEFAULT can be "
+            "changed, not dropped"
+        )
+    ctx.update.set_default_value(action.column.path, ctx.defaults.get(id(action)))
+
+
 def _drop(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.DropColumn)
-    if action.if_exists:
-        try:
-            ctx.tx.table_metadata.schema().find_field(".".join(action.column.path), False)
-        except ValueError:
-            return
+    if action.if_exists and not _exists(ctx, action.column):
+        return
     if _in_key(ctx, action.column):
         raise ProgrammingError(
             f"cannot drop identifier field {action.column} of table {ctx.name} (part of its "
@@ -167,6 +204,11 @@ def _comment(ctx: AlterContext, action: nodes.AlterAction) -> None:
 def _identifier_fields(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.SetIdentifierFields)
     schema = ctx.tx.table_metadata.schema()
+    if action.add and schema.identifier_field_ids:
+        raise ProgrammingError(
+            f"table {ctx.name} already has a PRIMARY KEY (identifier fields); "
+            "SET IDENTIFIER FIELDS replaces it"
+        )
     names = []
     for column in action.columns:
         with located(column.offset):
@@ -203,9 +245,7 @@ def _set_properties(ctx: AlterContext, action: nodes.AlterAction) -> None:
                 f"cannot set format-version of {ctx.name} to {version}: an Iceberg table's "
                 f"format can only be upgraded (it is {ctx.tx.table_metadata.format_version})"
             )
-        if int(version) > 2:
-            raise NotSupportedError("format-version 3 tables cannot be written by sqllake yet")
-        ctx.tx.upgrade_table_version(int(version))  # type: ignore[arg-type]
+        iceberg_v3.upgrade(ctx.tx, int(version))
     if properties:
         ctx.tx.set_properties(properties)
 
@@ -227,8 +267,9 @@ def _unset_properties(ctx: AlterContext, action: nodes.AlterAction) -> None:
         ctx.tx.remove_properties(*keys)
 
 
-def _spec_field_name(ctx: AlterContext, item: nodes.PartitionItem) -> str:
-    """The name of the current partition field that ``item`` names (by name or transform)."""
+def _matching_field(ctx: AlterContext, item: nodes.PartitionItem) -> str | None:
+    """The name of the current partition field that ``item`` names (by name or
+    transform), or None."""
     spec = ctx.tx.table_metadata.spec()
     schema = ctx.tx.table_metadata.schema()
     for field in spec.fields:
@@ -240,17 +281,55 @@ def _spec_field_name(ctx: AlterContext, item: nodes.PartitionItem) -> str:
         source = schema.find_column_name(field.source_id) or ""
         if source.lower() == item.source.lower() and field.transform == item.transform:
             return field.name
-    raise ProgrammingError(
-        f"table {ctx.name} has no partition field {item.transform}({item.source})"
-    )
+    return None
+
+
+def _spec_field_name(ctx: AlterContext, item: nodes.PartitionItem) -> str:
+    """The name of the current partition field that ``item`` names (by name or transform)."""
+    found = _matching_field(ctx, item)
+    if found is None:
+        raise ProgrammingError(
+            f"table {ctx.name} has no partition field {item.transform}({item.source})"
+        )
+    return found
 
 
 def _add_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.AddPartitionField)
     spec = ctx.spec  # stages earlier column changes, so the field can be a new column
+    if action.if_not_exists and _matching_field(ctx, action.item) is not None:
+        return
     column = nodes.ColumnRef((action.item.source,), action.item.offset)
     source = _find(ctx, ctx.tx.table_metadata.schema(), column)
     spec.add_field(_column_name(ctx, source), action.item.transform, action.name)
+
+
+def _set_partitioning(ctx: AlterContext, action: nodes.AlterAction) -> None:
+    """DuckDB's SET PARTITIONED BY: fields the new list keeps stay as they are (with
+    their field ids), the others are dropped, the new ones added."""
+    assert isinstance(action, nodes.SetPartitioning)
+    spec = ctx.spec
+    kept = set()
+    for item in action.items:
+        with located(item.offset):
+            column = nodes.ColumnRef((item.source,), item.offset)
+            source = _find(ctx, ctx.tx.table_metadata.schema(), column)
+        name = next(
+            (
+                f.name
+                for f in ctx.tx.table_metadata.spec().fields
+                if f.source_id == source.field_id and f.transform == item.transform
+            ),
+            None,
+        )
+        if name is None:
+            with located(item.offset):
+                spec.add_field(_column_name(ctx, source), item.transform)
+        else:
+            kept.add(name)
+    for field in ctx.tx.table_metadata.spec().fields:
+        if field.name not in kept:
+            spec.remove_field(field.name)
 
 
 def _column_name(ctx: AlterContext, field: NestedField) -> str:
@@ -259,6 +338,8 @@ def _column_name(ctx: AlterContext, field: NestedField) -> str:
 
 def _drop_partition(ctx: AlterContext, action: nodes.AlterAction) -> None:
     assert isinstance(action, nodes.DropPartitionField)
+    if action.if_exists and _matching_field(ctx, action.item) is None:
+        return
     ctx.spec.remove_field(_spec_field_name(ctx, action.item))
 
 
@@ -287,6 +368,7 @@ Apply = Callable[[AlterContext, nodes.AlterAction], None]
 
 ACTIONS: dict[type, Apply] = {
     nodes.AddColumn: _add,
+    nodes.SetColumnDefault: _set_default,
     nodes.DropColumn: _drop,
     nodes.RenameColumn: _rename,
     nodes.SetColumnType: _set_type,
@@ -298,6 +380,7 @@ ACTIONS: dict[type, Apply] = {
     nodes.AddPartitionField: _add_partition,
     nodes.DropPartitionField: _drop_partition,
     nodes.ReplacePartitionField: _replace_partition,
+    nodes.SetPartitioning: _set_partitioning,
     nodes.SetWriteOrder: _write_order,
 }
 
@@ -308,8 +391,9 @@ def _offset(action: nodes.AlterAction) -> int | None:
         target = getattr(action, attribute, None)
         if isinstance(target, nodes.ColumnRef | nodes.PartitionItem):
             return target.offset
-    if isinstance(action, nodes.SetWriteOrder) and action.items:
-        return action.items[0].offset
+    if isinstance(action, nodes.SetWriteOrder | nodes.SetPartitioning) and action.items:
+        offset: int = action.items[0].offset
+        return offset
     if isinstance(action, nodes.UnsetProperties) and action.offsets:
         return action.offsets[0]
     return None
@@ -336,14 +420,40 @@ def _refuse_duplicate_names(name: TableName, struct: StructType, path: str = "")
             _refuse_duplicate_names(name, field.field_type, f"{path}{field.name}.")
 
 
+def _defaults(
+    session: Session, table: Table, actions: Sequence[nodes.AlterAction]
+) -> dict[int, Any]:
+    """The value of every DEFAULT the actions give, by action (evaluated once, in the
+    column's type, before the commit that may be retried)."""
+    values: dict[int, Any] = {}
+    schema = table.schema()
+    for action in actions:
+        if isinstance(action, nodes.AddColumn) and action.default is not None:
+            itype = action.field_type
+        elif isinstance(action, nodes.SetColumnDefault) and action.default is not None:
+            try:
+                itype = schema.find_field(".".join(action.column.path), False).field_type
+            except ValueError:
+                continue  # the action reports the missing column
+        else:
+            continue
+        assert action.default is not None
+        values[id(action)] = evaluate_default(session, action.default, itype, str(action.column))
+    return values
+
+
 def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
+    if plan.if_exists and not session.lakehouse.exists(name):
+        return Result.status_only("ALTER TABLE")
     refuse_relocated_write(session.load(name, plan.name.offset), name)
     if session.transaction.wrote(name):
         raise NotSupportedError(f"cannot alter {name} while this transaction has writes to it")
 
+    defaults = _defaults(session, session.load(name), plan.actions)
+
     def apply(tx: Transaction) -> None:
-        context = AlterContext(name, tx)
+        context = AlterContext(name, tx, defaults)
         for action in plan.actions:
             with located(_offset(action)):
                 try:

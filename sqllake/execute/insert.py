@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import sqlglot
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.table.sorting import NullOrder, SortDirection
@@ -38,8 +39,15 @@ from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
 from sqllake.storage import remove_files
-from sqllake.types import arrow_schema, duckdb_type, quote_ident
-from sqllake.write import bulk
+from sqllake.types import (
+    arrow_schema,
+    default_sql,
+    duckdb_type,
+    parse_sql_type,
+    quote_ident,
+    unwritable,
+)
+from sqllake.write import bulk, ranges
 from sqllake.write.direct import direct_rows
 from sqllake.write.rows import conform, write_rows
 
@@ -147,6 +155,32 @@ def _first_bad_value(
     return None
 
 
+_OUT_OF_RANGE = re.compile(re.escape(ranges.MARKER) + r"(\d+)")
+
+
+def _first_outside(
+    session: Session,
+    source_sql: str,
+    aliases: str,
+    column: str,
+    field: NestedField,
+    params: Sequence[Any],
+) -> tuple[int, Any] | None:
+    """The first (row, value as text) of a column holding a date or timestamp a write
+    cannot hold, in the order the source gives its rows."""
+    test = ranges.outside("__v", field.field_type)
+    probe = (
+        f"SELECT __row, CAST(__v AS VARCHAR) FROM (SELECT row_number() OVER () AS __row, "
+        f"CAST({column} AS {duckdb_type(field.field_type)}) AS __v "
+        f"FROM ({source_sql}) AS __src({aliases})) WHERE {test} ORDER BY __row LIMIT 1"
+    )
+    try:
+        found = session.engine.relation(probe, params).fetchall()
+    except Exception:  # another error stops the probe first: no row to point at
+        return None
+    return (int(found[0][0]), found[0][1]) if found else None
+
+
 def _read_up_to(reader: pa.RecordBatchReader, limit: int) -> tuple[list[pa.RecordBatch], int]:
     """Batches from ``reader`` until ``limit`` rows are read or it ends; and the count."""
     head: list[pa.RecordBatch] = []
@@ -171,6 +205,51 @@ def _conformed(table: Table, name: TableName, batches: list[pa.RecordBatch]) -> 
     return pa.Table.from_batches(checked, schema).combine_chunks().to_batches()[0]
 
 
+def _typed_values(source: nodes.Query, targets: list[NestedField]) -> nodes.Query:
+    """A VALUES list of several rows with each item cast to its column's type, as
+    DuckDB's own INSERT casts them, and DEFAULT items replaced by the column's default.
+
+    Queried as it is, the engine would first find one type for each column of the list
+    and convert every item to it, which can change a value before the column's cast: a
+    text with an offset beside a TIMESTAMP loses its offset. A single row, or a list
+    whose rows do not match the columns, is left to the engine.
+    """
+    rows = source.tree.expressions if isinstance(source.tree, exp.Values) else []
+    items = [row.expressions if isinstance(row, exp.Tuple) else [row] for row in rows]
+    defaults = any(_is_default(item) for row in items for item in row)
+    if (len(items) < 2 and not defaults) or any(len(row) != len(targets) for row in items):
+        return source
+    tree = source.tree.copy()
+    types = [parse_sql_type(duckdb_type(f.field_type)) for f in targets]
+    for row in tree.expressions:
+        for item, kind, field in zip(row.expressions, types, targets, strict=True):
+            if _is_default(item):  # DEFAULT: the column's write default (or NULL)
+                item.replace(
+                    sqlglot.parse_one(
+                        default_sql(field.write_default, field.field_type), dialect="duckdb"
+                    )
+                )
+            elif not isinstance(item, exp.Null):
+                item.replace(exp.Cast(this=item.copy(), to=kind.copy()))
+    return nodes.Query(tree, source.text, source.parameters)
+
+
+def _columns(session: Session, source_sql: str, params: Sequence[Any]) -> list[str]:
+    return list(session.engine.relation(source_sql, params).columns)
+
+
+def _default_values(width: int) -> nodes.Query:
+    """DEFAULT VALUES: one row of every column's default (or NULL)."""
+    row = exp.Tuple(expressions=[exp.Var(this="DEFAULT") for _ in range(width)])
+    values = exp.Values(expressions=[row])
+    return nodes.Query(values, values.sql(dialect="duckdb"), 0)
+
+
+def _is_default(item: exp.Expr) -> bool:
+    """The DEFAULT keyword as a VALUES item."""
+    return isinstance(item, exp.Var) and item.name.upper() == "DEFAULT"
+
+
 def insert_rows(
     session: Session,
     name: TableName,
@@ -182,18 +261,22 @@ def insert_rows(
     """Write the rows of ``source`` into ``table``'s ``targets``; stage the files. Row count."""
     check_parameters(source, params)
     refuse_relocated_write(table, name)
+    blocking = unwritable(table.schema())
+    if blocking is not None:
+        raise NotSupportedError(f"table {name} has {blocking}, which sqllake cannot write yet")
     others = [t for t, files in session.transaction.pending.items() if files and t != name]
     if others and not session.lakehouse.is_sql_catalog:
         raise NotSupportedError(
             f"this transaction already wrote {others[0]}: writing a second table in one "
             "transaction needs a SQL catalog, which commits all tables atomically"
         )
-    direct = direct_rows(source.tree, table, str(name), targets, params)
+    direct = direct_rows(source.tree, table, str(name), targets, params, session.engine.time_zone)
     if direct is not None and direct.num_rows < session.inline_limit(name, table):
         session.buffer_rows(name, table, direct)
         return int(direct.num_rows)
     source_sql = prepare(session, source).sql
-    width = len(session.engine.relation(source_sql, params).columns)
+    typed = _typed_values(source, targets)  # a VALUES list whose rows match the columns
+    width = len(targets) if typed is not source else len(_columns(session, source_sql, params))
     if width != len(targets):
         raise ProgrammingError(
             f"INSERT into {name} has {len(targets)} target columns but the source has {width}",
@@ -203,12 +286,15 @@ def insert_rows(
     position = {field.field_id: i for i, field in enumerate(targets)}
     casts = []
     for field in table.schema().fields:
-        value = f"__src.c{position[field.field_id]}" if field.field_id in position else "NULL"
-        casts.append(
-            f"CAST({value} AS {duckdb_type(field.field_type)}) AS {quote_ident(field.name)}"
-        )
+        if field.field_id in position:
+            cast_sql = f"CAST(__src.c{position[field.field_id]} AS {duckdb_type(field.field_type)})"
+            cast_sql = ranges.guarded(cast_sql, cast_sql, field.field_type, field.field_id)
+        else:  # a column the INSERT leaves out gets its write default
+            cast_sql = default_sql(field.write_default, field.field_type)
+        casts.append(f"{cast_sql} AS {quote_ident(field.name)}")
+    typed_sql = prepare(session, typed).sql if typed is not source else source_sql
     cast = _CastSource(
-        f"SELECT {', '.join(casts)} FROM ({source_sql}) AS __src({aliases})", _write_order(table)
+        f"SELECT {', '.join(casts)} FROM ({typed_sql}) AS __src({aliases})", _write_order(table)
     )
     write = _copied if bulk.eligible(table) else _streamed
     try:
@@ -216,6 +302,13 @@ def insert_rows(
     except Error:
         raise
     except Exception as exc:
+        marked = _OUT_OF_RANGE.search(str(exc))
+        if marked is not None:
+            field = next(f for f in targets if f.field_id == int(marked[1]))
+            column = f"__src.c{position[field.field_id]}"
+            found = _first_outside(session, source_sql, aliases, column, field, params)
+            row, value = found if found is not None else (None, "?")
+            raise DataError(ranges.message(value, field.name, str(name), row), offset=0) from exc
         error = translate(exc)
         if isinstance(error, DataError):
             bad = _first_bad_value(
@@ -268,7 +361,7 @@ def _streamed(
                     session.buffer_rows(name, table, _conformed(table, name, head))
                 return _Written([], count, buffered=True)
             batches = itertools.chain(head, reader)
-        files = write_rows(table, str(name), batches)
+        files = write_rows(table, str(name), batches, session.engine.threads)
     return _Written(files, sum(file.record_count for file in files), buffered=False)
 
 
@@ -301,5 +394,6 @@ def _copied(
 def insert(session: Session, plan: nodes.Insert, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     table = session.load(name, plan.name.offset)
-    count = insert_rows(session, name, table, _targets(table, name, plan), plan.source, params)
+    source = plan.source or _default_values(len(table.schema().fields))
+    count = insert_rows(session, name, table, _targets(table, name, plan), source, params)
     return Result.status_only(f"INSERT {count}", rowcount=count)

@@ -120,7 +120,8 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
         current = found
     schema = table.schema()
     where, unqualified_is_mine = pruning_scope(ref)
-    predicate = row_filter(where, schema, _resolver(ref, schema, unqualified_is_mine))
+    resolve = _resolver(ref, schema, unqualified_is_mine)
+    predicate = row_filter(where, schema, resolve, session.engine.time_zone)
     pending = session.transaction.files(name)
     return plan_scan(table, name, current, schema, predicate, pending)
 

@@ -19,6 +19,7 @@ from pyiceberg.transforms import (
 from pyiceberg.types import NestedField
 
 from sqllake.errors import NotSupportedError, ProgrammingError, located
+from sqllake.execute.defaults import evaluate_default
 from sqllake.execute.insert import insert_rows
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
@@ -26,11 +27,13 @@ from sqllake.read.information_schema import STATISTICS, table_statistics
 from sqllake.result import Result
 from sqllake.secrets import mask_properties
 from sqllake.types import (
+    default_literal,
     duckdb_type,
     field_ids,
     iceberg_type,
     parse_sql_type,
     quote_ident,
+    v3_feature,
 )
 from sqllake.write.partitioning import build_spec
 from sqllake.write.purge import purge
@@ -67,20 +70,16 @@ def create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any
                 "CREATE OR REPLACE TABLE ... AS SELECT of an existing table is not supported "
                 "(it could not be undone if the query failed); DROP TABLE first"
             )
-        version = plan.properties.get("format-version", "2")
-        if version not in ("1", "2"):
-            raise NotSupportedError(
-                f"format-version {version}: sqllake writes Iceberg format versions 1 and 2 "
-                "(it reads version 3 tables)"
-            )
         schema = plan.schema or _query_schema(session, plan.query, params)  # type: ignore[arg-type]
+        schema = _with_defaults(session, schema, plan.defaults)
+        properties = {**plan.properties, FORMAT_VERSION: format_version(plan, schema)}
         if exists and plan.or_replace:
             session.transaction.discard(name)
             session.lakehouse.drop_table(name)
             if session.buffer is not None:
                 session.buffer.forget(name)
         spec = build_spec(schema, plan.partition_by)
-        table = session.lakehouse.create_table(name, schema, spec, plan.properties)
+        table = session.lakehouse.create_table(name, schema, spec, properties)
     if plan.query is None:
         return Result.status_only("CREATE TABLE")
     try:
@@ -91,6 +90,49 @@ def create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any
         purge(session.lakehouse.drop_table(name))
         raise
     return Result.status_only(f"CREATE TABLE {count}", rowcount=count)
+
+
+FORMAT_VERSION = "format-version"
+DEFAULT_FORMAT_VERSION = 2  # what Spark and the Iceberg library create, and most engines read
+
+
+def _with_defaults(
+    session: Session, schema: Schema, defaults: tuple[tuple[str, nodes.Default], ...]
+) -> Schema:
+    """``schema`` with each column's DEFAULT as its write default."""
+    if not defaults:
+        return schema
+    values = {
+        name.lower(): evaluate_default(session, default, schema.find_field(name).field_type, name)
+        for name, default in defaults
+    }
+    fields = [
+        NestedField(
+            f.field_id,
+            f.name,
+            f.field_type,
+            f.required,
+            f.doc,
+            write_default=values.get(f.name.lower()),
+        )
+        for f in schema.fields
+    ]
+    return Schema(*fields, identifier_field_ids=schema.identifier_field_ids)
+
+
+def format_version(plan: nodes.CreateTable, schema: Schema) -> str:
+    """The new table's format: as its properties say, else 2, or 3 when its columns
+    need it (a default, a nanosecond timestamp): no other format can carry them."""
+    needs = v3_feature(schema)
+    stated = plan.properties.get(FORMAT_VERSION)
+    if stated is None:
+        return "3" if needs else str(DEFAULT_FORMAT_VERSION)
+    if needs and int(stated) < 3:
+        raise NotSupportedError(
+            f"{needs} needs Iceberg format-version 3, and the table was asked to be "
+            f"format-version {stated}"
+        )
+    return stated
 
 
 def drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -> Result:
@@ -111,6 +153,8 @@ def drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -
 
 def rename_table(session: Session, plan: nodes.RenameTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
+    if plan.if_exists and not session.lakehouse.exists(name):
+        return Result.status_only("ALTER TABLE")
     new_parts = plan.new_name.parts
     # An unqualified new name keeps the table in its schema (Spark and Trino agree).
     new = session.table_name(
@@ -152,6 +196,18 @@ def show_tables(session: Session, plan: nodes.ShowTables, params: Sequence[Any])
         rows.append((name.name, *(stats[key] for key in STATISTICS)))
     columns = [("name", "VARCHAR"), *STATISTICS.items()]
     return Result.rows("SHOW TABLES", columns, rows)
+
+
+def column_type(field: NestedField) -> str:
+    """A column's type as DESCRIBE and PRAGMA table_info show it."""
+    return duckdb_type(field.field_type)
+
+
+def default_sql(field: NestedField) -> str | None:
+    """The column's write default as SQL, or None."""
+    if field.write_default is None:
+        return None
+    return default_literal(field.write_default, field.field_type)
 
 
 def describe_table(session: Session, plan: nodes.DescribeTable, params: Sequence[Any]) -> Result:
@@ -198,6 +254,7 @@ def show_create_table(
     for f in table.schema().fields:
         line = f"  {quote_ident(f.name)} {duckdb_type(f.field_type, declared=True)}"
         line += " NOT NULL" if f.required else ""
+        line += f" DEFAULT {default_sql(f)}" if f.write_default is not None else ""
         line += f" COMMENT {_sql_string(f.doc)}" if f.doc else ""
         columns.append(line)
     schema = table.schema()

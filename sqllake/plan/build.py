@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from sqllake.errors import NotSupportedError, ProgrammingError, located
 from sqllake.plan import nodes
-from sqllake.plan.alter import plan_alter_schema, plan_alter_table
+from sqllake.plan.alter import default_of, plan_alter_schema, plan_alter_table
 from sqllake.plan.common import (
     name_of,
     properties_of,
@@ -22,6 +22,7 @@ from sqllake.plan.common import (
     refuse,
 )
 from sqllake.plan.partition import partition_items, trino_partitioning
+from sqllake.plan.settings import PLANNERS as SETTINGS_PLANNERS
 from sqllake.read.query import offset_of
 from sqllake.sql import alter as alter_sql
 from sqllake.sql import dialect
@@ -35,6 +36,7 @@ _COLUMN_CONSTRAINTS = {
     exp.NotNullColumnConstraint,
     exp.CommentColumnConstraint,
     exp.PrimaryKeyColumnConstraint,
+    exp.DefaultColumnConstraint,
 }
 
 
@@ -57,6 +59,21 @@ def _column(column: exp.Expr, ids: object) -> NestedField:
     name = column.this.name
     field_type = iceberg_type(column.args["kind"], ids, f"column {name}")  # type: ignore[arg-type]
     return NestedField(next(ids), name, field_type, required=required, doc=doc)  # type: ignore[call-overload]
+
+
+def _defaults(columns: list[exp.Expr]) -> tuple[tuple[str, nodes.Default], ...]:
+    """Each column's DEFAULT (a constant), by column name."""
+    found = []
+    for column in columns:
+        for constraint in column.args.get("constraints") or []:
+            kind = constraint.args.get("kind")
+            if isinstance(kind, exp.DefaultColumnConstraint):
+                value = kind.this
+                value.meta.setdefault("start", offset_of(constraint))
+                default = default_of(value)
+                assert default is not None
+                found.append((column.name, default))
+    return tuple(found)
 
 
 def _primary_key(columns: list[exp.Expr]) -> list[tuple[str, int]]:
@@ -142,6 +159,7 @@ def _create(tree: exp.Expr, text: str) -> nodes.Plan:
         name=name_of(target),
         schema=_schema(columns) if columns else None,
         properties=properties,
+        defaults=_defaults(columns),
         partition_by=partitioning,
         if_not_exists=exists,
         or_replace=bool(tree.args.get("replace")),
@@ -173,6 +191,8 @@ def _insert(tree: exp.Expr, text: str) -> nodes.Plan:
         if tree.args.get(option):
             raise refuse(f"INSERT with {option.replace('_', ' ').upper()}", tree)
     target, source = tree.this, tree.expression
+    if source is None and tree.args.get("default") and not isinstance(target, exp.Schema):
+        return nodes.Insert(name_of(target), None, None)  # DEFAULT VALUES
     if source is None:
         raise refuse("INSERT without VALUES or SELECT", tree)
     columns = None
@@ -236,6 +256,7 @@ PLANNERS: dict[type[exp.Expr], Planner] = {
     exp.Commit: lambda tree, text: nodes.Commit(),
     exp.Rollback: lambda tree, text: nodes.Rollback(),
     exp.Command: _command,
+    **SETTINGS_PLANNERS,
 }
 
 # Statements sqlglot parses that sqllake does not run (yet).

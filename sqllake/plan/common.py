@@ -6,6 +6,7 @@ from sqlglot import exp
 
 from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.plan import nodes
+from sqllake.properties import check_table_property
 from sqllake.read.query import normalize, offset_of
 from sqllake.secrets import is_secret_key
 
@@ -59,5 +60,9 @@ def properties_of(pairs: list[exp.Expr], owner: str = "table") -> dict[str, str]
         value = prop.args.get("value")
         if value is None:
             raise ProgrammingError(f"property {key} needs a value", offset=offset_of(prop))
-        properties[PROPERTY_ALIASES.get(key.lower(), key)] = property_value(value)
+        key = PROPERTY_ALIASES.get(key.lower(), key)
+        text = property_value(value)
+        if owner == "table":
+            check_table_property(key, text, offset_of(value))
+        properties[key] = text
     return properties

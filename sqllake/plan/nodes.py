@@ -33,6 +33,14 @@ class PartitionItem:
 
 
 @dataclass(frozen=True)
+class Default:
+    """A column's DEFAULT as written (a constant, evaluated when the statement runs)."""
+
+    expression: exp.Expr
+    offset: int
+
+
+@dataclass(frozen=True)
 class Plan:
     """Base of all plans."""
 
@@ -69,6 +77,7 @@ class CreateTable(Plan):
     or_replace: bool = False
     query: Query | None = None
     partition_by: tuple[PartitionItem, ...] = ()
+    defaults: tuple[tuple[str, Default], ...] = ()  # (column, DEFAULT): write defaults
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,7 @@ class DropTable(Plan):
 class RenameTable(Plan):
     name: Name
     new_name: Name
+    if_exists: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,16 @@ class AddColumn:
     doc: str | None
     first: bool
     after: ColumnRef | None
+    if_not_exists: bool = False
+    default: Default | None = None  # sets both the initial and the write default
+
+
+@dataclass(frozen=True)
+class SetColumnDefault:
+    """ALTER COLUMN c SET DEFAULT v (the write default), or DROP DEFAULT (None)."""
+
+    column: ColumnRef
+    default: Default | None
 
 
 @dataclass(frozen=True)
@@ -150,12 +170,14 @@ class UnsetProperties:
 @dataclass(frozen=True)
 class SetIdentifierFields:
     columns: tuple[ColumnRef, ...]
+    add: bool = False  # DuckDB's ADD PRIMARY KEY: refused if the table has a key
 
 
 @dataclass(frozen=True)
 class AddPartitionField:
     item: PartitionItem
     name: str | None
+    if_not_exists: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,6 +185,14 @@ class DropPartitionField:
     """A partition field named by its name (``ts_day``) or by its transform (``day(ts)``)."""
 
     item: PartitionItem
+    if_exists: bool = False
+
+
+@dataclass(frozen=True)
+class SetPartitioning:
+    """DuckDB's SET PARTITIONED BY (...): the whole new spec (none: unpartitioned)."""
+
+    items: tuple[PartitionItem, ...]
 
 
 @dataclass(frozen=True)
@@ -189,6 +219,8 @@ class SetWriteOrder:
 
 AlterAction = (
     AddColumn
+    | SetColumnDefault
+    | SetPartitioning
     | DropColumn
     | RenameColumn
     | SetColumnType
@@ -210,6 +242,7 @@ class AlterTable(Plan):
 
     name: Name
     actions: tuple[AlterAction, ...]
+    if_exists: bool = False
 
 
 @dataclass(frozen=True)
@@ -254,7 +287,7 @@ class Query(Plan):
 class Insert(Plan):
     name: Name
     columns: tuple[tuple[str, int], ...] | None  # (column, offset) as listed, or all
-    source: Query
+    source: Query | None  # None: DEFAULT VALUES, one row of every column's default
 
 
 @dataclass(frozen=True)
@@ -296,3 +329,34 @@ class Commit(Plan):
 @dataclass(frozen=True)
 class Rollback(Plan):
     pass
+
+
+@dataclass(frozen=True)
+class SetSetting(Plan):
+    """SET [scope] name = value: a DuckDB setting of this session's engine."""
+
+    name: str
+    scope: str | None  # SESSION, GLOBAL, LOCAL or VARIABLE, as written
+    value: exp.Expr | None  # None: DEFAULT
+    text: str  # the statement, as the engine runs it
+    offset: int
+
+
+@dataclass(frozen=True)
+class ResetSetting(Plan):
+    name: str | None  # None: RESET ALL
+    scope: str | None
+    text: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class Pragma(Plan):
+    """PRAGMA name, PRAGMA name = value, PRAGMA name(arguments)."""
+
+    name: str
+    value: exp.Expr | None
+    arguments: tuple[exp.Expr, ...]
+    call: bool
+    text: str
+    offset: int

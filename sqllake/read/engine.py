@@ -59,6 +59,18 @@ class Stream:
 
 ONE_PASS = hasattr(duckdb.DuckDBPyConnection, "_submit")
 
+# What sqllake sets in every session's engine (RESET of one of them comes back here):
+# timestamps with a zone convert in UTC unless the session says otherwise; footers are
+# read again by every query of a table, so they are kept; DuckDB's own progress bar
+# would write into results piped to standard output; local files are read without
+# DuckDB's Parquet prefetching (see _statement).
+SESSION_SETTINGS = {
+    "TimeZone": "'UTC'",
+    "parquet_metadata_cache": "true",
+    "enable_progress_bar": "false",
+    "disable_parquet_prefetching": "true",
+}
+
 
 class Engine:
     """One in-memory DuckDB database per session; it holds no data of its own."""
@@ -66,15 +78,13 @@ class Engine:
     def __init__(self, one_pass: bool = ONE_PASS) -> None:
         self._one_pass = one_pass
         self._con = duckdb.connect(":memory:")
-        self._con.execute("SET TimeZone = 'UTC'")
-        # Footers are read again by every query of a table; keep them.
-        self._con.execute("SET parquet_metadata_cache = true")
-        # DuckDB's own progress bar would write into results piped to standard output.
-        self._con.execute("SET enable_progress_bar = false")
-        # Local files are read without DuckDB's Parquet prefetching (see _statement).
-        self._con.execute("SET disable_parquet_prefetching = true")
+        for name, value in SESSION_SETTINGS.items():
+            self._con.execute(f"SET {name} = {value}")
         self._prefetching = False
         self._schemes: set[str] = set()  # object stores registered on the connection
+        self.time_zone = "UTC"  # the TimeZone and threads settings, as of the last
+        self.threads = 1  # settings statement (see apply)
+        self._read_settings()
         self._views: list[str] = []
         self._counter = 0
         # Placeholders carry a token of this engine so no text a user wrote can match.
@@ -181,6 +191,26 @@ class Engine:
         explained = f"EXPLAIN {self._statement(sql)}"
         rows = self._con.execute(explained, list(params) if params else None).fetchall()
         return "\n".join(str(row[-1]) for row in rows)
+
+    def apply(self, sql: str) -> Stream | None:
+        """Run a settings statement (SET, RESET, PRAGMA); the rows it gives, if any."""
+        try:
+            relation = self._con.sql(sql)
+        finally:
+            self._read_settings()
+        if relation is None or list(relation.columns) == ["Success"]:
+            return None
+        return Stream(self.columns(relation), relation.to_arrow_reader(DEFAULT_BATCH_ROWS))
+
+    def setting(self, name: str) -> Any:
+        """The current value of a DuckDB setting."""
+        return self._con.sql("SELECT current_setting(?)", params=[name]).fetchall()[0][0]
+
+    def _read_settings(self) -> None:
+        (found,) = self._con.sql(
+            "SELECT current_setting('TimeZone'), current_setting('threads')"
+        ).fetchall()
+        self.time_zone, self.threads = str(found[0]), int(found[1])
 
     def interrupt(self) -> None:
         """Cancel the statement (called from another thread, e.g. on Ctrl-C): its running

@@ -23,6 +23,7 @@ from pyiceberg.types import (
 )
 
 from sqllake.read.nested import ROOT, NestedLayout
+from sqllake.types import default_text as initial_text
 from sqllake.types import duckdb_type, quote_ident
 
 
@@ -41,7 +42,11 @@ def default_text(field: NestedField) -> str | None:
     default = field.initial_default
     if default is None:
         return None
-    return str(default).lower() if isinstance(default, bool) else str(default)
+    try:
+        return initial_text(default, field.field_type)
+    except (TypeError, ValueError, NotImplementedError, AssertionError):
+        # A type PyIceberg has no JSON form for keeps its Python value's text.
+        return str(default).lower() if isinstance(default, bool) else str(default)
 
 
 def _missing(field: NestedField) -> str:

@@ -18,6 +18,8 @@ from pyiceberg.schema import Schema
 from pyiceberg.types import DateType, IcebergType, TimestampType, TimestamptzType
 from sqlglot import exp
 
+from sqllake.types import is_utc
+
 Literal = bool | int | float | str | Decimal
 ColumnResolver = Callable[[exp.Column], str | None]
 
@@ -77,14 +79,21 @@ _TEMPORAL_CASTS = {
 }
 
 
-def _timestamp(text: str, with_zone: bool) -> str | None:
-    """SQL timestamp text as the ISO form PyIceberg's literals accept (sessions run in UTC)."""
+def _timestamp(text: str, with_zone: bool, time_zone: str = "UTC") -> str | None:
+    """SQL timestamp text as the ISO form PyIceberg's literals accept.
+
+    Text without an offset compared with a TIMESTAMPTZ column is a time in the session's
+    time zone; outside UTC the engine's own conversion decides (daylight saving gaps
+    and folds included), so such text prunes nothing.
+    """
     try:
         moment = datetime.datetime.fromisoformat(text)
     except ValueError:
         return None
     if with_zone:
         if moment.tzinfo is None:
+            if not is_utc(time_zone):
+                return None
             moment = moment.replace(tzinfo=datetime.UTC)
         return moment.astimezone(datetime.UTC).isoformat()
     return None if moment.tzinfo is not None else moment.isoformat()
@@ -97,25 +106,26 @@ def _date(text: str) -> str | None:
         return None
 
 
-# Column type -> how a string literal compared with it is read.
-_COERCE_TEXT: dict[type[IcebergType], Callable[[str], str | None]] = {
-    DateType: _date,
-    TimestampType: lambda text: _timestamp(text, with_zone=False),
-    TimestamptzType: lambda text: _timestamp(text, with_zone=True),
+# Column type -> how a string literal compared with it is read (text, session time zone).
+_COERCE_TEXT: dict[type[IcebergType], Callable[[str, str], str | None]] = {
+    DateType: lambda text, zone: _date(text),
+    TimestampType: lambda text, zone: _timestamp(text, with_zone=False),
+    TimestamptzType: lambda text, zone: _timestamp(text, with_zone=True, time_zone=zone),
 }
 
 
 class _Translator:
-    def __init__(self, resolve: ColumnResolver, schema: Schema) -> None:
+    def __init__(self, resolve: ColumnResolver, schema: Schema, time_zone: str) -> None:
         self._resolve = resolve
         self._types = {f.name: f.field_type for f in schema.fields}
+        self._time_zone = time_zone
 
     def _coerce(self, column: str, value: Literal | None) -> Literal | None:
         """String literals compared with dates and timestamps, in the form they bind."""
         coerce = _COERCE_TEXT.get(type(self._types.get(column)))
         if coerce is None or not isinstance(value, str):
             return value
-        return coerce(value)
+        return coerce(value, self._time_zone)
 
     def translate(self, node: exp.Expr) -> ie.BooleanExpression:
         handler = self.HANDLERS.get(type(node))
@@ -191,12 +201,13 @@ class _Translator:
 
 
 def row_filter(
-    where: exp.Expr | None, schema: Schema, resolve: ColumnResolver
+    where: exp.Expr | None, schema: Schema, resolve: ColumnResolver, time_zone: str = "UTC"
 ) -> ie.BooleanExpression:
-    """The pruning filter for one table, checked to bind against its schema."""
+    """The pruning filter for one table, checked to bind against its schema; text
+    compared with TIMESTAMPTZ columns is read in ``time_zone`` (the session's)."""
     if where is None:
         return ie.AlwaysTrue()
-    predicate = _Translator(resolve, schema).translate(where)
+    predicate = _Translator(resolve, schema, time_zone).translate(where)
     try:
         bind(schema, predicate, case_sensitive=True)
     except (ValueError, TypeError, ArithmeticError, KeyError):

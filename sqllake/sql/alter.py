@@ -16,7 +16,7 @@ from sqlglot.tokenizer_core import Token, TokenType
 
 
 class AlterTable(exp.Expression):
-    arg_types: ClassVar[dict[str, bool]] = {"this": True, "expressions": True}
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "expressions": True, "exists": False}
 
 
 class AlterSchema(exp.Expression):
@@ -41,6 +41,8 @@ class AddColumn(exp.Expression):
         "comment": False,
         "first": False,
         "after": False,  # ColumnPath
+        "exists": False,  # IF NOT EXISTS
+        "default": False,  # the DEFAULT expression
     }
 
 
@@ -79,11 +81,29 @@ class SetIdentifierFields(exp.Expression):
 
 
 class AddPartitionField(exp.Expression):
-    arg_types: ClassVar[dict[str, bool]] = {"this": True, "alias": False}
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "alias": False, "exists": False}
 
 
 class DropPartitionField(exp.Expression):
-    arg_types: ClassVar[dict[str, bool]] = {"this": True}
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "exists": False}
+
+
+class SetPartitioning(exp.Expression):
+    """DuckDB's SET PARTITIONED BY (...): the whole spec; none is RESET PARTITIONED BY."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"expressions": False}
+
+
+class SetColumnDefault(exp.Expression):
+    """ALTER COLUMN c SET DEFAULT v (``expression``) or DROP DEFAULT (none)."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "expression": False}
+
+
+class AddPrimaryKey(exp.Expression):
+    """DuckDB's ADD PRIMARY KEY (a, b): the table's identifier fields."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"expressions": True}
 
 
 class ReplacePartitionField(exp.Expression):
@@ -124,16 +144,19 @@ class AlterParsing(DuckDBParser):
         return self.expression(ColumnPath(expressions=parts))
 
     def _alter_add_column(self) -> exp.Expr:
+        exists = self._match_text_seq("IF", "NOT", "EXISTS")
         path = self._alter_column_path()
         kind = self._parse_types(check_func=False, schema=True)
         if kind is None:
             self.raise_error("Expected a column type")
-        action = AddColumn(this=path, kind=kind)
+        action = AddColumn(this=path, kind=kind, exists=exists)
         while self._curr and self._curr.token_type != TokenType.COMMA:
             if self._match_text_seq("NOT", "NULL"):
                 action.set("not_null", True)
             elif self._match_text_seq("NULL"):
                 action.set("not_null", False)
+            elif self._match_text_seq("DEFAULT"):
+                action.set("default", self._alter_default_value())
             elif self._match_text_seq("COMMENT"):
                 action.set("comment", self._parse_string())
             elif self._match_text_seq("FIRST"):
@@ -144,15 +167,27 @@ class AlterParsing(DuckDBParser):
                 break
         return self.expression(action)
 
+    def _alter_default_value(self) -> exp.Expr:
+        start = self._curr.start if self._curr else 0
+        value = self._parse_bitwise()
+        if value is None:
+            self.raise_error("Expected a default value")
+            raise AssertionError  # raise_error raises
+        value.meta["start"] = start  # so errors point at the value
+        return value
+
     def _alter_partition_alias(self) -> exp.Expr | None:
         return self._parse_id_var(any_token=True) if self._match_text_seq("AS") else None
 
     def _alter_add(self) -> list[exp.Expr]:
         if self._match_text_seq("PARTITION", "FIELD"):
+            exists = self._match_text_seq("IF", "NOT", "EXISTS")
             field = self._parse_bitwise()
-            return [
-                self.expression(AddPartitionField(this=field, alias=self._alter_partition_alias()))
-            ]
+            alias = self._alter_partition_alias()
+            return [self.expression(AddPartitionField(this=field, alias=alias, exists=exists))]
+        if self._match(TokenType.PRIMARY_KEY):  # one token
+            paths = self._parse_wrapped_csv(self._alter_column_path)
+            return [self.expression(AddPrimaryKey(expressions=paths))]
         if self._match_text_seq("COLUMNS") or (
             self._match_text_seq("COLUMN")
             and self._curr
@@ -166,7 +201,8 @@ class AlterParsing(DuckDBParser):
 
     def _alter_drop_action(self) -> list[exp.Expr]:
         if self._match_text_seq("PARTITION", "FIELD"):
-            return [self.expression(DropPartitionField(this=self._parse_bitwise()))]
+            exists = self._match_text_seq("IF", "EXISTS")
+            return [self.expression(DropPartitionField(this=self._parse_bitwise(), exists=exists))]
         self._match_text_seq("COLUMN")
         exists = self._match_text_seq("IF", "EXISTS")
         return [self.expression(DropColumn(this=self._alter_column_path(), exists=exists))]
@@ -183,7 +219,6 @@ class AlterParsing(DuckDBParser):
     def _alter_alter_column(self) -> list[exp.Expr]:
         self._match_text_seq("COLUMN")
         path = self._alter_column_path()
-        self._refuse_phrase(self.REFUSED_COLUMN_ACTIONS, "ALTER COLUMN")
         if self._match_text_seq("SET", "DATA", "TYPE") or self._match_text_seq("TYPE"):
             kind = self._parse_types(check_func=False, schema=True)
             return [self.expression(SetColumnType(this=path, kind=kind))]
@@ -193,7 +228,14 @@ class AlterParsing(DuckDBParser):
             return [self.expression(SetColumnNullability(this=path, not_null=True))]
         if self._match_text_seq("COMMENT"):
             return [self.expression(SetColumnComment(this=path, comment=self._parse_string()))]
-        self.raise_error("Expected TYPE, SET NOT NULL, DROP NOT NULL or COMMENT")
+        if self._match_text_seq("SET", "DEFAULT"):
+            value = self._alter_default_value()
+            return [self.expression(SetColumnDefault(this=path, expression=value))]
+        if self._match_text_seq("DROP", "DEFAULT"):
+            return [self.expression(SetColumnDefault(this=path))]
+        self.raise_error(
+            "Expected TYPE, SET NOT NULL, DROP NOT NULL, SET DEFAULT, DROP DEFAULT or COMMENT"
+        )
         return []
 
     def _alter_property_pairs(self) -> list[exp.Expr]:
@@ -213,7 +255,24 @@ class AlterParsing(DuckDBParser):
         if self._match_text_seq("IDENTIFIER", "FIELDS"):
             paths = self._parse_csv(self._alter_column_path)
             return [self.expression(SetIdentifierFields(expressions=paths))]
-        self.raise_error("Expected TBLPROPERTIES, PROPERTIES or IDENTIFIER FIELDS after SET")
+        if self._match(TokenType.PARTITION_BY):  # one token: PARTITIONED BY
+            fields = self._parse_wrapped_csv(self._parse_bitwise)
+            return [self.expression(SetPartitioning(expressions=fields))]
+        if self._match_text_seq("SORTED", "BY"):
+            order = self._parse_wrapped_csv(self._parse_ordered)
+            return [self.expression(WriteOrderedBy(expressions=order))]
+        self.raise_error(
+            "Expected TBLPROPERTIES, PROPERTIES, IDENTIFIER FIELDS, PARTITIONED BY or "
+            "SORTED BY after SET"
+        )
+        return []
+
+    def _alter_reset_action(self) -> list[exp.Expr]:
+        if self._match(TokenType.PARTITION_BY):
+            return [self.expression(SetPartitioning(expressions=[]))]
+        if self._match_text_seq("SORTED", "BY"):
+            return [self.expression(WriteOrderedBy(expressions=[]))]
+        self.raise_error("Expected PARTITIONED BY or SORTED BY after RESET")
         return []
 
     def _alter_unset_action(self) -> list[exp.Expr]:
@@ -257,6 +316,7 @@ class AlterParsing(DuckDBParser):
         "ALTER": _alter_alter_column,
         "SET": _alter_set_action,
         "UNSET": _alter_unset_action,
+        "RESET": _alter_reset_action,
         "REPLACE": _alter_replace_action,
         "WRITE": _alter_write_action,
     }
@@ -281,10 +341,6 @@ class AlterParsing(DuckDBParser):
         ("REPLACE", "BRANCH"),
         ("REPLACE", "TAG"),
     )
-    REFUSED_COLUMN_ACTIONS: ClassVar[tuple[tuple[str, ...], ...]] = (
-        ("SET", "DEFAULT"),
-        ("DROP", "DEFAULT"),
-    )
 
     def _parse_alter_lakehouse(self) -> exp.Expr:
         word = self._curr.text.upper() if self._curr else ""
@@ -304,6 +360,7 @@ class AlterParsing(DuckDBParser):
             return self.expression(AlterSchema(this=name, expressions=[action]))
         if not self._match_text_seq("TABLE"):
             self.raise_error("Expected TABLE or SCHEMA after ALTER")
+        exists = self._match_text_seq("IF", "EXISTS")
         table = self._parse_table_parts()
         actions: list[exp.Expr] = []
         while True:
@@ -312,11 +369,12 @@ class AlterParsing(DuckDBParser):
             handler = self.ALTER_TABLE_ACTIONS.get(word)
             if handler is None:
                 self.raise_error(
-                    "Expected ADD, DROP, RENAME, ALTER, SET, UNSET, REPLACE or WRITE in ALTER TABLE"
+                    "Expected ADD, DROP, RENAME, ALTER, SET, UNSET, RESET, REPLACE or WRITE "
+                    "in ALTER TABLE"
                 )
                 return exp.Null()  # raise_error raises; this keeps type checkers informed
             self._advance()
             actions.extend(handler(self))
             if not self._match(TokenType.COMMA):
                 break
-        return self.expression(AlterTable(this=table, expressions=actions))
+        return self.expression(AlterTable(this=table, expressions=actions, exists=exists))

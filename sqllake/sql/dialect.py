@@ -16,9 +16,11 @@ from typing import Any, ClassVar, NoReturn
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import ParseError
+from sqlglot.generators.duckdb import DuckDBGenerator
 from sqlglot.tokenizer_core import Token, TokenType
 
 from sqllake.sql.alter import AlterParsing
+from sqllake.sql.settings import SettingsParsing
 
 
 class ShowSchemas(exp.Expression):
@@ -81,7 +83,7 @@ def _readable(message: str) -> str:
 _SCHEMA_WORDS = {"SCHEMAS", "DATABASES", "NAMESPACES"}
 
 
-class SqlLakeParser(AlterParsing):
+class SqlLakeParser(AlterParsing, SettingsParsing):
     def _parse_show_lakehouse(self) -> exp.Expr:
         word = self._curr.text.upper() if self._curr else ""
         if word in _SCHEMA_WORDS:
@@ -183,6 +185,7 @@ class SqlLakeParser(AlterParsing):
         "CALL": _parse_call,
         "FLUSH": _parse_flush,
         "ALTER": AlterParsing._parse_alter_lakehouse,
+        **SettingsParsing.SETTINGS_STATEMENTS,
     }
 
     # Statements of DuckDB, Spark or PostgreSQL that sqllake does not run, refused by
@@ -204,7 +207,6 @@ class SqlLakeParser(AlterParsing):
         "SUMMARIZE": "",
         "REFRESH": "",
         "LOCK": "",
-        "RESET": "",
     }
 
     def _parse_statement(self) -> exp.Expr | None:
@@ -234,14 +236,32 @@ class SqlLakeParser(AlterParsing):
 
 
 class SqlLakeTokenizer(DuckDB.Tokenizer):
-    # sqlglot swallows the rest of an EXPLAIN or CALL statement as one opaque string;
-    # sqllake parses what follows as a statement of its own.
-    KEYWORDS = {**DuckDB.Tokenizer.KEYWORDS, "EXPLAIN": TokenType.VAR, "CALL": TokenType.VAR}
+    # sqlglot swallows the rest of an EXPLAIN, CALL or RESET statement as one opaque
+    # string; sqllake parses what follows itself.
+    KEYWORDS = {
+        **DuckDB.Tokenizer.KEYWORDS,
+        "EXPLAIN": TokenType.VAR,
+        "CALL": TokenType.VAR,
+        "RESET": TokenType.VAR,
+    }
+
+
+def _to_map_sql(generator: DuckDBGenerator, expression: exp.ToMap) -> str:
+    # sqlglot spells an empty struct under a cast to MAP as MAP(), which after the MAP
+    # keyword of MAP {} makes ``MAP MAP()``; an empty map is MAP {} wherever it is.
+    if isinstance(expression.this, exp.Struct) and not expression.this.expressions:
+        return "MAP {}"
+    return f"MAP {generator.sql(expression, 'this')}"
+
+
+class SqlLakeGenerator(DuckDBGenerator):
+    TRANSFORMS = {**DuckDBGenerator.TRANSFORMS, exp.ToMap: _to_map_sql}
 
 
 class SqlLake(DuckDB):
     Tokenizer = SqlLakeTokenizer
     Parser = SqlLakeParser
+    Generator = SqlLakeGenerator
 
 
 DIALECT = SqlLake()

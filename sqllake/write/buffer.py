@@ -42,7 +42,7 @@ from sqllake.catalog import (
 )
 from sqllake.errors import OperationalError, ProgrammingError, UnconfirmedCommitError
 from sqllake.storage import remove_files
-from sqllake.types import arrow_schema, cast_array
+from sqllake.types import arrow_schema, cast_array, default_array
 from sqllake.write.commit import append_action, commit_with_retry
 from sqllake.write.ordering import sort_rows
 from sqllake.write.rows import write_rows
@@ -155,9 +155,12 @@ def align(batch: pa.RecordBatch, table: Table) -> pa.RecordBatch:
     }
     columns = []
     for field in target:
-        position = by_id.get(int(field.metadata[b"PARQUET:field_id"]))
-        if position is None:
-            columns.append(pa.nulls(batch.num_rows, field.type))
+        field_id = int(field.metadata[b"PARQUET:field_id"])
+        position = by_id.get(field_id)
+        if position is None:  # a column added later: its initial default (v3) or NULL
+            column = table.schema().find_field(field_id)
+            initial = column.initial_default
+            columns.append(default_array(initial, column.field_type, field.type, batch.num_rows))
         else:
             columns.append(cast_array(batch.column(position), field.type))
     return pa.RecordBatch.from_arrays(columns, schema=target)

@@ -27,6 +27,7 @@ from pyiceberg.table import Table, Transaction
 from pyiceberg.typedef import Record
 
 from sqllake.catalog import Change, Lakehouse
+from sqllake.compat import iceberg_v3
 from sqllake.compat import pyiceberg as compat
 from sqllake.errors import OperationalError
 from sqllake.write.parquet import WrittenFile
@@ -40,7 +41,9 @@ def data_file(table: Table, written: WrittenFile, partition: Record) -> DataFile
     schema = table.schema()
     stats = data_file_statistics_from_parquet_metadata(
         parquet_metadata=written.metadata,
-        stats_columns=compute_statistics_plan(schema, table.properties),
+        stats_columns=compute_statistics_plan(
+            schema, iceberg_v3.statistics_properties(schema, table.properties)
+        ),
         parquet_column_mapping=parquet_path_to_id_mapping(schema),
     )
     return DataFile.from_args(
@@ -94,6 +97,9 @@ def append_action(
     def apply(transaction: Transaction) -> None:
         if check is not None:
             check(transaction)
+        if transaction.table_metadata.format_version >= iceberg_v3.FORMAT_VERSION:
+            iceberg_v3.append(transaction, files, summary or {})  # with row lineage
+            return
         with compat.merging_append(transaction, summary or {}) as append:
             for file in files:
                 append.append_data_file(file)

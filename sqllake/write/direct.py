@@ -84,9 +84,11 @@ def _value(item: exp.Expr, params: Any, single_row: bool) -> Any:
     return UNSURE if found is None else found
 
 
-def _column(values: list[Any], field: NestedField, arrow_type: pa.DataType) -> pa.Array | None:
+def _column(
+    values: list[Any], field: NestedField, arrow_type: pa.DataType, time_zone: str
+) -> pa.Array | None:
     kind = type(field.field_type)
-    converted = values_in(kind, values)
+    converted = values_in(kind, values, time_zone)
     natural = _NATURAL.get(kind)
     if converted is None or natural is None or not all(v is None or natural(v) for v in converted):
         return None
@@ -124,9 +126,11 @@ def direct_rows(
     table_name: str,
     targets: list[NestedField],
     params: Sequence[Any],
+    time_zone: str = "UTC",
 ) -> pa.RecordBatch | None:
     """The rows of a VALUES list of parameters, NULLs and literals as a batch in the
-    table's Arrow schema, NOT NULL checked; or None for the engine's path.
+    table's Arrow schema, NOT NULL checked; or None for the engine's path. Text without
+    an offset for a TIMESTAMPTZ column is a time in ``time_zone`` (the session's).
 
     Raises :class:`IntegrityError` for a NULL in a NOT NULL column, as the writers do.
     """
@@ -151,9 +155,11 @@ def direct_rows(
     for field, arrow_field in zip(schema.fields, arrow, strict=True):
         i = position.get(field.field_id)
         if i is None:
+            if field.write_default is not None:
+                return None  # the engine's path writes the column's default
             columns.append(pa.nulls(len(rows), arrow_field.type))
             continue
-        column = _column([row[i] for row in rows], field, arrow_field.type)
+        column = _column([row[i] for row in rows], field, arrow_field.type, time_zone)
         if column is None:
             return None
         columns.append(column)

@@ -10,6 +10,7 @@ engine's path. ``tests/test_buffer.py`` checks each accepted form against the en
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 from sqlglot import exp
+
+from sqllake.types import is_utc
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,7 @@ def _boolean(value: Literal) -> Any:
     return value.text == "true" if value.kind == "boolean" else UNSURE
 
 
-# Dates and times in the one ISO form both the engine and Python read alike. The
-# engine's TimeZone is UTC (read/engine.py), so a TIMESTAMPTZ without offset is UTC.
+# Dates and times in the one ISO form both the engine and Python read alike.
 _DATE = r"\d{4}-\d{2}-\d{2}"
 _TIME = r"(?:[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)?"
 _OFFSET = r"(?:Z|[+-]\d{2}(?::\d{2})?)"
@@ -140,7 +142,7 @@ def _timestamp(value: Literal) -> Any:
         return UNSURE
 
 
-def _timestamptz(value: Literal) -> Any:
+def _timestamptz(value: Literal, utc: bool = True) -> Any:
     # An offset in a TIMESTAMP literal is the engine's to interpret, not ours.
     pattern = _TIMESTAMP_TEXT if value.kind == "timestamp" else _TIMESTAMPTZ_TEXT
     if value.kind not in ("string", "timestamp", "timestamptz") or not pattern.fullmatch(
@@ -151,7 +153,11 @@ def _timestamptz(value: Literal) -> Any:
         parsed = datetime.datetime.fromisoformat(value.text)
     except ValueError:
         return UNSURE
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=datetime.UTC)
+    if parsed.tzinfo is not None:
+        return parsed
+    # Text without an offset is a time in the session's time zone: outside UTC the
+    # engine converts it (daylight saving gaps and folds as it reads them).
+    return parsed.replace(tzinfo=datetime.UTC) if utc else UNSURE
 
 
 # Column type -> the value a literal certainly has there, or UNSURE. Types missing here
@@ -169,14 +175,18 @@ _CONVERSIONS: dict[type[IcebergType], Callable[[Literal], Any]] = {
 }
 
 
-def values_in(column: type[IcebergType], values: list[Any]) -> list[Any] | None:
+def values_in(
+    column: type[IcebergType], values: list[Any], time_zone: str = "UTC"
+) -> list[Any] | None:
     """``values`` with their literals converted to ``column``'s type, or None when one
     is unsure, or when literals of different kinds or parameters share the column (the
-    engine then types the column by rules of its own)."""
+    engine then types the column by rules of its own). ``time_zone`` is the session's."""
     kinds = {v.kind if isinstance(v, Literal) else None for v in values if v is not None}
     if not kinds - {None}:
         return values
     convert = _CONVERSIONS.get(column)
+    if column is TimestamptzType and not is_utc(time_zone):
+        convert = functools.partial(_timestamptz, utc=False)
     if convert is None or len(kinds) > 1:
         return None
     converted = [convert(v) if isinstance(v, Literal) else v for v in values]

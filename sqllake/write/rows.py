@@ -21,6 +21,7 @@ from pyiceberg.table import Table
 from pyiceberg.typedef import Record
 
 from sqllake.errors import IntegrityError
+from sqllake.properties import table_property
 from sqllake.types import arrow_schema, cast_array, tighten
 from sqllake.write.commit import data_file
 from sqllake.write.parquet import RollingParquetWriter, SharedBudget, WriterOptions
@@ -40,10 +41,12 @@ PENDING_BUDGET = 16 * 1024 * 1024
 
 def writer_options(properties: dict[str, str]) -> WriterOptions:
     defaults = WriterOptions()
+    size = table_property(properties, PROPERTY_TARGET_SIZE, str(defaults.target_file_size))
+    rows = table_property(properties, PROPERTY_ROW_GROUP_ROWS, str(defaults.row_group_rows))
     return WriterOptions(
-        target_file_size=int(properties.get(PROPERTY_TARGET_SIZE, defaults.target_file_size)),
-        row_group_rows=int(properties.get(PROPERTY_ROW_GROUP_ROWS, defaults.row_group_rows)),
-        compression=properties.get(PROPERTY_COMPRESSION, defaults.compression),
+        target_file_size=int(size),
+        row_group_rows=int(rows),
+        compression=table_property(properties, PROPERTY_COMPRESSION, defaults.compression).lower(),
     )
 
 
@@ -106,14 +109,14 @@ class _PartitionWriters:
     :class:`KeyedThreads`: this class decides, the threads encode.
     """
 
-    def __init__(self, table: Table, schema: pa.Schema, limit: int) -> None:
+    def __init__(self, table: Table, schema: pa.Schema, limit: int, threads: int | None) -> None:
         self._table = table
         self._schema = schema
         self._options = writer_options(table.properties)
         self._limit = limit
         self._open: OrderedDict[tuple[object, ...], RollingParquetWriter] = OrderedDict()
         self._all: list[tuple[Record, RollingParquetWriter]] = []
-        self._threads = KeyedThreads()
+        self._threads = KeyedThreads(threads)
         self._budget = SharedBudget(PENDING_BUDGET)
 
     def write(self, part: PartitionedBatch) -> None:
@@ -196,11 +199,20 @@ def prefetched(batches: Iterable[pa.RecordBatch], depth: int = 2) -> Iterator[pa
         producer.join()
 
 
-def write_rows(table: Table, table_name: str, batches: Iterable[pa.RecordBatch]) -> list[DataFile]:
-    """Write every row of ``batches`` as new data files of ``table``; nothing is committed."""
+def write_rows(
+    table: Table,
+    table_name: str,
+    batches: Iterable[pa.RecordBatch],
+    threads: int | None = None,
+) -> list[DataFile]:
+    """Write every row of ``batches`` as new data files of ``table``; nothing is committed.
+
+    Files are encoded on ``threads`` threads (the session's ``threads`` setting; by
+    default one per core).
+    """
     schema = arrow_schema(table.schema())
     spec, iceberg_schema = table.spec(), table.schema()
-    writers = _PartitionWriters(table, schema, MAX_OPEN_PARTITIONS)
+    writers = _PartitionWriters(table, schema, MAX_OPEN_PARTITIONS, threads)
     row = 1
     try:
         for batch in prefetched(batches):

@@ -30,8 +30,10 @@ class KeyedThreads:
     """
 
     def __init__(self, count: int | None = None) -> None:
-        default = min(os.cpu_count() or 1, _MOST_THREADS)
-        self._count = max(1, count if count is not None else default)
+        """``count`` threads (the session's ``threads`` setting), at most a few; by
+        default one per core."""
+        wanted = count if count is not None else os.cpu_count() or 1
+        self._count = max(1, min(wanted, _MOST_THREADS))
         self._queues: list[Queue[Task | None]] = [Queue(maxsize=_DEPTH) for _ in range(self._count)]
         self._error: BaseException | None = None
         self._cancelled = threading.Event()

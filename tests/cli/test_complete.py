@@ -23,6 +23,7 @@ NAMES = Names(
     functions=("count", "concat", "date_trunc", "sum"),
     commands=tuple(sorted(COMMANDS)),
     formats=tuple(RENDERERS),
+    settings=("TimeZone", "temp_directory", "threads"),
 )
 
 STATEMENTS = [
@@ -35,6 +36,7 @@ STATEMENTS = [
     "USE shop; SELECT * FROM users;",
     ".schema events",
     ".mode csv",
+    "SET GLOBAL threads = 2; RESET TimeZone; PRAGMA threads = 1;",
     "SELECT $$dollar$$, '/* not */', \"half",
 ]
 
@@ -72,6 +74,15 @@ def test_columns_of_the_tables_the_statement_names() -> None:
     assert _texts("SELECT * FROM events WHERE t")[0] == "ts"
 
 
+def test_setting_names_after_set_reset_and_pragma() -> None:
+    assert _texts("SET t") == ["TimeZone", "temp_directory", "threads"]
+    assert _texts("set th") == ["threads"]
+    assert _texts("SET GLOBAL thr") == ["threads"]
+    assert _texts("RESET Ti") == ["TimeZone"]
+    assert _texts("PRAGMA th") == ["threads"]
+    assert "threads" not in _texts("UPDATE events SET th")  # a column, not a setting
+
+
 def test_nothing_inside_strings_and_comments() -> None:
     assert _texts("SELECT 'ev") == []
     assert _texts("SELECT 1 -- ev") == []
@@ -102,6 +113,7 @@ def test_names_are_read_from_the_lakehouse_and_refreshed(tmp_path: Path) -> None
         session = connection.session
         cache = NameCache(session, COMMANDS, RENDERERS)
         assert "date_trunc" in cache.names.functions
+        assert {"TimeZone", "threads", "memory_limit"} <= set(cache.names.settings)
         session.execute("CREATE SCHEMA shop")
         session.execute("CREATE TABLE shop.users (user_id BIGINT, name VARCHAR)")
         cache.refresh()

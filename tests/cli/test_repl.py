@@ -203,6 +203,7 @@ def test_slow_statements_show_progress_then_erase_it(shell: Shell) -> None:
 
 def test_ddl_refreshes_names() -> None:
     assert changes_names("CREATE TABLE t (x INT);") and changes_names("select 1; use s;")
+    assert changes_names("SET schema = 's';") and changes_names("RESET schema;")
     assert not changes_names("SELECT 1; INSERT INTO t VALUES (1);")
 
 
