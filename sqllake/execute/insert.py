@@ -73,7 +73,7 @@ _ORDER_KEEPING = (
 )
 
 
-def _write_order(table: Table) -> str:
+def write_order(table: Table) -> str:
     """ORDER BY for a write: partition columns first, then the table's sort order.
 
     Rows of one partition then arrive together, so each partition gets files of full
@@ -207,7 +207,7 @@ def insert_rows(
             f"CAST({value} AS {duckdb_type(field.field_type)}) AS {quote_ident(field.name)}"
         )
     cast = _CastSource(
-        f"SELECT {', '.join(casts)} FROM ({source_sql}) AS __src({aliases})", _write_order(table)
+        f"SELECT {', '.join(casts)} FROM ({source_sql}) AS __src({aliases})", write_order(table)
     )
     write = _copied if bulk.eligible(table) else _streamed
     try:

@@ -107,10 +107,12 @@ class _PartitionWriters:
     :class:`KeyedThreads`: this class decides, the threads encode.
     """
 
-    def __init__(self, table: Table, schema: pa.Schema, limit: int) -> None:
+    def __init__(
+        self, table: Table, schema: pa.Schema, limit: int, options: WriterOptions | None = None
+    ) -> None:
         self._table = table
         self._schema = schema
-        self._options = writer_options(table.properties)
+        self._options = options or writer_options(table.properties)
         self._limit = limit
         self._open: OrderedDict[tuple[object, ...], RollingParquetWriter] = OrderedDict()
         self._all: list[tuple[Record, RollingParquetWriter]] = []
@@ -198,11 +200,17 @@ def prefetched(batches: Iterable[pa.RecordBatch], depth: int = 2) -> Iterator[pa
         producer.join()
 
 
-def write_rows(table: Table, table_name: str, batches: Iterable[pa.RecordBatch]) -> list[DataFile]:
-    """Write every row of ``batches`` as new data files of ``table``; nothing is committed."""
+def write_rows(
+    table: Table,
+    table_name: str,
+    batches: Iterable[pa.RecordBatch],
+    options: WriterOptions | None = None,
+) -> list[DataFile]:
+    """Write every row of ``batches`` as new data files of ``table``; nothing is committed.
+    ``options`` default to the table's properties."""
     schema = arrow_schema(table.schema())
     spec, iceberg_schema = table.spec(), table.schema()
-    writers = _PartitionWriters(table, schema, MAX_OPEN_PARTITIONS)
+    writers = _PartitionWriters(table, schema, MAX_OPEN_PARTITIONS, options)
     row = 1
     try:
         for batch in prefetched(batches):
