@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqllake.execute import alter, insert, procedures, query, schema, table, transaction
+from sqllake.execute import alter, insert, procedures, query, refs, schema, table, transaction
 from sqllake.plan import nodes
+from sqllake.plan.refs import ChangeRef
 from sqllake.result import Result
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.DropTable: table.drop_table,
     nodes.RenameTable: table.rename_table,
     nodes.AlterTable: alter.alter_table,
+    ChangeRef: refs.alter_ref,
     nodes.AlterSchemaProperties: alter.alter_schema_properties,
     nodes.RenameSchema: alter.rename_schema,
     nodes.ShowTables: table.show_tables,

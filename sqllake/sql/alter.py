@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import ClassVar, NoReturn
 
 from sqlglot import exp
-from sqlglot.parsers.duckdb import DuckDBParser
 from sqlglot.tokenizer_core import Token, TokenType
+
+from sqllake.sql.refs import RefParsing
 
 
 class AlterTable(exp.Expression):
@@ -100,7 +101,7 @@ class RenameTo(exp.Expression):
     arg_types: ClassVar[dict[str, bool]] = {"this": True}
 
 
-class AlterParsing(DuckDBParser):
+class AlterParsing(RefParsing):
     """The ALTER grammar, one method per action; the dialect's parser extends it."""
 
     def refuse(self, what: str, token: Token | None = None, hint: str = "") -> NoReturn:
@@ -275,11 +276,6 @@ class AlterParsing(DuckDBParser):
         *REFUSED_SCHEMA_ACTIONS,
         ("SET", "SCHEMA"),
         ("EXECUTE",),
-        ("CREATE", "BRANCH"),
-        ("CREATE", "TAG"),
-        ("CREATE", "OR", "REPLACE"),
-        ("REPLACE", "BRANCH"),
-        ("REPLACE", "TAG"),
     )
     REFUSED_COLUMN_ACTIONS: ClassVar[tuple[tuple[str, ...], ...]] = (
         ("SET", "DEFAULT"),
@@ -305,9 +301,14 @@ class AlterParsing(DuckDBParser):
         if not self._match_text_seq("TABLE"):
             self.raise_error("Expected TABLE or SCHEMA after ALTER")
         table = self._parse_table_parts()
+        ref = self._alter_table_ref(table)  # branches and tags: statements of their own
+        if ref is not None:
+            return ref
         actions: list[exp.Expr] = []
         while True:
             self._refuse_phrase(self.REFUSED_TABLE_ACTIONS, "ALTER TABLE")
+            if actions and self._at_ref_action():
+                self.refuse("a branch or tag change together with other changes")
             word = self._curr.text.upper() if self._curr else ""
             handler = self.ALTER_TABLE_ACTIONS.get(word)
             if handler is None:

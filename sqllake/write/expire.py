@@ -134,8 +134,11 @@ def plan_expiry(metadata: TableMetadata, request: ExpiryRequest) -> ExpiryPlan:
         if snapshot_id not in known:
             raise ProgrammingError(f"snapshot {snapshot_id} does not exist")
         if snapshot_id in heads:
-            names = ", ".join(sorted(heads[snapshot_id]))
-            raise ProgrammingError(f"snapshot {snapshot_id} cannot expire: {names} points at it")
+            names = sorted(heads[snapshot_id])
+            verb = "points" if len(names) == 1 else "point"
+            raise ProgrammingError(
+                f"snapshot {snapshot_id} cannot expire: {', '.join(names)} {verb} at it"
+            )
     keep = set(heads)
     on_branches: set[int] = set()
     for ref in refs.values():
