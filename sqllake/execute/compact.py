@@ -2,7 +2,9 @@
 write them as new files with the table's writers, commit one ``replace`` snapshot.
 
 Rows stream from DuckDB into the rolling Parquet writers one group at a time, so memory
-stays bounded whatever the size of a group (a sort spills to disk in DuckDB). Every
+stays bounded whatever the size of a group (a sort spills to disk in DuckDB). The rewrite
+has an engine of its own: it may run inside another statement (a flush during an
+INSERT) whose results the session's engine is still streaming. Every
 output file lies within one partition of the table's current spec: the writers split
 rows by it, which also moves the rows of files written with older specs into it.
 
@@ -15,26 +17,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.manifest import DataFile, DataFileContent
 from pyiceberg.table import ManifestGroupPlanner, Table
 from pyiceberg.table.snapshots import Snapshot
 
-from sqllake.catalog import TableName, refuse_relocated_write, remove_files
+from sqllake.catalog import Lakehouse, TableName, refuse_relocated_write, remove_files
 from sqllake.errors import UnconfirmedCommitError
 from sqllake.execute.insert import write_order
-from sqllake.execute.scans import scan_select
+from sqllake.execute.scans import engine_scan_select
 from sqllake.read import manifests as cached
+from sqllake.read.engine import Engine
 from sqllake.read.locations import normalize
 from sqllake.read.scan import ScanPlan, plan_scan
 from sqllake.write.commit import commit_with_retry
 from sqllake.write.compact import CompactOptions, FileGroup, plan_groups, replace_action
 from sqllake.write.rows import write_rows
-
-if TYPE_CHECKING:
-    from sqllake.session import Session
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ def _order(table: Table, group: FileGroup, request: RewriteRequest) -> str:
 
 
 def _write_group(
-    session: Session,
+    engine: Engine,
     name: TableName,
     table: Table,
     scan: ScanPlan,
@@ -88,14 +87,14 @@ def _write_group(
     paths = {normalize(f.file_path) for f in group.files}
     own = replace(scan, files=tuple(f for f in scan.files if f.recorded in paths))
     order = _order(table, group, request)
-    select = f"SELECT * FROM ({scan_select(session, own)}) AS __rows{order}"
-    with session.engine.stream(select) as stream:
+    select = f"SELECT * FROM ({engine_scan_select(engine, own)}) AS __rows{order}"
+    with engine.stream(select) as stream:
         return write_rows(table, str(name), stream.batches, request.options.writer)
 
 
-def rewrite_data_files(session: Session, name: TableName, request: RewriteRequest) -> Rewritten:
+def rewrite_data_files(lakehouse: Lakehouse, name: TableName, request: RewriteRequest) -> Rewritten:
     """Rewrite the table's small (or misplaced) files as ``request`` says; one commit."""
-    table = session.lakehouse.load(name)
+    table = lakehouse.load(name)
     refuse_relocated_write(table, name)
     snapshot = table.current_snapshot()
     if snapshot is None:
@@ -109,15 +108,18 @@ def rewrite_data_files(session: Session, name: TableName, request: RewriteReques
         return Rewritten()
     scan = plan_scan(table, name, snapshot, table.schema(), AlwaysTrue(), [])
     added: list[DataFile] = []
+    engine = Engine()
     try:
         for group in groups:
-            added += _write_group(session, name, table, scan, group, request)
+            added += _write_group(engine, name, table, scan, group, request)
         removed = [f for group in groups for f in group.files]
         action = replace_action(name, table.io, snapshot, removed, added, spec_id)
-        commit_with_retry(session.lakehouse, [(name, action)])
+        commit_with_retry(lakehouse, [(name, action)])
     except UnconfirmedCommitError:
         raise  # the commit may have landed: its files stay
     except BaseException:
         remove_files(f.file_path for f in added)
         raise
+    finally:
+        engine.close()
     return Rewritten(len(removed), len(added), sum(f.file_size_in_bytes for f in removed))

@@ -241,7 +241,7 @@ def rewrite_data_files_procedure(session: Session, args: Args, at: At) -> Result
         row_filter=_where(schema, str(where), at["where"]) if where is not None else AlwaysTrue(),
         order=order,
     )
-    done = rewrite_data_files(session, name, request)
+    done = rewrite_data_files(session.lakehouse, name, request)
     return _counts(
         f"REWRITE {done.rewritten_files}",
         {

@@ -70,6 +70,7 @@ class CompactOptions:
     min_input_files: int = 5
     rewrite_all: bool = False
     max_group_size: int = DEFAULT_MAX_GROUP_BYTES
+    move_old_specs: bool = True  # files of older partition specs are candidates
 
     @classmethod
     def resolve(
@@ -173,7 +174,7 @@ def plan_groups(
             options.rewrite_all
             or size < options.min_file_size
             or size > options.max_file_size
-            or file.spec_id != spec_id
+            or (options.move_old_specs and file.spec_id != spec_id)
         )
 
     by_partition: dict[tuple[object, ...], list[DataFile]] = {}
@@ -198,7 +199,7 @@ def _worth_it(group: FileGroup, spec_id: int, options: CompactOptions) -> bool:
             and (count >= options.min_input_files or group.bytes > options.target_file_size)
         )
         or any(f.file_size_in_bytes > options.max_file_size for f in group.files)
-        or group.spec_id != spec_id
+        or (options.move_old_specs and group.spec_id != spec_id)
     )
 
 

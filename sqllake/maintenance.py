@@ -1,0 +1,288 @@
+"""Automatic maintenance: sqllake makes the small files, so it compacts them, and it
+expires the history it keeps making.
+
+After a flush of the insert buffer, on the interactive shell's timer, and in
+``sqllake maintain`` (for cron), each table's due work is done:
+
+- compaction, when a partition holds ``write.maintenance.small-files`` (10) files
+  smaller than ``write.maintenance.small-file-bytes`` (16 MiB): those files are
+  rewritten into files of the target size, the most crowded partitions first, at most
+  ``write.maintenance.rewrite-bytes`` (256 MiB) in one run (or one partition's worth,
+  up to the target file size, when that is more);
+- snapshot expiry, when a snapshot is older than ``history.expire.max-snapshot-age-ms``
+  (5 days) and not among the newest ``history.expire.min-snapshots-to-keep`` (1) of
+  its branch (Iceberg's properties and defaults; branch and tag retention apply);
+- a manifest rewrite, when the current snapshot lists more than
+  ``write.maintenance.max-manifests`` (64) data manifests;
+- with ``sqllake maintain``, also the removal of orphan files older than 3 days.
+
+Inside a flush (and on the shell's timer) the work stops starting new steps once
+``write.maintenance.budget-ms`` (1,000 ms) have passed: a flush stays quick, and what is
+left is done next time. Finding out that nothing is due costs no more than reading the
+table's metadata. ``write.maintenance.auto = false`` turns automatic maintenance off
+for a table (``sqllake maintain`` still maintains it when named).
+
+Failure semantics: each step commits on its own (or not at all) with the guarantees of
+the procedure it shares its code with; a failed step is logged and never fails the
+flush or statement that triggered it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from pyiceberg.expressions import AlwaysTrue
+from pyiceberg.manifest import ManifestContent
+from pyiceberg.table import Table
+
+from sqllake.catalog import TableName
+from sqllake.errors import ProgrammingError
+from sqllake.execute.compact import (
+    RewriteRequest,
+    Rewritten,
+    candidate_files,
+    rewrite_data_files,
+)
+from sqllake.read import manifests as cached
+from sqllake.read.locations import RelocatedFileIO
+from sqllake.write.buffer import flushed_sequence
+from sqllake.write.compact import CompactOptions, FileGroup, plan_groups
+from sqllake.write.expire import Expired, ExpiryRequest, expire, plan_expiry
+from sqllake.write.manifest_rewrite import ManifestsRewritten, rewrite_manifests
+from sqllake.write.orphans import DEFAULT_ORPHAN_AGE_MS, remove_orphan_files
+
+if TYPE_CHECKING:
+    from sqllake.session import Session
+
+_log = logging.getLogger("sqllake")
+
+AUTO = "write.maintenance.auto"
+SMALL_FILE_BYTES = "write.maintenance.small-file-bytes"
+SMALL_FILES = "write.maintenance.small-files"
+REWRITE_BYTES = "write.maintenance.rewrite-bytes"
+MAX_MANIFESTS = "write.maintenance.max-manifests"
+BUDGET_MS = "write.maintenance.budget-ms"
+# How often the shell's timer looks at a table again.
+RECHECK_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A table's maintenance settings, from its properties (see the module docs)."""
+
+    auto: bool = True
+    small_file_bytes: int = 16 * 1024 * 1024
+    small_files: int = 10
+    rewrite_bytes: int = 256 * 1024 * 1024
+    max_manifests: int = 64
+    budget_ms: int = 1000
+
+    @classmethod
+    def of(cls, properties: Mapping[str, str]) -> Policy:
+        defaults = cls()
+
+        def number(key: str, default: int, least: int = 1) -> int:
+            text = properties.get(key)
+            if text is None:
+                return default
+            try:
+                value = int(text)
+            except ValueError:
+                value = least - 1
+            if value < least:
+                raise ProgrammingError(
+                    f"table property {key} must be a whole number of at least {least}, not {text!r}"
+                )
+            return value
+
+        auto = properties.get(AUTO, "true").strip().lower()
+        if auto not in ("true", "false"):
+            raise ProgrammingError(f"table property {AUTO} must be true or false, not {auto!r}")
+        return cls(
+            auto=auto == "true",
+            small_file_bytes=number(SMALL_FILE_BYTES, defaults.small_file_bytes),
+            small_files=number(SMALL_FILES, defaults.small_files, least=2),
+            rewrite_bytes=number(REWRITE_BYTES, defaults.rewrite_bytes),
+            max_manifests=number(MAX_MANIFESTS, defaults.max_manifests, least=2),
+            budget_ms=number(BUDGET_MS, defaults.budget_ms, least=0),
+        )
+
+
+@dataclass(frozen=True)
+class Maintained:
+    """What one run did to one table."""
+
+    table: TableName
+    compacted: Rewritten = Rewritten()
+    expired: Expired = Expired()
+    manifests: ManifestsRewritten = ManifestsRewritten()
+    orphans: int = 0
+    skipped: tuple[str, ...] = ()  # steps left for next time (time budget)
+    failed: tuple[str, ...] = ()  # "step: error" of steps that failed
+
+    def describe(self) -> str:
+        done = []
+        if self.compacted.rewritten_files:
+            done.append(
+                f"compacted {self.compacted.rewritten_files} files into "
+                f"{self.compacted.added_files}"
+            )
+        if self.expired.snapshots:
+            files = self.expired.data_files + self.expired.manifests
+            done.append(f"expired {self.expired.snapshots} snapshots ({files} files deleted)")
+        if self.manifests.rewritten:
+            done.append(f"rewrote {self.manifests.rewritten} manifests into {self.manifests.added}")
+        if self.orphans:
+            done.append(f"removed {self.orphans} orphan files")
+        done += [f"left {step} for later" for step in self.skipped]
+        done += [f"{step} failed" for step in self.failed]
+        return f"{self.table}: {', '.join(done) or 'nothing to do'}"
+
+
+def _most_crowded_first(limit: int) -> Callable[[list[FileGroup]], list[FileGroup]]:
+    def choose(groups: list[FileGroup]) -> list[FileGroup]:
+        chosen: list[FileGroup] = []
+        total = 0
+        for group in sorted(groups, key=lambda g: -len(g.files)):
+            if chosen and total + group.bytes > limit:
+                break
+            chosen.append(group)
+            total += group.bytes
+        return chosen
+
+    return choose
+
+
+def compaction_request(table: Table, policy: Policy) -> RewriteRequest | None:
+    """The automatic compaction of ``table`` if one is due, else None (cheap to ask)."""
+    snapshot = table.current_snapshot()
+    total = snapshot.summary.get("total-data-files") if snapshot and snapshot.summary else None
+    if snapshot is None or (total is not None and int(total) < policy.small_files):
+        return None  # no partition can hold that many files
+    target = CompactOptions.resolve(table.properties).target_file_size
+    options = CompactOptions(
+        target_file_size=target,
+        min_file_size=min(policy.small_file_bytes, target),
+        max_file_size=2**62,  # large files are fine where they are
+        min_input_files=policy.small_files,
+        max_group_size=max(policy.rewrite_bytes, target),  # a run does one group at least
+        move_old_specs=False,
+    )
+    groups = plan_groups(
+        candidate_files(table, snapshot, AlwaysTrue()), table.metadata.default_spec_id, options
+    )
+    if not groups:
+        return None
+    choose = _most_crowded_first(policy.rewrite_bytes)
+    return RewriteRequest(options=options, choose=choose)
+
+
+def _manifests_due(table: Table, policy: Policy) -> bool:
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return False
+    listed = cached.manifests(table.io, snapshot)
+    return sum(1 for m in listed if m.content == ManifestContent.DATA) > policy.max_manifests
+
+
+def maintain(
+    session: Session,
+    name: TableName,
+    budget_seconds: float | None = None,
+    orphans: bool = False,
+) -> Maintained:
+    """Do the table's due maintenance; within ``budget_seconds`` if given (steps not
+    started in time are reported as skipped). Each step's failure is logged and reported."""
+    started = time.monotonic()
+    lakehouse = session.lakehouse
+    table = lakehouse.load(name)
+    if isinstance(table.io, RelocatedFileIO):
+        return Maintained(name)  # read where it lies: not written (see catalog.py)
+    policy = Policy.of(table.properties)
+    result = Maintained(name)
+    steps = ["compaction", "expiry", "manifests"] + (["orphans"] if orphans else [])
+    for step in steps:
+        if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+            result = replace(result, skipped=(*result.skipped, step))
+            continue
+        try:
+            result = _STEPS[step](session, name, lakehouse.load(name), policy, result)
+        except Exception as exc:  # one step failing leaves the others to do
+            _log.warning("maintenance of %s: %s failed", name, step, exc_info=True)
+            result = replace(result, failed=(*result.failed, f"{step}: {exc}"))
+    return result
+
+
+def _compaction(
+    session: Session, name: TableName, table: Table, policy: Policy, result: Maintained
+) -> Maintained:
+    request = compaction_request(table, policy)
+    if request is None:
+        return result
+    return replace(result, compacted=rewrite_data_files(session.lakehouse, name, request))
+
+
+def _expiry(
+    session: Session, name: TableName, table: Table, policy: Policy, result: Maintained
+) -> Maintained:
+    request = ExpiryRequest(now_ms=int(time.time() * 1000))
+    if plan_expiry(table.metadata, request).empty:
+        return result
+    if session.buffer is not None:  # see execute/maintenance.py: _settle_buffer
+        session.buffer.delete_through(name, flushed_sequence(table.metadata))
+    return replace(result, expired=expire(session.lakehouse, name, request))
+
+
+def _manifests(
+    session: Session, name: TableName, table: Table, policy: Policy, result: Maintained
+) -> Maintained:
+    if not _manifests_due(table, policy):
+        return result
+    return replace(result, manifests=rewrite_manifests(session.lakehouse, name))
+
+
+def _orphans(
+    session: Session, name: TableName, table: Table, policy: Policy, result: Maintained
+) -> Maintained:
+    older_than = int(time.time() * 1000) - DEFAULT_ORPHAN_AGE_MS
+    found = remove_orphan_files(session.lakehouse, name, older_than)
+    return replace(result, orphans=len(found))
+
+
+_STEPS = {
+    "compaction": _compaction,
+    "expiry": _expiry,
+    "manifests": _manifests,
+    "orphans": _orphans,
+}
+
+# When each table a session flushed was last looked at, for the shell's timer.
+_checked: weakref.WeakKeyDictionary[Session, dict[TableName, float]] = weakref.WeakKeyDictionary()
+
+
+def after_flush(session: Session, name: TableName) -> None:
+    """The due maintenance of a table this session just flushed, within its budget.
+    Never raises: the flush succeeded whatever maintenance does."""
+    _checked.setdefault(session, {})[name] = time.monotonic()
+    try:
+        policy = Policy.of(session.lakehouse.load(name).properties)
+        if policy.auto:
+            done = maintain(session, name, policy.budget_ms / 1000)
+            if done.compacted.rewritten_files or done.expired.snapshots or done.skipped:
+                _log.info("maintenance after a flush: %s", done.describe())
+    except Exception:
+        _log.warning("maintenance of %s after a flush failed", name, exc_info=True)
+
+
+def maintain_recent(session: Session) -> None:
+    """The due maintenance of the tables this session flushed, each at most once a
+    minute (the interactive shell's timer calls this). Never raises."""
+    now = time.monotonic()
+    for name, checked in sorted(_checked.get(session, {}).items()):
+        if now - checked >= RECHECK_SECONDS and session.lakehouse.exists(name):
+            after_flush(session, name)
