@@ -201,8 +201,8 @@ def maintain(
     started = time.monotonic()
     lakehouse = session.lakehouse
     table = lakehouse.load(name)
-    if isinstance(table.io, RelocatedFileIO):
-        return Maintained(name)  # read where it lies: not written (see catalog.py)
+    if isinstance(table.io, RelocatedFileIO) or table.metadata.format_version > 2:
+        return Maintained(name)  # tables sqllake reads but does not write
     policy = Policy.of(table.properties)
     result = Maintained(name)
     steps = ["compaction", "expiry", "manifests"] + (["orphans"] if orphans else [])

@@ -8,6 +8,7 @@ import datetime
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 
 import sqllake
+from sqllake.catalog import TableName
+from sqllake.write.compact import refuse_unwritable_format
 from tests.conftest import CatalogTarget, rows
 
 COLUMNS = (
@@ -225,4 +228,17 @@ def test_compaction_of_buffered_and_flushed_rows_counts_each_once(target: Catalo
     assert sorted(rows(con, "SELECT id FROM t")) == [(i,) for i in [*range(6), 100]]
     cur.execute("FLUSH t")
     assert sorted(rows(con, "SELECT id FROM t")) == [(i,) for i in [*range(6), 100]]
+    con.close()
+
+
+def test_tables_of_format_version_3_are_not_rewritten(tmp_path: Path) -> None:
+    """PyIceberg writes manifests of versions 1 and 2 only (nor can it create a v3 table
+    to try with): the check refuses the metadata of a v3 table, whoever wrote it."""
+    con = sqllake.connect(str(tmp_path / "wh"), autocommit=True)
+    con.cursor().execute("CREATE TABLE t (id BIGINT)")
+    name = TableName(("default",), "t")
+    metadata = con.session.lakehouse.load(name).metadata
+    refuse_unwritable_format(metadata, name)  # version 2: fine
+    with pytest.raises(sqllake.NotSupportedError, match="format-version 3 table"):
+        refuse_unwritable_format(metadata.model_copy(update={"format_version": 3}), name)
     con.close()

@@ -32,7 +32,13 @@ from sqllake.read.engine import Engine
 from sqllake.read.locations import normalize
 from sqllake.read.scan import ScanPlan, plan_scan
 from sqllake.write.commit import commit_with_retry
-from sqllake.write.compact import CompactOptions, FileGroup, plan_groups, replace_action
+from sqllake.write.compact import (
+    CompactOptions,
+    FileGroup,
+    plan_groups,
+    refuse_unwritable_format,
+    replace_action,
+)
 from sqllake.write.rows import write_rows
 
 
@@ -96,6 +102,7 @@ def rewrite_data_files(lakehouse: Lakehouse, name: TableName, request: RewriteRe
     """Rewrite the table's small (or misplaced) files as ``request`` says; one commit."""
     table = lakehouse.load(name)
     refuse_relocated_write(table, name)
+    refuse_unwritable_format(table.metadata, name)
     snapshot = table.current_snapshot()
     if snapshot is None:
         return Rewritten()

@@ -27,7 +27,7 @@ from sqllake.result import Result
 from sqllake.sql.dialect import DIALECT
 from sqllake.types import quote_ident
 from sqllake.write.buffer import flushed_sequence
-from sqllake.write.compact import CompactOptions
+from sqllake.write.compact import CompactOptions, refuse_unwritable_format
 from sqllake.write.expire import ExpiryRequest, expire
 from sqllake.write.manifest_rewrite import rewrite_manifests
 from sqllake.write.orphans import DEFAULT_ORPHAN_AGE_MS, remove_orphan_files
@@ -258,7 +258,9 @@ def rewrite_data_files_procedure(session: Session, args: Args, at: At) -> Result
 
 def rewrite_manifests_procedure(session: Session, args: Args, at: At) -> Result:
     name = table_argument(session, args, at)
-    refuse_relocated_write(session.load(name), name)
+    table = session.load(name)
+    refuse_relocated_write(table, name)
+    refuse_unwritable_format(table.metadata, name)
     with located(at.get("spec_id")):
         done = rewrite_manifests(session.lakehouse, name, _whole(args, at, "spec_id"))
     return _counts(

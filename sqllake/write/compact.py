@@ -203,6 +203,15 @@ def _worth_it(group: FileGroup, spec_id: int, options: CompactOptions) -> bool:
     )
 
 
+def refuse_unwritable_format(metadata: TableMetadata, name: TableName) -> None:
+    """Rewrites write manifests, which PyIceberg writes for format versions 1 and 2 only."""
+    if metadata.format_version > 2:
+        raise NotSupportedError(
+            f"table {name} is an Iceberg format-version {metadata.format_version} table: "
+            "sqllake cannot rewrite its files or manifests (it reads them)"
+        )
+
+
 def live_files(io: FileIO, snapshot: Snapshot) -> list[DataFile]:
     """Every live data and delete file of a snapshot."""
     return [
