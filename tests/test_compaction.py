@@ -8,8 +8,8 @@ import datetime
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
