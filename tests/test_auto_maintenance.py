@@ -175,6 +175,17 @@ def test_maintain_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert capsys.readouterr().out == "default.t: compacted 4 files into 2\n"
     assert main(["maintain", "default.nope", "--warehouse", str(warehouse)]) == 1
     assert "table default.nope does not exist" in capsys.readouterr().err
+    # A table whose settings are wrong is reported; the others are still maintained.
+    with sqllake.connect(str(warehouse), autocommit=True) as con:
+        con.cursor().execute(
+            "ALTER TABLE t SET TBLPROPERTIES ('write.maintenance.small-files' = 'lots')"
+        )
+    assert main(["maintain", "t", "other", "--warehouse", str(warehouse), "--no-orphans"]) == 1
+    captured = capsys.readouterr()
+    assert "default.other: nothing to do" in captured.out
+    assert "default.t: ProgrammingError: table property write.maintenance.small-files" in (
+        captured.err
+    )
     with sqllake.connect(str(warehouse), autocommit=True) as con:
         assert rows(con, "SELECT count(*) FROM t") == [(4,)]
 

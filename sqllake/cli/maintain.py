@@ -18,7 +18,7 @@ import sqllake
 from sqllake.catalog import TableName
 from sqllake.errors import Error
 from sqllake.execute.changes import table_name_of
-from sqllake.maintenance import Policy, maintain
+from sqllake.maintenance import AUTO, maintain
 from sqllake.session import Session
 
 
@@ -43,11 +43,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _every_table(session: Session) -> list[TableName]:
+    """The tables whose automatic maintenance is not off (a bad setting counts as on:
+    the run then reports it)."""
     lakehouse = session.lakehouse
     names = []
     for namespace in lakehouse.namespaces():
         for name in lakehouse.tables(tuple(namespace.split("."))):
-            if Policy.of(lakehouse.load(name).properties).auto:
+            properties = lakehouse.load(name).properties
+            if properties.get(AUTO, "true").strip().lower() != "false":
                 names.append(name)
     return names
 
@@ -70,7 +73,12 @@ def main(argv: Sequence[str]) -> int:
             sys.stderr.write(f"sqllake: {type(error).__name__}: {error.message}\n")
             return 1
         for name in names:
-            done = maintain(session, name, orphans=not args.no_orphans)
+            try:
+                done = maintain(session, name, orphans=not args.no_orphans)
+            except Error as error:  # a bad maintenance property, say: the others go on
+                sys.stderr.write(f"sqllake: {name}: {type(error).__name__}: {error.message}\n")
+                status = 1
+                continue
             sys.stdout.write(done.describe() + "\n")
             for failure in done.failed:
                 sys.stderr.write(f"sqllake: {name}: {failure}\n")
