@@ -4,6 +4,7 @@ change feed and subscriptions over replace snapshots."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import sqllake
 from sqllake.catalog import Lakehouse
 from sqllake.compat import pyiceberg as compat
 from sqllake.errors import UnconfirmedCommitError
+from sqllake.write.buffer import InsertBuffer
 from tests.conftest import CatalogTarget, rows
 
 
@@ -304,4 +306,28 @@ def test_concurrent_appends_and_compactions_in_two_processes_lose_nothing(
     assert rows(con, "SELECT count(*) FROM t FOR VERSION AS OF 'main'") == [(120,)]
     operations = {op for (op,) in rows(con, 'SELECT operation FROM "t$snapshots"')}
     assert operations == {"append", "replace"}
+    con.close()
+
+
+def test_a_compaction_carries_the_insert_buffer_mark_past_another_engines_expiry(
+    target: CatalogTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows a flush committed but could not delete from the buffer (it stopped right
+    after its commit) are skipped by readers while the snapshot recording the flush is
+    there. A compaction records the mark again, so an expiry by another engine, which
+    leaves nothing of the buffer alone, still counts each row once."""
+    con = _setup(target, flushes=3)
+    monkeypatch.setattr(InsertBuffer, "delete_through", lambda *args: None)
+    cur = con.cursor()
+    cur.execute("INSERT INTO t VALUES (10, 'eu')")
+    cur.execute("FLUSH t")  # committed; the row stays in the buffer too
+    monkeypatch.undo()
+    assert _ids(con) == [0, 1, 2, 10]
+    cur.execute(COMPACT)
+    catalog = _pyiceberg(target)
+    table = catalog.load_table("default.t")
+    table.maintenance.expire_snapshots().older_than(datetime.datetime.now(datetime.UTC)).commit()
+    assert len(catalog.load_table("default.t").metadata.snapshots) == 1
+    catalog.engine.dispose()
+    assert _ids(con) == [0, 1, 2, 10]
     con.close()
