@@ -331,3 +331,24 @@ def test_a_compaction_carries_the_insert_buffer_mark_past_another_engines_expiry
     catalog.engine.dispose()
     assert _ids(con) == [0, 1, 2, 10]
     con.close()
+
+
+def test_expiry_first_drops_buffered_rows_a_flush_already_committed(
+    target: CatalogTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mark of the flush that committed them goes with its snapshot: expiring it
+    deletes those rows from the buffer first (as the next flush would)."""
+    con = _setup(target, flushes=1)
+    monkeypatch.setattr(InsertBuffer, "delete_through", lambda *args: None)
+    cur = con.cursor()
+    cur.execute("INSERT INTO t VALUES (10, 'eu')")
+    cur.execute("FLUSH t")  # committed; the row stays in the buffer too
+    monkeypatch.undo()
+    direct = sqllake.connect(str(target.warehouse), catalog=target.catalog, inline_rows=0)
+    direct.cursor().execute("INSERT INTO t VALUES (20, 'us')")  # a snapshot without a mark
+    direct.commit()
+    direct.close()
+    cur.execute("CALL system.expire_snapshots('t', older_than => now(), retain_last => 1)")
+    assert rows(con, 'SELECT count(*) FROM "t$snapshots"') == [(1,)]
+    assert _ids(con) == [0, 10, 20]
+    con.close()
