@@ -19,7 +19,8 @@ After a flush of the insert buffer, on the interactive shell's timer, and in
 Inside a flush (and on the shell's timer) the work stops starting new steps once
 ``write.maintenance.budget-ms`` (1,000 ms) have passed: a flush stays quick, and what is
 left is done next time. Finding out that nothing is due costs no more than reading the
-table's metadata. ``write.maintenance.auto = false`` turns automatic maintenance off
+table's metadata: the files of every partition are counted only when enough flushes
+have passed since the last count for one to hold ``small-files`` small files. ``write.maintenance.auto = false`` turns automatic maintenance off
 for a table (``sqllake maintain`` still maintains it when named).
 
 Failure semantics: each step commits on its own (or not at all) with the guarantees of
@@ -51,7 +52,12 @@ from sqllake.execute.compact import (
 from sqllake.read import manifests as cached
 from sqllake.read.locations import RelocatedFileIO
 from sqllake.write.buffer import flushed_sequence
-from sqllake.write.compact import CompactOptions, FileGroup, plan_groups
+from sqllake.write.compact import (
+    CompactOptions,
+    FileGroup,
+    candidates_by_partition,
+    plan_groups,
+)
 from sqllake.write.expire import Expired, ExpiryRequest, expire, plan_expiry
 from sqllake.write.manifest_rewrite import ManifestsRewritten, rewrite_manifests
 from sqllake.write.orphans import DEFAULT_ORPHAN_AGE_MS, remove_orphan_files
@@ -158,12 +164,18 @@ def _most_crowded_first(limit: int) -> Callable[[list[FileGroup]], list[FileGrou
     return choose
 
 
-def compaction_request(table: Table, policy: Policy) -> RewriteRequest | None:
-    """The automatic compaction of ``table`` if one is due, else None (cheap to ask)."""
+@dataclass(frozen=True)
+class CompactionCheck:
+    request: RewriteRequest | None  # the compaction due, if any
+    crowd: int  # the most small files one partition holds
+
+
+def compaction_check(table: Table, policy: Policy) -> CompactionCheck:
+    """The automatic compaction of ``table`` if one is due (cheap to ask)."""
     snapshot = table.current_snapshot()
     total = snapshot.summary.get("total-data-files") if snapshot and snapshot.summary else None
     if snapshot is None or (total is not None and int(total) < policy.small_files):
-        return None  # no partition can hold that many files
+        return CompactionCheck(None, int(total or 0))  # no partition holds that many
     target = CompactOptions.resolve(table.properties).target_file_size
     options = CompactOptions(
         target_file_size=target,
@@ -173,13 +185,13 @@ def compaction_request(table: Table, policy: Policy) -> RewriteRequest | None:
         max_group_size=max(policy.rewrite_bytes, target),  # a run does one group at least
         move_old_specs=False,
     )
-    groups = plan_groups(
-        candidate_files(table, snapshot, AlwaysTrue()), table.metadata.default_spec_id, options
-    )
-    if not groups:
-        return None
+    files = candidate_files(table, snapshot, AlwaysTrue())
+    spec_id = table.metadata.default_spec_id
+    crowd = max(map(len, candidates_by_partition(files, spec_id, options).values()), default=0)
+    if not plan_groups(files, spec_id, options):
+        return CompactionCheck(None, crowd)
     choose = _most_crowded_first(policy.rewrite_bytes)
-    return RewriteRequest(options=options, choose=choose)
+    return CompactionCheck(RewriteRequest(options=options, choose=choose), crowd)
 
 
 def _manifests_due(table: Table, policy: Policy) -> bool:
@@ -195,9 +207,11 @@ def maintain(
     name: TableName,
     budget_seconds: float | None = None,
     orphans: bool = False,
+    compaction: bool = True,
 ) -> Maintained:
     """Do the table's due maintenance; within ``budget_seconds`` if given (steps not
-    started in time are reported as skipped). Each step's failure is logged and reported."""
+    started in time are reported as skipped). Each step's failure is logged and reported.
+    ``compaction`` False leaves compaction out (no partition can need it yet)."""
     started = time.monotonic()
     lakehouse = session.lakehouse
     table = lakehouse.load(name)
@@ -205,7 +219,8 @@ def maintain(
         return Maintained(name)  # tables sqllake reads but does not write
     policy = Policy.of(table.properties)
     result = Maintained(name)
-    steps = ["compaction", "expiry", "manifests"] + (["orphans"] if orphans else [])
+    steps = (["compaction"] if compaction else []) + ["expiry", "manifests"]
+    steps += ["orphans"] if orphans else []
     for step in steps:
         if budget_seconds is not None and time.monotonic() - started > budget_seconds:
             result = replace(result, skipped=(*result.skipped, step))
@@ -221,10 +236,14 @@ def maintain(
 def _compaction(
     session: Session, name: TableName, table: Table, policy: Policy, result: Maintained
 ) -> Maintained:
-    request = compaction_request(table, policy)
-    if request is None:
+    check = compaction_check(table, policy)
+    # After a compaction, look again at the next flush.
+    crowd = check.crowd if check.request is None else policy.small_files
+    _crowds.setdefault(session, {})[name] = _Crowd(crowd, 0)
+    if check.request is None:
         return result
-    return replace(result, compacted=rewrite_data_files(session.lakehouse, name, request))
+    compacted = rewrite_data_files(session.lakehouse, name, check.request)
+    return replace(result, compacted=compacted)
 
 
 def _expiry(
@@ -265,18 +284,28 @@ _STEPS = {
 _checked: weakref.WeakKeyDictionary[Session, dict[TableName, float]] = weakref.WeakKeyDictionary()
 
 
+@dataclass(frozen=True)
+class _Crowd:
+    """The most small files a partition held at the last check, and this session's
+    flushes since. A flush adds at most one small file to a partition, so no partition
+    can hold ``small_files`` before ``crowd + flushes`` reaches it (other processes'
+    flushes aside: their own checks count them)."""
+
+    crowd: int
+    flushes: int
+
+
+_crowds: weakref.WeakKeyDictionary[Session, dict[TableName, _Crowd]] = weakref.WeakKeyDictionary()
+
+
 def after_flush(session: Session, name: TableName) -> None:
     """The due maintenance of a table this session just flushed, within its budget.
     Never raises: the flush succeeded whatever maintenance does."""
-    _checked.setdefault(session, {})[name] = time.monotonic()
-    try:
-        policy = Policy.of(session.lakehouse.load(name).properties)
-        if policy.auto:
-            done = maintain(session, name, policy.budget_ms / 1000)
-            if done.compacted.rewritten_files or done.expired.snapshots or done.skipped:
-                _log.info("maintenance after a flush: %s", done.describe())
-    except Exception:
-        _log.warning("maintenance of %s after a flush failed", name, exc_info=True)
+    crowds = _crowds.setdefault(session, {})
+    seen = crowds.get(name)
+    if seen is not None:
+        crowds[name] = seen = _Crowd(seen.crowd, seen.flushes + 1)
+    _automatic(session, name, seen)
 
 
 def maintain_recent(session: Session) -> None:
@@ -285,4 +314,19 @@ def maintain_recent(session: Session) -> None:
     now = time.monotonic()
     for name, checked in sorted(_checked.get(session, {}).items()):
         if now - checked >= RECHECK_SECONDS and session.lakehouse.exists(name):
-            after_flush(session, name)
+            _automatic(session, name, None)
+
+
+def _automatic(session: Session, name: TableName, seen: _Crowd | None) -> None:
+    """Due maintenance within the table's budget; compaction is looked for unless
+    ``seen`` says no partition can need it yet."""
+    _checked.setdefault(session, {})[name] = time.monotonic()
+    try:
+        policy = Policy.of(session.lakehouse.load(name).properties)
+        if policy.auto:
+            compaction = seen is None or seen.crowd + seen.flushes >= policy.small_files
+            done = maintain(session, name, policy.budget_ms / 1000, compaction=compaction)
+            if done.compacted.rewritten_files or done.expired.snapshots or done.skipped:
+                _log.info("automatic maintenance: %s", done.describe())
+    except Exception:
+        _log.warning("automatic maintenance of %s failed", name, exc_info=True)

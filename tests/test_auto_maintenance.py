@@ -196,3 +196,25 @@ def test_a_bad_maintenance_property_never_fails_a_flush(target: CatalogTarget) -
     _cycles(con, 3)
     assert rows(con, "SELECT count(*) FROM t") == [(3,)]
     con.close()
+
+
+def test_flushes_look_for_small_files_only_when_a_partition_could_have_enough(
+    target: CatalogTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con = target.connect(autocommit=True)
+    _create(con)
+    real = maintenance.compaction_check
+    checks: list[int] = []
+
+    def counted(table: object, policy: maintenance.Policy) -> maintenance.CompactionCheck:
+        found = real(table, policy)  # type: ignore[arg-type]
+        checks.append(found.crowd)
+        return found
+
+    monkeypatch.setattr(maintenance, "compaction_check", counted)
+    _cycles(con, 10, regions=1)
+    # The first flush looks (one small file); the next eight cannot make ten; the tenth
+    # looks again and compacts.
+    assert checks == [1, 10]
+    assert _live_files(con) == 1
+    con.close()

@@ -163,24 +163,32 @@ def _bins(files: list[DataFile], limit: int) -> list[list[DataFile]]:
     return [members for _, members in bins]
 
 
+def _candidate(file: DataFile, spec_id: int, options: CompactOptions) -> bool:
+    size = file.file_size_in_bytes
+    return file.content == DataFileContent.DATA and (
+        options.rewrite_all
+        or size < options.min_file_size
+        or size > options.max_file_size
+        or (options.move_old_specs and file.spec_id != spec_id)
+    )
+
+
+def candidates_by_partition(
+    files: Iterable[DataFile], spec_id: int, options: CompactOptions
+) -> dict[tuple[object, ...], list[DataFile]]:
+    """The candidates among ``files`` (live data files), by partition."""
+    by_partition: dict[tuple[object, ...], list[DataFile]] = {}
+    for file in files:
+        if _candidate(file, spec_id, options):
+            by_partition.setdefault(_key(file), []).append(file)
+    return by_partition
+
+
 def plan_groups(
     files: Iterable[DataFile], spec_id: int, options: CompactOptions
 ) -> list[FileGroup]:
     """The groups a bin-packing rewrite of ``files`` (live data files) rewrites."""
-
-    def candidate(file: DataFile) -> bool:
-        size = file.file_size_in_bytes
-        return (
-            options.rewrite_all
-            or size < options.min_file_size
-            or size > options.max_file_size
-            or (options.move_old_specs and file.spec_id != spec_id)
-        )
-
-    by_partition: dict[tuple[object, ...], list[DataFile]] = {}
-    for file in files:
-        if file.content == DataFileContent.DATA and candidate(file):
-            by_partition.setdefault(_key(file), []).append(file)
+    by_partition = candidates_by_partition(files, spec_id, options)
     groups = []
     for key in sorted(by_partition, key=repr):
         for members in _bins(by_partition[key], options.max_group_size):
