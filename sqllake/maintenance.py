@@ -11,7 +11,8 @@ After a flush of the insert buffer, on the interactive shell's timer, and in
   up to the target file size, when that is more);
 - snapshot expiry, when a snapshot is older than ``history.expire.max-snapshot-age-ms``
   (5 days) and not among the newest ``history.expire.min-snapshots-to-keep`` (1) of
-  its branch (Iceberg's properties and defaults; branch and tag retention apply);
+  its branch (Iceberg's properties and defaults; branch and tag retention apply); an
+  automatic run waits until a tenth of the snapshots can go;
 - a manifest rewrite, when the current snapshot lists more than
   ``write.maintenance.max-manifests`` (64) data manifests;
 - with ``sqllake maintain``, also the removal of orphan files older than 3 days.
@@ -20,8 +21,9 @@ Inside a flush (and on the shell's timer) the work stops starting new steps once
 ``write.maintenance.budget-ms`` (1,000 ms) have passed: a flush stays quick, and what is
 left is done next time. Finding out that nothing is due costs no more than reading the
 table's metadata: the files of every partition are counted only when enough flushes
-have passed since the last count for one to hold ``small-files`` small files. ``write.maintenance.auto = false`` turns automatic maintenance off
-for a table (``sqllake maintain`` still maintains it when named).
+have passed since the last count for one to hold ``small-files`` small files.
+``write.maintenance.auto = false`` turns automatic maintenance off for a table
+(``sqllake maintain`` still maintains it when named).
 
 Failure semantics: each step commits on its own (or not at all) with the guarantees of
 the procedure it shares its code with; a failed step is logged and never fails the
@@ -202,6 +204,16 @@ def _manifests_due(table: Table, policy: Policy) -> bool:
     return sum(1 for m in listed if m.content == ManifestContent.DATA) > policy.max_manifests
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One maintenance run of one table."""
+
+    session: Session
+    name: TableName
+    policy: Policy
+    automatic: bool  # within a budget, after a flush or on the shell's timer
+
+
 def maintain(
     session: Session,
     name: TableName,
@@ -209,15 +221,15 @@ def maintain(
     orphans: bool = False,
     compaction: bool = True,
 ) -> Maintained:
-    """Do the table's due maintenance; within ``budget_seconds`` if given (steps not
-    started in time are reported as skipped). Each step's failure is logged and reported.
-    ``compaction`` False leaves compaction out (no partition can need it yet)."""
+    """Do the table's due maintenance; within ``budget_seconds`` if given (an automatic
+    run: steps not started in time are reported as skipped). Each step's failure is
+    logged and reported. ``compaction`` False leaves it out (no partition needs it yet)."""
     started = time.monotonic()
     lakehouse = session.lakehouse
     table = lakehouse.load(name)
     if isinstance(table.io, RelocatedFileIO) or table.metadata.format_version > 2:
         return Maintained(name)  # tables sqllake reads but does not write
-    policy = Policy.of(table.properties)
+    run = _Run(session, name, Policy.of(table.properties), budget_seconds is not None)
     result = Maintained(name)
     steps = (["compaction"] if compaction else []) + ["expiry", "manifests"]
     steps += ["orphans"] if orphans else []
@@ -226,54 +238,55 @@ def maintain(
             result = replace(result, skipped=(*result.skipped, step))
             continue
         try:
-            result = _STEPS[step](session, name, lakehouse.load(name), policy, result)
+            result = _STEPS[step](run, lakehouse.load(name), result)
         except Exception as exc:  # one step failing leaves the others to do
             _log.warning("maintenance of %s: %s failed", name, step, exc_info=True)
             result = replace(result, failed=(*result.failed, f"{step}: {exc}"))
     return result
 
 
-def _compaction(
-    session: Session, name: TableName, table: Table, policy: Policy, result: Maintained
-) -> Maintained:
-    check = compaction_check(table, policy)
+def _compaction(run: _Run, table: Table, result: Maintained) -> Maintained:
+    check = compaction_check(table, run.policy)
     # After a compaction, look again at the next flush.
-    crowd = check.crowd if check.request is None else policy.small_files
-    _crowds.setdefault(session, {})[name] = _Crowd(crowd, 0)
+    crowd = check.crowd if check.request is None else run.policy.small_files
+    _crowds.setdefault(run.session, {})[run.name] = _Crowd(crowd, 0)
     if check.request is None:
         return result
-    compacted = rewrite_data_files(session.lakehouse, name, check.request)
+    compacted = rewrite_data_files(run.session.lakehouse, run.name, check.request)
     return replace(result, compacted=compacted)
 
 
-def _expiry(
-    session: Session, name: TableName, table: Table, policy: Policy, result: Maintained
-) -> Maintained:
+# An automatic run expires once a tenth of the snapshots can go (or any, for a short
+# history): finding which files the kept snapshots still need reads all their manifest
+# lists, too much to do for every snapshot that ages out in a busy table.
+EXPIRY_BATCH = 10
+
+
+def _expiry(run: _Run, table: Table, result: Maintained) -> Maintained:
     request = ExpiryRequest(now_ms=int(time.time() * 1000))
-    if plan_expiry(table.metadata, request).empty:
+    expiring = len(plan_expiry(table.metadata, request).snapshot_ids)
+    enough = len(table.metadata.snapshots) // EXPIRY_BATCH if run.automatic else 0
+    if not expiring or expiring < enough:
         return result
+    session = run.session
     if session.buffer is not None:  # see execute/maintenance.py: _settle_buffer
-        session.buffer.delete_through(name, flushed_sequence(table.metadata))
-    return replace(result, expired=expire(session.lakehouse, name, request))
+        session.buffer.delete_through(run.name, flushed_sequence(table.metadata))
+    return replace(result, expired=expire(session.lakehouse, run.name, request))
 
 
-def _manifests(
-    session: Session, name: TableName, table: Table, policy: Policy, result: Maintained
-) -> Maintained:
-    if not _manifests_due(table, policy):
+def _manifests(run: _Run, table: Table, result: Maintained) -> Maintained:
+    if not _manifests_due(table, run.policy):
         return result
-    return replace(result, manifests=rewrite_manifests(session.lakehouse, name))
+    return replace(result, manifests=rewrite_manifests(run.session.lakehouse, run.name))
 
 
-def _orphans(
-    session: Session, name: TableName, table: Table, policy: Policy, result: Maintained
-) -> Maintained:
+def _orphans(run: _Run, table: Table, result: Maintained) -> Maintained:
     older_than = int(time.time() * 1000) - DEFAULT_ORPHAN_AGE_MS
-    found = remove_orphan_files(session.lakehouse, name, older_than)
+    found = remove_orphan_files(run.session.lakehouse, run.name, older_than)
     return replace(result, orphans=len(found))
 
 
-_STEPS = {
+_STEPS: dict[str, Callable[[_Run, Table, Maintained], Maintained]] = {
     "compaction": _compaction,
     "expiry": _expiry,
     "manifests": _manifests,
