@@ -23,6 +23,7 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from sqlglot import exp
 
+from sqllake import maintenance
 from sqllake.catalog import (
     DEFAULT_NAMESPACE,
     CatalogSettings,
@@ -243,7 +244,10 @@ class Session:
         """Move ``name``'s buffered rows into Parquet files and one snapshot; rows moved."""
         if self.buffer is None:
             return 0
-        return self.buffer.flush(name, self.lakehouse)
+        count = self.buffer.flush(name, self.lakehouse)
+        if count:
+            maintenance.after_flush(self, name)  # compaction and expiry, when due
+        return count
 
     def flush_due(self) -> None:
         """Flush the tables this session buffered whose rows are due (a timer calls this)."""

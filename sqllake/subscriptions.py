@@ -8,7 +8,8 @@ engine. Per table, in commit order:
 - ``schema`` / ``partition``: the current schema or default partition spec changed
   (a schema change is reported before the first snapshot written with it);
 - ``snapshot``: a commit, with its operation and summary; :meth:`Event.rows` gives
-  the rows it changed (the ``table_changes`` of that snapshot) as Arrow;
+  the rows it changed (the ``table_changes`` of that snapshot) as Arrow. A ``replace``
+  (compaction, manifest rewrite) changes no row and is skipped;
 - ``renamed``: the table is now known by another name (found by its UUID), and the
   subscription follows it;
 - ``dropped``: the table is gone.
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import sqlalchemy as sa
 from pyiceberg.table import Table
-from pyiceberg.table.snapshots import Snapshot
+from pyiceberg.table.snapshots import Operation, Snapshot
 
 from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, ProgrammingError
@@ -106,7 +107,7 @@ class Event:
     committed_at: datetime.datetime
     snapshot_id: int | None = None
     parent_id: int | None = None
-    operation: str | None = None  # append, overwrite, delete, replace
+    operation: str | None = None  # append, overwrite, delete
     summary: Mapping[str, str] = field(default_factory=dict)
     # schema: old/new schema ids and the new schema's text; partition: old/new spec ids
     # and the new spec; renamed: the old name
@@ -203,6 +204,11 @@ class _Tracker:
             out.append(self._created(position, table, name))
             position = out[-1].position or position
         for snapshot in snapshot_range(table, name, self._bound(position), None):
+            if snapshot.summary is not None and snapshot.summary.operation == Operation.REPLACE:
+                # A compaction or manifest rewrite changes no row: no event, but the
+                # next one is read from after it.
+                position = replace(position, snapshot_id=snapshot.snapshot_id)
+                continue
             if snapshot.schema_id is not None and snapshot.schema_id != position.schema_id:
                 out.append(
                     self._schema(position, table, snapshot.schema_id, snapshot.timestamp_ms, name)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 import sqllake
-from sqllake.cli import changes
+from sqllake.cli import changes, maintain
 from sqllake.cli.options import add_connection_options, connect
 from sqllake.cli.render import RENDERERS
 from sqllake.cli.repl import repl
@@ -22,9 +22,10 @@ from sqllake.cli.script import run_source
 from sqllake.cli.shell import Shell, Streams
 from sqllake.errors import Error
 
-# ``sqllake changes ...`` is the change feed's command; a script named "changes" is
-# run as ``sqllake ./changes``.
+# ``sqllake changes ...`` is the change feed's command and ``sqllake maintain ...`` the
+# maintenance command; scripts of those names are run as ``sqllake ./changes``.
 CHANGES = "changes"
+MAINTAIN = "maintain"
 STDIN_NAME = "<stdin>"
 COMMAND_NAME = "<command>"
 
@@ -34,7 +35,8 @@ def parser() -> argparse.ArgumentParser:
         prog="sqllake",
         description="SQL for an Apache Iceberg lakehouse. With no FILE and no -c, reads SQL "
         "from standard input when it is a pipe, else opens the interactive shell. "
-        "'sqllake changes TABLE ...' prints a table's changes (see 'sqllake changes -h').",
+        "'sqllake changes TABLE ...' prints a table's changes (see 'sqllake changes -h'); "
+        "'sqllake maintain [TABLE ...]' compacts and expires (see 'sqllake maintain -h').",
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="SQL scripts to run; - is stdin")
     p.add_argument(
@@ -112,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:
             _discard_stdout()
             return 141
+    if arguments[:1] == [MAINTAIN]:
+        return maintain.main(arguments[1:])
     args = parser().parse_args(arguments)
     io = Streams(sys.stdout, sys.stderr)
     try:

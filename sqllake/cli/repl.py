@@ -35,6 +35,7 @@ from sqllake.cli.report import Source, log_exception
 from sqllake.cli.script import run_source
 from sqllake.cli.shell import Shell, Streams
 from sqllake.cli.worker import run_cancellable
+from sqllake.maintenance import maintain_recent
 from sqllake.sql import is_complete, split
 
 INPUT_NAME = "<input>"  # what error reports call the text typed at the prompt
@@ -145,7 +146,8 @@ def make_prompt(
 
 
 class TimedFlush:
-    """Flushes the insert buffer's due rows while the shell waits at its prompt.
+    """Flushes the insert buffer's due rows while the shell waits at its prompt, and
+    does the due maintenance of the tables it flushed (see ``sqllake/maintenance.py``).
 
     Buffered rows must reach Parquet within the flush interval even in a process that
     stays open for hours; a statement in progress holds ``idle``, so a flush never runs
@@ -173,6 +175,7 @@ class TimedFlush:
                 continue
             try:
                 self._shell.session.flush_due()
+                maintain_recent(self._shell.session)
             except Exception as exc:  # never disturbs the shell; the log file keeps the details
                 log_exception(exc)
             finally:

@@ -12,27 +12,33 @@ the view is read (a snapshot producer reads it a dozen times per append), so a t
 with a long history pays for its whole history many times per commit.
 :class:`IncrementalTransaction` applies each update once, on top of the previous
 result, sharing every unchanged part: PyIceberg's metadata models are frozen.
+
+Table maintenance commits ``replace`` snapshots (a compaction, a manifest rewrite),
+which PyIceberg's public API does not make; its snapshot producers do the work.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from pyiceberg.catalog import MetastoreCatalog
+from pyiceberg.manifest import DataFile, ManifestEntry, ManifestEntryStatus, ManifestFile
 from pyiceberg.serializers import Compressor
 from pyiceberg.table import StagedTable, Table, TableProperties, Transaction
 from pyiceberg.table.locations import load_location_provider
 from pyiceberg.table.metadata import TableMetadata
-from pyiceberg.table.snapshots import Snapshot
+from pyiceberg.table.snapshots import Operation, Snapshot, Summary
 from pyiceberg.table.update import (
     AddSnapshotUpdate,
     _apply_table_update,
     _TableMetadataUpdateContext,
     _update_table_metadata_log,
 )
-from pyiceberg.table.update.snapshot import _MergeAppendFiles
+from pyiceberg.table.update.snapshot import _MergeAppendFiles, _OverwriteFiles, _SnapshotProducer
+from pyiceberg.typedef import EMPTY_DICT
 from pyiceberg.utils.config import Config
 from pyiceberg.utils.datetime import datetime_to_millis
 from pyiceberg.utils.properties import property_as_bool
@@ -154,3 +160,101 @@ def merging_append(transaction: Transaction, summary: dict[str, str]) -> _MergeA
         properties, TableProperties.MANIFEST_MERGE_ENABLED, MERGE_ON_APPEND_DEFAULT
     )
     return producer
+
+
+def _as_replace(summary: Summary) -> Summary:
+    """PyIceberg computes the totals of append, overwrite and delete summaries only: a
+    replace is summed as an overwrite (the same files added and removed), then named."""
+    return Summary(Operation.REPLACE, **summary.additional_properties)
+
+
+class _ReplaceFiles(_OverwriteFiles):
+    def _summary(self, snapshot_properties: dict[str, str] = EMPTY_DICT) -> Summary:
+        return _as_replace(super()._summary(snapshot_properties))
+
+
+def replace_files(
+    transaction: Transaction,
+    removed: Iterable[DataFile],
+    added: Iterable[DataFile],
+    summary: dict[str, str],
+) -> None:
+    """Stage one ``replace`` snapshot on the main branch that removes the data files
+    ``removed`` and adds ``added``: the same rows, in other files (a compaction).
+
+    PyIceberg's public writes make ``append``, ``overwrite`` and ``delete`` snapshots
+    only; its overwrite producer takes the operation to record. It raises
+    ``ValidationException`` when a file in ``removed`` is not live in the main branch.
+    """
+    io = transaction._table.io  # noqa: SLF001
+    producer = _ReplaceFiles(
+        operation=Operation.OVERWRITE, transaction=transaction, io=io, snapshot_properties=summary
+    )
+    for file in removed:
+        producer.delete_data_file(file)
+    for file in added:
+        producer.append_data_file(file)
+    producer.commit()
+
+
+# Entries of one new manifest: the spec they were written with, and the entries.
+ManifestGroup = tuple[int, Sequence[ManifestEntry]]
+
+
+class _ManifestRewrite(_SnapshotProducer["_ManifestRewrite"]):
+    """A ``replace`` snapshot whose data files are the parent's, listed in new manifests."""
+
+    def __init__(
+        self,
+        transaction: Transaction,
+        groups: Sequence[ManifestGroup],
+        kept: Sequence[ManifestFile],
+        summary: dict[str, str],
+    ) -> None:
+        super().__init__(
+            Operation.OVERWRITE,  # summed as an overwrite, named a replace (see _as_replace)
+            transaction,
+            transaction._table.io,  # noqa: SLF001
+            snapshot_properties=summary,
+        )
+        self._groups = groups
+        self._kept = kept
+
+    def _deleted_entries(self) -> list[ManifestEntry]:
+        return []
+
+    def _summary(self, snapshot_properties: dict[str, str] = EMPTY_DICT) -> Summary:
+        return _as_replace(super()._summary(snapshot_properties))
+
+    def _existing_manifests(self) -> list[ManifestFile]:
+        written = []
+        for spec_id, entries in self._groups:
+            with self.new_manifest_writer(self.spec(spec_id)) as writer:
+                for entry in entries:
+                    writer.add_entry(
+                        ManifestEntry.from_args(
+                            status=ManifestEntryStatus.EXISTING,
+                            snapshot_id=entry.snapshot_id,
+                            sequence_number=entry.sequence_number,
+                            file_sequence_number=entry.file_sequence_number,
+                            data_file=entry.data_file,
+                        )
+                    )
+            written.append(writer.to_manifest_file())
+        return written + list(self._kept)
+
+
+def rewrite_manifests(
+    transaction: Transaction,
+    groups: Sequence[ManifestGroup],
+    kept: Sequence[ManifestFile],
+    summary: dict[str, str],
+) -> None:
+    """Stage a ``replace`` snapshot on the main branch listing the live entries of
+    ``groups`` in one new manifest per group (as existing entries: their snapshot ids
+    and sequence numbers stay), and the manifests ``kept`` as they are.
+
+    PyIceberg 0.12 has no manifest rewrite; its snapshot producer writes the manifest
+    list and the summary (totals carried from the parent), this class the manifests.
+    """
+    _ManifestRewrite(transaction, groups, kept, summary).commit()

@@ -10,12 +10,14 @@ from sqllake.execute import (
     insert,
     procedures,
     query,
+    refs,
     schema,
     settings,
     table,
     transaction,
 )
 from sqllake.plan import nodes
+from sqllake.plan.refs import ChangeRef
 from sqllake.result import Result
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.DropTable: table.drop_table,
     nodes.RenameTable: table.rename_table,
     nodes.AlterTable: alter.alter_table,
+    ChangeRef: refs.alter_ref,
     nodes.AlterSchemaProperties: alter.alter_schema_properties,
     nodes.RenameSchema: alter.rename_schema,
     nodes.ShowTables: table.show_tables,

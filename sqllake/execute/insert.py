@@ -82,7 +82,7 @@ _ORDER_KEEPING = (
 )
 
 
-def _write_order(table: Table) -> str:
+def write_order(table: Table) -> str:
     """ORDER BY for a write: partition columns first, then the table's sort order.
 
     Rows of one partition then arrive together, so each partition gets files of full
@@ -294,7 +294,7 @@ def insert_rows(
         casts.append(f"{cast_sql} AS {quote_ident(field.name)}")
     typed_sql = prepare(session, typed).sql if typed is not source else source_sql
     cast = _CastSource(
-        f"SELECT {', '.join(casts)} FROM ({typed_sql}) AS __src({aliases})", _write_order(table)
+        f"SELECT {', '.join(casts)} FROM ({typed_sql}) AS __src({aliases})", write_order(table)
     )
     write = _copied if bulk.eligible(table) else _streamed
     try:

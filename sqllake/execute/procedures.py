@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from sqllake.errors import ProgrammingError, located
+from sqllake.execute import maintenance
 from sqllake.plan import nodes
 from sqllake.read.path_maps import mappings_from
 from sqllake.result import Result
@@ -65,6 +66,52 @@ PROCEDURES: dict[str, Procedure] = {
         _register_table,
         "add an existing Iceberg table to the catalog by its metadata.json",
         optional=("path_map",),
+    ),
+    "expire_snapshots": Procedure(
+        ("table",),
+        maintenance.expire_snapshots,
+        "remove old snapshots, and the files only they needed",
+        optional=(
+            "older_than",
+            "retain_last",
+            "max_concurrent_deletes",
+            "stream_results",
+            "snapshot_ids",
+        ),
+    ),
+    "rewrite_data_files": Procedure(
+        ("table",),
+        maintenance.rewrite_data_files_procedure,
+        "compact small files into files of the target size (one replace snapshot)",
+        optional=("strategy", "sort_order", "options", "where"),
+    ),
+    "rewrite_manifests": Procedure(
+        ("table",),
+        maintenance.rewrite_manifests_procedure,
+        "list the current snapshot's files in few manifests",
+        optional=("use_caching", "spec_id"),
+    ),
+    "remove_orphan_files": Procedure(
+        ("table",),
+        maintenance.remove_orphan_files_procedure,
+        "delete files in the table's folders that no snapshot or metadata file names",
+        optional=("older_than", "location", "dry_run", "max_concurrent_deletes"),
+    ),
+    "rollback_to_snapshot": Procedure(
+        ("table", "snapshot_id"),
+        maintenance.rollback_to_snapshot,
+        "make an ancestor of the current snapshot current again",
+    ),
+    "rollback_to_timestamp": Procedure(
+        ("table", "timestamp"),
+        maintenance.rollback_to_timestamp,
+        "make current the newest ancestor older than a moment",
+    ),
+    "set_current_snapshot": Procedure(
+        ("table",),
+        maintenance.set_current_snapshot,
+        "make any snapshot, or a branch's or tag's, current",
+        optional=("snapshot_id", "ref"),
     ),
 }
 

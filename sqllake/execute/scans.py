@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqllake.read.deletion_vectors import positions_table
+from sqllake.read.engine import Engine
 from sqllake.read.scan import ScanPlan, keep_missing_identity
 from sqllake.read.scan_sql import scan_sql
 
@@ -15,12 +16,17 @@ if TYPE_CHECKING:
 
 
 def scan_select(session: Session, scan: ScanPlan) -> str:
+    return engine_scan_select(session.engine, scan)
+
+
+def engine_scan_select(engine: Engine, scan: ScanPlan) -> str:
+    """The scan's SELECT for ``engine`` (the one that will run it)."""
     needing = [f.path for f in scan.files if f.identity]
     if needing:
         # Keep identity fill-ins only for files that lack the column.
-        scan = keep_missing_identity(scan, session.engine.field_ids(needing))
+        scan = keep_missing_identity(scan, engine.field_ids(needing))
     vectors = None
     if scan.deletion_vectors:
         files = [(d.path, d.sequence) for d in scan.deletion_vectors]
-        vectors = session.engine.register(positions_table(files))
+        vectors = engine.register(positions_table(files))
     return scan_sql(scan, vectors)

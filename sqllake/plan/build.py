@@ -22,10 +22,11 @@ from sqllake.plan.common import (
     refuse,
 )
 from sqllake.plan.partition import partition_items, trino_partitioning
+from sqllake.plan.refs import plan_ref
 from sqllake.plan.settings import PLANNERS as SETTINGS_PLANNERS
 from sqllake.read.query import offset_of
 from sqllake.sql import alter as alter_sql
-from sqllake.sql import dialect
+from sqllake.sql import dialect, refs
 from sqllake.types import check_identifier_field, field_ids, iceberg_type
 
 Planner = Callable[[exp.Expr, str], nodes.Plan]
@@ -234,6 +235,7 @@ PLANNERS: dict[type[exp.Expr], Planner] = {
     exp.Drop: _drop,
     alter_sql.AlterTable: plan_alter_table,
     alter_sql.AlterSchema: plan_alter_schema,
+    refs.AlterTableRef: plan_ref,
     exp.Use: lambda tree, text: nodes.UseSchema(name_of(tree.this)),
     dialect.ShowSchemas: lambda tree, text: nodes.ShowSchemas(),
     dialect.ShowTables: lambda tree, text: nodes.ShowTables(

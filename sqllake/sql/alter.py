@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import ClassVar, NoReturn
 
 from sqlglot import exp
-from sqlglot.parsers.duckdb import DuckDBParser
 from sqlglot.tokenizer_core import Token, TokenType
+
+from sqllake.sql.refs import RefParsing
 
 
 class AlterTable(exp.Expression):
@@ -120,7 +121,7 @@ class RenameTo(exp.Expression):
     arg_types: ClassVar[dict[str, bool]] = {"this": True}
 
 
-class AlterParsing(DuckDBParser):
+class AlterParsing(RefParsing):
     """The ALTER grammar, one method per action; the dialect's parser extends it."""
 
     def refuse(self, what: str, token: Token | None = None, hint: str = "") -> NoReturn:
@@ -335,11 +336,6 @@ class AlterParsing(DuckDBParser):
         *REFUSED_SCHEMA_ACTIONS,
         ("SET", "SCHEMA"),
         ("EXECUTE",),
-        ("CREATE", "BRANCH"),
-        ("CREATE", "TAG"),
-        ("CREATE", "OR", "REPLACE"),
-        ("REPLACE", "BRANCH"),
-        ("REPLACE", "TAG"),
     )
 
     def _parse_alter_lakehouse(self) -> exp.Expr:
@@ -362,9 +358,14 @@ class AlterParsing(DuckDBParser):
             self.raise_error("Expected TABLE or SCHEMA after ALTER")
         exists = self._match_text_seq("IF", "EXISTS")
         table = self._parse_table_parts()
+        ref = self._alter_table_ref(table)  # branches and tags: statements of their own
+        if ref is not None:
+            return ref
         actions: list[exp.Expr] = []
         while True:
             self._refuse_phrase(self.REFUSED_TABLE_ACTIONS, "ALTER TABLE")
+            if actions and self._at_ref_action():
+                self.refuse("a branch or tag change together with other changes")
             word = self._curr.text.upper() if self._curr else ""
             handler = self.ALTER_TABLE_ACTIONS.get(word)
             if handler is None:

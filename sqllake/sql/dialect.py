@@ -164,6 +164,23 @@ class SqlLakeParser(AlterParsing, SettingsParsing):
         self._match(TokenType.TABLE)
         return self.expression(Flush(this=self._parse_table_parts()))
 
+    def _parse_map(self) -> exp.ToMap | exp.Map:
+        """DuckDB's ``map(keys, values)`` and ``MAP {k: v}``, and Spark's ``map(k1, v1,
+        k2, v2, ...)`` (procedure options are written so): keys that are constants, not
+        lists, are Spark's pairs (sqlglot would keep the first pair only)."""
+        index = self._index
+        if self._match(TokenType.L_BRACE, advance=False):
+            return super()._parse_map()
+        args = self._parse_wrapped_csv(self._parse_assignment)
+        if not args or not isinstance(args[0], exp.Literal) or len(args) % 2:
+            self._retreat(index)
+            return super()._parse_map()
+        pairs = [
+            exp.PropertyEQ(this=key, expression=value)
+            for key, value in zip(args[::2], args[1::2], strict=True)
+        ]
+        return self.expression(exp.ToMap(this=exp.Struct(expressions=pairs)))
+
     def _parse_version(self) -> exp.Version | None:
         start = self._curr
         version = super()._parse_version()

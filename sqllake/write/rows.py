@@ -109,10 +109,17 @@ class _PartitionWriters:
     :class:`KeyedThreads`: this class decides, the threads encode.
     """
 
-    def __init__(self, table: Table, schema: pa.Schema, limit: int, threads: int | None) -> None:
+    def __init__(
+        self,
+        table: Table,
+        schema: pa.Schema,
+        limit: int,
+        threads: int | None,
+        options: WriterOptions | None = None,
+    ) -> None:
         self._table = table
         self._schema = schema
-        self._options = writer_options(table.properties)
+        self._options = options or writer_options(table.properties)
         self._limit = limit
         self._open: OrderedDict[tuple[object, ...], RollingParquetWriter] = OrderedDict()
         self._all: list[tuple[Record, RollingParquetWriter]] = []
@@ -204,15 +211,16 @@ def write_rows(
     table_name: str,
     batches: Iterable[pa.RecordBatch],
     threads: int | None = None,
+    options: WriterOptions | None = None,
 ) -> list[DataFile]:
     """Write every row of ``batches`` as new data files of ``table``; nothing is committed.
 
     Files are encoded on ``threads`` threads (the session's ``threads`` setting; by
-    default one per core).
+    default one per core); ``options`` default to the table's properties.
     """
     schema = arrow_schema(table.schema())
     spec, iceberg_schema = table.spec(), table.schema()
-    writers = _PartitionWriters(table, schema, MAX_OPEN_PARTITIONS, threads)
+    writers = _PartitionWriters(table, schema, MAX_OPEN_PARTITIONS, threads, options)
     row = 1
     try:
         for batch in prefetched(batches):

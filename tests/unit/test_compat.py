@@ -9,14 +9,18 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.exceptions import CommitFailedException, ValidationException
+from pyiceberg.manifest import DataFile
 from pyiceberg.schema import Schema
 from pyiceberg.serializers import FromByteStream
+from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Operation
 from pyiceberg.types import LongType, NestedField, TimestampNanoType
 
 from sqllake.compat import iceberg_v3
 from sqllake.compat import pyiceberg as compat
 from sqllake.read.metadata_tables import metadata_table
+from sqllake.write.rows import write_rows
 from tests.conftest import CORPUS
 
 
@@ -167,3 +171,65 @@ def test_nanosecond_columns_keep_counts_not_bounds() -> None:
     )
     found = iceberg_v3.statistics_properties(schema, {"x": "y"})
     assert found == {"x": "y", "write.metadata.metrics.column.ts": "counts"}
+
+
+def _data_files(table: Table) -> list[DataFile]:
+    return [task.file for task in table.scan().plan_files()]
+
+
+def test_replace_files_commits_a_replace_snapshot_with_the_same_totals(
+    catalog: SqlCatalog,
+) -> None:
+    table = catalog.load_table("ns.t")
+    table.append(_appended())
+    table.append(_appended())
+    old = _data_files(table)
+    rows = pa.table({"a": pa.array([1, 2, 1, 2], pa.int64())}).to_batches()
+    new = write_rows(table, "ns.t", rows)
+    transaction = table.transaction()
+    compat.replace_files(transaction, old, new, {"k": "v"})
+    table = transaction.commit_transaction()
+    snapshot = table.current_snapshot()
+    assert snapshot is not None and snapshot.summary is not None
+    assert snapshot.summary.operation == Operation.REPLACE
+    assert snapshot.summary["k"] == "v"
+    assert snapshot.summary["total-records"] == "4"
+    assert snapshot.summary["total-data-files"] == "1"
+    assert sorted(table.scan().to_arrow().column("a").to_pylist()) == [1, 1, 2, 2]
+
+
+def test_replace_files_refuses_to_remove_a_file_that_is_not_live(catalog: SqlCatalog) -> None:
+    table = catalog.load_table("ns.t")
+    table.append(_appended())
+    gone = _data_files(table)
+    table.overwrite(_appended())  # the first file is no longer live
+    transaction = catalog.load_table("ns.t").transaction()
+    with pytest.raises(ValidationException, match="Missing required files to delete"):
+        compat.replace_files(transaction, gone, [], {})
+
+
+def test_rewrite_manifests_keeps_entries_their_snapshot_and_sequence_numbers(
+    catalog: SqlCatalog,
+) -> None:
+    table = catalog.load_table("ns.t")
+    for _ in range(3):
+        table.append(_appended())
+    snapshot = table.current_snapshot()
+    assert snapshot is not None
+    listed = snapshot.manifests(table.io)
+    entries = [e for m in listed for e in m.fetch_manifest_entry(table.io)]
+    before = {(e.data_file.file_path, e.snapshot_id, e.sequence_number) for e in entries}
+    transaction = table.transaction()
+    compat.rewrite_manifests(transaction, [(0, entries)], [], {})
+    table = transaction.commit_transaction()
+    snapshot = table.current_snapshot()
+    assert snapshot is not None and snapshot.summary is not None
+    assert snapshot.summary.operation == Operation.REPLACE
+    (manifest,) = snapshot.manifests(table.io)
+    after = {
+        (e.data_file.file_path, e.snapshot_id, e.sequence_number)
+        for e in manifest.fetch_manifest_entry(table.io)
+    }
+    assert after == before
+    assert snapshot.summary["total-records"] == "6"
+    assert table.scan().to_arrow().num_rows == 6
