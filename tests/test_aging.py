@@ -1,6 +1,7 @@
 """Tables that age well: a commit's cost does not grow with the table's history, small
 manifests are merged on append, and metadata files that fall out of the log are deleted.
-Asserted on counts of files and of work done, not on time."""
+Asserted on counts of files and of work done, not on time. (Automatic maintenance is
+off here, so the counts are those of these mechanisms alone; see test_auto_maintenance.)"""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def test_a_streaming_table_keeps_few_manifests_and_metadata_files(
     con: sqllake.Connection, target: CatalogTarget
 ) -> None:
     con.execute(
-        "CREATE TABLE t (id BIGINT, v VARCHAR) WITH ('commit.manifest.min-count-to-merge' = '4')"
+        "CREATE TABLE t (id BIGINT, v VARCHAR) WITH ("
+        "'commit.manifest.min-count-to-merge' = '4', 'write.maintenance.auto' = 'false')"
     )
     _cycles(con, 30)
     table = con.session.lakehouse.load(T)
@@ -73,7 +75,7 @@ def test_old_metadata_files_follow_the_table_properties(
     con.execute(
         "CREATE TABLE t (id BIGINT, v VARCHAR) WITH ("
         f"'write.metadata.delete-after-commit.enabled' = '{enabled}', "
-        "'write.metadata.previous-versions-max' = '3')"
+        "'write.metadata.previous-versions-max' = '3', 'write.maintenance.auto' = 'false')"
     )
     _cycles(con, 12)
     assert len(_metadata_files(target)) == kept
