@@ -22,6 +22,7 @@ unreferenced files, which ``remove_orphan_files`` finds.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from pyiceberg.io import FileIO
@@ -29,7 +30,7 @@ from pyiceberg.manifest import DataFileContent
 from pyiceberg.table import Transaction
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.refs import MAIN_BRANCH, SnapshotRef, SnapshotRefType
-from pyiceberg.table.snapshots import Snapshot, ancestors_of
+from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.table.update.snapshot import ExpireSnapshots, ManageSnapshots
 
 from sqllake.catalog import Lakehouse, TableName
@@ -86,15 +87,26 @@ def _int_property(metadata: TableMetadata, key: str, default: int) -> int:
         raise ProgrammingError(f"table property {key} is not a whole number: {value!r}") from None
 
 
+def _lineage(head: int, by_id: Mapping[int, Snapshot]) -> Iterator[Snapshot]:
+    """``head`` and its ancestors, newest first, looked up by id (PyIceberg's
+    ``ancestors_of`` scans the snapshot list for each one: quadratic in the history, and
+    automatic expiry plans after every flush)."""
+    snapshot = by_id.get(head)
+    while snapshot is not None:
+        yield snapshot
+        parent = snapshot.parent_snapshot_id
+        snapshot = by_id.get(parent) if parent is not None else None
+
+
 def _branch_keeps(
-    metadata: TableMetadata, ref: SnapshotRef, now_ms: int, older_than: int, min_keep: int
+    by_id: Mapping[int, Snapshot], ref: SnapshotRef, now_ms: int, older_than: int, min_keep: int
 ) -> set[int]:
     if ref.max_snapshot_age_ms is not None:
         older_than = now_ms - ref.max_snapshot_age_ms
     if ref.min_snapshots_to_keep is not None:
         min_keep = ref.min_snapshots_to_keep
     kept: set[int] = set()
-    for ancestor in ancestors_of(metadata.snapshot_by_id(ref.snapshot_id), metadata):
+    for ancestor in _lineage(ref.snapshot_id, by_id):
         if len(kept) < min_keep or ancestor.timestamp_ms >= older_than:
             kept.add(ancestor.snapshot_id)
         else:
@@ -102,11 +114,13 @@ def _branch_keeps(
     return kept
 
 
-def _retained_refs(metadata: TableMetadata, now_ms: int) -> dict[str, SnapshotRef]:
+def _retained_refs(
+    metadata: TableMetadata, by_id: Mapping[int, Snapshot], now_ms: int
+) -> dict[str, SnapshotRef]:
     default_age = _int_property(metadata, MAX_REF_AGE, NEVER)
     kept = {}
     for name, ref in metadata.refs.items():
-        snapshot = metadata.snapshot_by_id(ref.snapshot_id)
+        snapshot = by_id.get(ref.snapshot_id)
         if name == MAIN_BRANCH:
             kept[name] = ref
         elif snapshot is not None:
@@ -125,11 +139,12 @@ def plan_expiry(metadata: TableMetadata, request: ExpiryRequest) -> ExpiryPlan:
     min_keep = request.retain_last
     if min_keep is None:
         min_keep = _int_property(metadata, MIN_SNAPSHOTS_TO_KEEP, DEFAULT_MIN_SNAPSHOTS_TO_KEEP)
-    refs = _retained_refs(metadata, now)
+    by_id = {snapshot.snapshot_id: snapshot for snapshot in metadata.snapshots}
+    refs = _retained_refs(metadata, by_id, now)
     heads: dict[int, list[str]] = {}
     for name, ref in refs.items():
         heads.setdefault(ref.snapshot_id, []).append(name)
-    known = {snapshot.snapshot_id for snapshot in metadata.snapshots}
+    known = set(by_id)
     for snapshot_id in request.snapshot_ids:
         if snapshot_id not in known:
             raise ProgrammingError(f"snapshot {snapshot_id} does not exist")
@@ -143,9 +158,8 @@ def plan_expiry(metadata: TableMetadata, request: ExpiryRequest) -> ExpiryPlan:
     on_branches: set[int] = set()
     for ref in refs.values():
         if ref.snapshot_ref_type == SnapshotRefType.BRANCH:
-            keep |= _branch_keeps(metadata, ref, now, older_than, min_keep)
-            head = metadata.snapshot_by_id(ref.snapshot_id)
-            on_branches |= {s.snapshot_id for s in ancestors_of(head, metadata)}
+            keep |= _branch_keeps(by_id, ref, now, older_than, min_keep)
+            on_branches |= {s.snapshot_id for s in _lineage(ref.snapshot_id, by_id)}
     keep |= {
         s.snapshot_id
         for s in metadata.snapshots
