@@ -11,27 +11,8 @@ con.commit()
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from sqllake.catalog import CatalogSettings
-from sqllake.dbapi import (
-    BINARY,
-    DATETIME,
-    NUMBER,
-    ROWID,
-    STRING,
-    Binary,
-    Connection,
-    Cursor,
-    Date,
-    DateFromTicks,
-    Time,
-    TimeFromTicks,
-    Timestamp,
-    TimestampFromTicks,
-    apilevel,
-    paramstyle,
-    threadsafety,
-)
 from sqllake.errors import (
     DatabaseError,
     DataError,
@@ -44,7 +25,28 @@ from sqllake.errors import (
     ProgrammingError,
     Warning,
 )
-from sqllake.session import WriteSettings
+from sqllake.write.settings import WriteSettings
+
+if TYPE_CHECKING:
+    from sqllake.dbapi import (
+        BINARY,
+        DATETIME,
+        NUMBER,
+        ROWID,
+        STRING,
+        Binary,
+        Connection,
+        Cursor,
+        Date,
+        DateFromTicks,
+        Time,
+        TimeFromTicks,
+        Timestamp,
+        TimestampFromTicks,
+        apilevel,
+        paramstyle,
+        threadsafety,
+    )
 
 __version__ = "0.1.0"
 
@@ -75,9 +77,45 @@ def connect(
     ``inline_rows``: autocommit INSERTs of fewer rows go to the insert buffer (0 turns
     it off); ``flush_interval``: seconds after which buffered rows are flushed.
     """
+    from sqllake.catalog_open import CatalogSettings
+    from sqllake.dbapi import Connection
+
     write = WriteSettings(inline_rows=inline_rows, flush_interval=flush_interval)
     settings = CatalogSettings.resolve(warehouse, catalog, properties, state)
     return Connection(settings, autocommit=autocommit, write=write)
+
+
+# The DB-API names of :mod:`sqllake.dbapi`, imported on first use: ``import sqllake``
+# (and so ``sqllake --version``) then loads no engine, parser or catalog library.
+_DBAPI_NAMES = frozenset(
+    {
+        "BINARY",
+        "DATETIME",
+        "NUMBER",
+        "ROWID",
+        "STRING",
+        "Binary",
+        "Connection",
+        "Cursor",
+        "Date",
+        "DateFromTicks",
+        "Time",
+        "TimeFromTicks",
+        "Timestamp",
+        "TimestampFromTicks",
+        "apilevel",
+        "paramstyle",
+        "threadsafety",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DBAPI_NAMES:
+        from sqllake import dbapi
+
+        return getattr(dbapi, name)
+    raise AttributeError(f"module 'sqllake' has no attribute '{name}'")
 
 
 __all__ = [

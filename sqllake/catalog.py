@@ -49,8 +49,9 @@ from sqllake.errors import (
     OperationalError,
     ProgrammingError,
     UnconfirmedCommitError,
-    translate,
 )
+from sqllake.names import DEFAULT_NAMESPACE as DEFAULT_NAMESPACE
+from sqllake.names import TableName as TableName
 from sqllake.read.locations import (
     PathMapping,
     RelocatedFileIO,
@@ -60,10 +61,10 @@ from sqllake.read.locations import (
 )
 from sqllake.read.path_maps import NEEDS_SQL_CATALOG, READ_MAP, PathMaps
 from sqllake.secrets import remember_properties, remember_uri
+from sqllake.translation import translate
 from sqllake.write.purge import remove_replaced_metadata
 
 iceberg_v3.install()  # PyIceberg writes v3 metadata and upgrades to v3 from here on
-DEFAULT_NAMESPACE = "default"
 # Tables sqllake creates keep their ten latest metadata files and delete older ones, as
 # Iceberg allows: each file carries the table's whole snapshot list, and a table
 # committed to every minute would otherwise keep every one.
@@ -72,19 +73,6 @@ DEFAULT_TABLE_PROPERTIES = {
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "10",
 }
-
-
-@dataclass(frozen=True, order=True)
-class TableName:
-    namespace: tuple[str, ...]
-    name: str
-
-    @property
-    def identifier(self) -> tuple[str, ...]:
-        return (*self.namespace, self.name)
-
-    def __str__(self) -> str:
-        return ".".join(self.identifier)
 
 
 def _open(settings: CatalogSettings) -> Catalog:

@@ -19,16 +19,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pyiceberg.catalog import Catalog, load_catalog
-from pyiceberg.catalog.rest import RestCatalog
-from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.io import PY_IO_IMPL
-from pyiceberg.utils.config import Config
+from typing import TYPE_CHECKING, Any
 
 from sqllake.errors import ProgrammingError
-from sqllake.storage import environment_properties, merge
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.catalog.sql import SqlCatalog
+
+# PyIceberg is imported when a catalog is opened, not with this module: settings are
+# resolved at connect, and a statement that reads no table never opens the catalog.
 
 DEFAULT_WAREHOUSE = "lakehouse"
 CATALOG_NAME = "sqllake"
@@ -74,6 +74,8 @@ class CatalogSettings:
 def configured(name: str) -> dict[str, str]:
     """PyIceberg's configuration of catalog ``name``, read now (PyIceberg reads its
     variables once, when imported)."""
+    from pyiceberg.utils.config import Config
+
     found = Config().get_catalog_config(name) or {}
     return {str(k): str(v) for k, v in found.items()}
 
@@ -81,6 +83,10 @@ def configured(name: str) -> dict[str, str]:
 def catalog_properties(settings: CatalogSettings, name: str) -> dict[str, str]:
     """The properties a catalog opens with (see the module doc); sqllake's file IO
     unless the configuration names another."""
+    from pyiceberg.io import PY_IO_IMPL
+
+    from sqllake.storage import environment_properties, merge
+
     merged = merge(environment_properties(), configured(name), settings.properties)
     merged.setdefault(PY_IO_IMPL, STORAGE_IO)
     return merged
@@ -110,11 +116,15 @@ def open_catalog(settings: CatalogSettings) -> Catalog:
             f"catalog '{name}' is not configured: give a SQLAlchemy URI, or configure it for "
             f"PyIceberg in ~/.pyiceberg.yaml or PYICEBERG_CATALOG__{name.upper()}__* variables"
         )
+    from pyiceberg.catalog import load_catalog
+
     properties: dict[str, Any] = catalog_properties(settings, name)
     return load_catalog(name, **properties)
 
 
 def _sql_catalog(settings: CatalogSettings, uri: str) -> SqlCatalog:
+    from pyiceberg.catalog.sql import SqlCatalog
+
     properties = catalog_properties(settings, CATALOG_NAME)
     properties.update(uri=uri, warehouse=settings.warehouse_uri)
     return SqlCatalog(CATALOG_NAME, **properties)
@@ -124,6 +134,8 @@ def places_tables(catalog: Catalog, settings: CatalogSettings) -> bool:
     """Whether the catalog says where a new table goes (sqllake then passes no location)."""
     if settings.catalog is None or "://" in settings.catalog:
         return False  # a URI catalog: under the warehouse sqllake was given
+    from pyiceberg.catalog.rest import RestCatalog
+
     if isinstance(catalog, RestCatalog):
         return True
     return bool(catalog.properties.get(WAREHOUSE)) or not settings.warehouse_given

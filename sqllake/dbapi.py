@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from sqllake import errors
-from sqllake.catalog import CatalogSettings
-from sqllake.execute.changes import table_name_of
+from sqllake.catalog_open import CatalogSettings
 from sqllake.result import Result, python_values
-from sqllake.session import Session, WriteSettings
-from sqllake.subscriptions import Subscription
+from sqllake.session import Session
+from sqllake.translation import translate
+from sqllake.write.settings import WriteSettings
+
+if TYPE_CHECKING:
+    from sqllake.subscriptions import Subscription
 
 apilevel = "2.0"
 threadsafety = 1  # threads may share the module, not connections
@@ -146,6 +149,9 @@ class Connection:
         an existing one resumes after its last acknowledged event, and tables new to it
         start now. See :mod:`sqllake.subscriptions`.
         """
+        from sqllake.execute.changes import table_name_of
+        from sqllake.subscriptions import Subscription
+
         session = self.session
         names = [table_name_of(session, table) for table in tables]
         return Subscription(session, name, names, since=since, interval=interval)
@@ -349,5 +355,5 @@ class Cursor:
         except errors.Error:
             raise
         except Exception as exc:
-            raise errors.translate(exc) from exc
+            raise translate(exc) from exc
         return rows

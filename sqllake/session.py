@@ -16,35 +16,34 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from pyiceberg.manifest import DataFile
-from pyiceberg.table import Table
 from sqlglot import exp
 
-from sqllake import maintenance
-from sqllake.catalog import (
-    DEFAULT_NAMESPACE,
-    CatalogSettings,
-    Lakehouse,
-    TableName,
-)
-from sqllake.errors import Error, ProgrammingError, UnconfirmedCommitError, located, translate
+from sqllake.catalog_open import CatalogSettings
+from sqllake.errors import Error, ProgrammingError, UnconfirmedCommitError, located
 from sqllake.execute import HANDLERS
-from sqllake.execute.query import Pin, prepare
+from sqllake.names import DEFAULT_NAMESPACE, TableName
 from sqllake.plan import nodes
 from sqllake.plan.build import build
-from sqllake.properties import table_property
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
-from sqllake.storage import remove_files
-from sqllake.types import quote_ident
-from sqllake.write.buffer import InsertBuffer, flushed_sequence
-from sqllake.write.commit import append_action, commit_with_retry
-from sqllake.write.ordering import sort_rows
-from sqllake.write.rows import write_rows
+from sqllake.translation import translate
+from sqllake.write.settings import WriteSettings
+
+if TYPE_CHECKING:
+    from pyiceberg.manifest import DataFile
+    from pyiceberg.table import Table
+
+    from sqllake.catalog import Lakehouse
+    from sqllake.execute.lakehouse_scans import Pin
+    from sqllake.write.buffer import InsertBuffer
+
+# The catalog (PyIceberg, SQLAlchemy) and the write path are imported when a statement
+# first needs them, inside the methods below: a session that runs only statements
+# naming no lakehouse table never opens the catalog.
 
 _log = logging.getLogger("sqllake")
 
@@ -88,6 +87,8 @@ class Transaction:
         return any(self.pending.values()) or any(self.held.values())
 
     def discard(self, table: TableName) -> None:
+        from sqllake.storage import remove_files
+
         self.held.pop(table, None)
         remove_files(f.file_path for f in self.pending.pop(table, []))
 
@@ -106,6 +107,8 @@ class Transaction:
         catalog's answer was lost and it cannot confirm the commit, the files are kept
         (the commit may have landed) and forgotten here: the error says so.
         """
+        from sqllake.write.commit import append_action, commit_with_retry
+
         try:
             if buffer is not None and self.held and not any(self.pending.values()):
                 rows = {t: _one_batch(b) for t, b in sorted(self.held.items()) if b}
@@ -131,6 +134,9 @@ class Transaction:
 
     def _write_held(self, lakehouse: Lakehouse) -> None:
         """Held rows as Parquet files, for a commit that also has files or no buffer."""
+        from sqllake.write.ordering import sort_rows
+        from sqllake.write.rows import write_rows
+
         for name, batches in sorted(self.held.items()):
             if batches:
                 table = lakehouse.load(name)
@@ -141,16 +147,6 @@ class Transaction:
 
 def _one_batch(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
     return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
-
-
-@dataclass(frozen=True)
-class WriteSettings:
-    """How small writes are buffered (see :mod:`sqllake.write.buffer`)."""
-
-    inline_rows: int = 10_000  # autocommit INSERTs with fewer rows go to the buffer; 0: never
-    flush_rows: int = 100_000  # flush a table's buffer once it holds this many rows
-    flush_bytes: int = 64 * 1024 * 1024  # ... or this many bytes of Arrow IPC
-    flush_interval: float = 60.0  # ... or once its oldest row is this many seconds old
 
 
 INLINE_ROWS_PROPERTY = "write.inline.rows"
@@ -165,26 +161,54 @@ class Session:
         autocommit: bool = False,
         write: WriteSettings | None = None,
     ) -> None:
-        self.lakehouse = Lakehouse(settings)
+        self.settings = settings
+        self._lakehouse: Lakehouse | None = None
+        self._buffer: InsertBuffer | None = None
         self.engine = Engine()
         self.autocommit = autocommit
         self.write = write or WriteSettings()
         self.schema: tuple[str, ...] = (DEFAULT_NAMESPACE,)
         self.transaction = Transaction()
-        state = self.lakehouse.state_engine
-        key = self.lakehouse.state_key
-        beside = state is not None and state is self.lakehouse.sql_engine
-        self.buffer = InsertBuffer(state, key, beside) if state is not None else None
         self._buffered: set[TableName] = set()
         self._appended: dict[TableName, int] = {}  # rows appended since the last check
         self._checked: dict[TableName, float] = {}  # when the buffer totals were last read
         self._counted: dict[tuple[TableName, int | None], int] = {}  # exact rows per snapshot
+
+    # The catalog, opened by the first statement that needs it
+
+    @property
+    def lakehouse(self) -> Lakehouse:
+        """The catalog: opened on first use, when the default schema is also created.
+
+        A catalog that cannot be opened fails the statement that first needs it (and
+        every later one, each trying again) with the error opening it raised."""
+        if self._lakehouse is None:
+            self._lakehouse = self._open()
+        return self._lakehouse
+
+    @property
+    def buffer(self) -> InsertBuffer | None:
+        """The insert buffer, where the catalog (or the state database) can hold one."""
+        if self._lakehouse is None:
+            self._lakehouse = self._open()
+        return self._buffer
+
+    def _open(self) -> Lakehouse:
+        from sqllake.catalog import Lakehouse
+        from sqllake.write.buffer import InsertBuffer
+
+        lakehouse = Lakehouse(self.settings)
         try:
-            if not self.lakehouse.namespace_exists(self.schema):
-                self.lakehouse.create_namespace(self.schema, if_not_exists=True)
+            if not lakehouse.namespace_exists((DEFAULT_NAMESPACE,)):
+                lakehouse.create_namespace((DEFAULT_NAMESPACE,), if_not_exists=True)
         except Exception as exc:  # the catalog's first answer: unreachable, refused...
-            self.lakehouse.close()
+            lakehouse.close()
             raise translate(exc) from exc
+        state = lakehouse.state_engine
+        beside = state is not None and state is lakehouse.sql_engine
+        if state is not None:
+            self._buffer = InsertBuffer(state, lakehouse.state_key, beside)
+        return lakehouse
 
     # The insert buffer
 
@@ -192,6 +216,8 @@ class Session:
         """Row count below which an INSERT into ``table`` is buffered (0: not now).
 
         In a transaction the limit counts the rows it already holds for the table."""
+        from sqllake.properties import table_property
+
         if self.buffer is None:
             return 0
         limit = int(
@@ -228,6 +254,8 @@ class Session:
             self._appended[name] = since
 
     def _flush_if_due(self, name: TableName, table: Table) -> None:
+        from sqllake.write.buffer import flushed_sequence
+
         assert self.buffer is not None
         self._checked[name] = time.monotonic()
         self._appended[name] = 0
@@ -242,6 +270,8 @@ class Session:
 
     def flush(self, name: TableName) -> int:
         """Move ``name``'s buffered rows into Parquet files and one snapshot; rows moved."""
+        from sqllake import maintenance
+
         if self.buffer is None:
             return 0
         count = self.buffer.flush(name, self.lakehouse)
@@ -274,6 +304,10 @@ class Session:
     def row_count(self, name: TableName, table: Table, committed: int | None) -> int:
         """Rows a read of ``name`` returns now: committed rows (counted by a scan when
         delete files make the summary inexact, once per snapshot) plus buffered rows."""
+        from sqllake.execute.query import prepare
+        from sqllake.types import quote_ident
+        from sqllake.write.buffer import flushed_sequence
+
         snapshot = table.current_snapshot()
         key = (name, snapshot.snapshot_id if snapshot else None)
         if committed is None:
@@ -361,7 +395,8 @@ class Session:
             raise translate(exc) from exc
         finally:
             self.engine.close()
-            self.lakehouse.close()
+            if self._lakehouse is not None:
+                self._lakehouse.close()
 
 
 @functools.lru_cache(maxsize=256)

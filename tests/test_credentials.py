@@ -20,17 +20,26 @@ def _everything(error: BaseException) -> str:
     return "".join(traceback.format_exception(error))
 
 
+def _first_use(tmp_path: Path, catalog: str) -> None:
+    """Connect and run a statement that needs the catalog (which opens on first use)."""
+    con = sqllake.connect(str(tmp_path), catalog=catalog)
+    try:
+        con.cursor().execute("SHOW TABLES")
+    finally:
+        con.close()
+
+
 def test_a_wrong_port_in_a_postgres_uri_does_not_echo_the_password(tmp_path: Path) -> None:
     uri = f"postgresql+psycopg://postgres:{SECRET}@127.0.0.1:1/x"
     with pytest.raises(sqllake.OperationalError, match="cannot open catalog") as failed:
-        sqllake.connect(str(tmp_path), catalog=uri)
+        _first_use(tmp_path, uri)
     assert SECRET not in _everything(failed.value)
 
 
 def test_a_missing_database_does_not_echo_the_password(tmp_path: Path) -> None:
     server = PG_SERVER.replace("postgresql://postgres@", f"postgresql+psycopg://postgres:{SECRET}@")
     with pytest.raises(sqllake.OperationalError, match="cannot open catalog") as failed:
-        sqllake.connect(str(tmp_path), catalog=f"{server}/sqllake_no_such_database")
+        _first_use(tmp_path, f"{server}/sqllake_no_such_database")
     assert SECRET not in _everything(failed.value)
 
 
@@ -39,7 +48,7 @@ def test_a_uri_without_its_scheme_is_refused_without_echoing_the_password(
 ) -> None:
     # PyIceberg would take it for a catalog name and echo it, upper-cased.
     with pytest.raises(sqllake.ProgrammingError, match="neither a SQLAlchemy URI") as failed:
-        sqllake.connect(str(tmp_path), catalog=f"postgres:{SECRET}@127.0.0.1/x")
+        _first_use(tmp_path, f"postgres:{SECRET}@127.0.0.1/x")
     assert "postgres:***@127.0.0.1/x" in failed.value.message
     assert SECRET not in _everything(failed.value).lower()
 

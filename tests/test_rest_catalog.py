@@ -142,8 +142,13 @@ def test_catalog_refusals_are_pep_249_errors_that_say_what_to_fix(
     seaweed: Seaweed, change: dict[str, str | None], error: type[Exception], says: str
 ) -> None:
     properties = {k: v for k, v in {**seaweed.rest_properties, **change}.items() if v is not None}
-    with pytest.raises(error, match=says) as raised:
-        sqllake.connect(catalog=NAME, properties=properties)
+    # The catalog opens with the first statement that needs it.
+    con = sqllake.connect(catalog=NAME, properties=properties)
+    try:
+        with pytest.raises(error, match=says) as raised:
+            con.cursor().execute("SHOW TABLES")
+    finally:
+        con.close()
     assert SECRET_KEY not in str(raised.value)
     assert "not-the-secret" not in str(raised.value)
 

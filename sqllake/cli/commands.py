@@ -17,9 +17,7 @@ from sqllake.cli.render import RENDERERS
 from sqllake.cli.report import Source, decode_script
 from sqllake.cli.shell import Shell, Streams, show
 from sqllake.errors import Error, OperationalError, ProgrammingError
-from sqllake.read.information_schema import STATISTICS
 from sqllake.result import Result
-from sqllake.types import quote_ident
 
 _TOKEN = re.compile(r"\"[^\"]*\"|'[^']*'|[^\s;]+")
 
@@ -86,6 +84,8 @@ def _help(shell: Shell, call: Call, io: Streams) -> None:
 
 
 def _tables(shell: Shell, call: Call, io: Streams, detail: bool = False) -> None:
+    from sqllake.read.information_schema import STATISTICS  # the catalog's side, on use
+
     call.expect(1)
     argument = call.arg(0)
     if argument is not None and any(c in argument for c in "*?%"):
@@ -121,6 +121,8 @@ def _table_names(shell: Shell) -> list[str]:
 
 
 def _schema(shell: Shell, call: Call, io: Streams) -> None:
+    from sqllake.types import quote_ident
+
     call.expect(1)
     table = call.arg(0)
     names = [table] if table is not None else [quote_ident(n) for n in _table_names(shell)]
@@ -184,6 +186,8 @@ def _output(shell: Shell, call: Call, io: Streams) -> None:
 
 
 def _snapshots(shell: Shell, call: Call, io: Streams) -> None:
+    from sqllake.types import quote_ident
+
     call.expect(1)
     table = call.arg(0)
     if table is None:

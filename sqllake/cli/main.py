@@ -11,16 +11,18 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import sqllake
-from sqllake.cli import changes, maintain
-from sqllake.cli.options import add_connection_options, connect
-from sqllake.cli.render import RENDERERS
-from sqllake.cli.repl import repl
+from sqllake.cli.options import FORMATS, add_connection_options, connect
 from sqllake.cli.report import NotUtf8, Source, decode_script, report_error
-from sqllake.cli.script import run_source
-from sqllake.cli.shell import Shell, Streams
 from sqllake.errors import Error
+
+if TYPE_CHECKING:
+    from sqllake.cli.shell import Shell, Streams
+
+# What runs statements (the engine, the parser, the shell) and the REPL's prompt-toolkit
+# are imported once the arguments are parsed: ``--version`` and ``--help`` need none of it.
 
 # ``sqllake changes ...`` is the change feed's command and ``sqllake maintain ...`` the
 # maintenance command; scripts of those names are run as ``sqllake ./changes``.
@@ -48,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
         help="run SQL (repeatable; -c commands run before FILEs)",
     )
     add_connection_options(p)
-    p.add_argument("--format", choices=list(RENDERERS), default="table", help="result format")
+    p.add_argument("--format", choices=list(FORMATS), default="table", help="result format")
     p.add_argument(
         "--continue-on-error",
         action="store_true",
@@ -89,12 +91,16 @@ def _sources(args: argparse.Namespace) -> list[Source] | None:
 
 def _run(shell: Shell, sources: list[Source] | None, io: Streams) -> int:
     if sources is None:
+        from sqllake.cli.repl import repl
+
         shell.show_status = True
         shell.timer = True
         try:
             return repl(shell, io.out)
         finally:
             shell.set_output(None)
+    from sqllake.cli.script import run_source
+
     try:
         for source in sources:
             if not run_source(shell, source, io) and not shell.continue_on_error:
@@ -109,14 +115,20 @@ def _run(shell: Shell, sources: list[Source] | None, io: Streams) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == [CHANGES]:
+        from sqllake.cli import changes
+
         try:
             return changes.main(arguments[1:])
         except BrokenPipeError:
             _discard_stdout()
             return 141
     if arguments[:1] == [MAINTAIN]:
+        from sqllake.cli import maintain
+
         return maintain.main(arguments[1:])
     args = parser().parse_args(arguments)
+    from sqllake.cli.shell import Shell, Streams
+
     io = Streams(sys.stdout, sys.stderr)
     try:
         sources = _sources(args)

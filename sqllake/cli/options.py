@@ -6,6 +6,11 @@ import argparse
 
 import sqllake
 
+# The result formats of ``--format`` and ``.mode``: the keys of
+# :data:`sqllake.cli.render.RENDERERS`, named here so that parsing the arguments does
+# not import the renderers (and PyArrow) first.
+FORMATS = ("table", "csv", "json", "jsonl", "markdown", "line")
+
 
 def _property(text: str) -> tuple[str, str]:
     key, equals, value = text.partition("=")

@@ -10,9 +10,10 @@ from typing import TextIO
 import pyarrow as pa
 
 from sqllake.cli.render import COUNTED, RENDERERS
-from sqllake.errors import Error, OperationalError, translate
+from sqllake.errors import Error, OperationalError
 from sqllake.result import Result
 from sqllake.session import Session
+from sqllake.translation import translate
 
 # Formats for people, where .maxrows applies; the others are for programs and stay whole.
 FOR_PEOPLE = frozenset({"table", "line"})

@@ -1,21 +1,17 @@
-"""Plan class -> the handler that runs it in a session."""
+"""Plan class -> the handler that runs it in a session.
+
+The handlers of statements that need the catalog (and with it PyIceberg and SQLAlchemy)
+are imported by their first statement, through the small functions below: a session
+that only queries DuckDB, sets settings or opens transactions never imports them.
+Queries import their lakehouse part the same way (see :mod:`sqllake.execute.query`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqllake.execute import (
-    alter,
-    insert,
-    procedures,
-    query,
-    refs,
-    schema,
-    settings,
-    table,
-    transaction,
-)
+from sqllake.execute import query, schema, settings, transaction
 from sqllake.plan import nodes
 from sqllake.plan.refs import ChangeRef
 from sqllake.result import Result
@@ -25,26 +21,109 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Session", Any, Sequence[Any]], Result]
 
+
+def _create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any]) -> Result:
+    from sqllake.execute import table
+
+    return table.create_table(session, plan, params)
+
+
+def _drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -> Result:
+    from sqllake.execute import table
+
+    return table.drop_table(session, plan, params)
+
+
+def _rename_table(session: Session, plan: nodes.RenameTable, params: Sequence[Any]) -> Result:
+    from sqllake.execute import table
+
+    return table.rename_table(session, plan, params)
+
+
+def _show_tables(session: Session, plan: nodes.ShowTables, params: Sequence[Any]) -> Result:
+    from sqllake.execute import table
+
+    return table.show_tables(session, plan, params)
+
+
+def _describe_table(session: Session, plan: nodes.DescribeTable, params: Sequence[Any]) -> Result:
+    from sqllake.execute import table
+
+    return table.describe_table(session, plan, params)
+
+
+def _show_create_table(
+    session: Session, plan: nodes.ShowCreateTable, params: Sequence[Any]
+) -> Result:
+    from sqllake.execute import table
+
+    return table.show_create_table(session, plan, params)
+
+
+def _alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
+    from sqllake.execute import alter
+
+    return alter.alter_table(session, plan, params)
+
+
+def _alter_schema_properties(
+    session: Session, plan: nodes.AlterSchemaProperties, params: Sequence[Any]
+) -> Result:
+    from sqllake.execute import alter
+
+    return alter.alter_schema_properties(session, plan, params)
+
+
+def _rename_schema(session: Session, plan: nodes.RenameSchema, params: Sequence[Any]) -> Result:
+    from sqllake.execute import alter
+
+    return alter.rename_schema(session, plan, params)
+
+
+def _alter_ref(session: Session, plan: ChangeRef, params: Sequence[Any]) -> Result:
+    from sqllake.execute import refs
+
+    return refs.alter_ref(session, plan, params)
+
+
+def _insert(session: Session, plan: nodes.Insert, params: Sequence[Any]) -> Result:
+    from sqllake.execute import insert
+
+    return insert.insert(session, plan, params)
+
+
+def _call(session: Session, plan: nodes.CallProcedure, params: Sequence[Any]) -> Result:
+    from sqllake.execute import procedures
+
+    return procedures.call(session, plan, params)
+
+
+def _flush_table(session: Session, plan: nodes.FlushTable, params: Sequence[Any]) -> Result:
+    from sqllake.execute import procedures
+
+    return procedures.flush_table(session, plan, params)
+
+
 HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.CreateSchema: schema.create_schema,
     nodes.DropSchema: schema.drop_schema,
     nodes.ShowSchemas: schema.show_schemas,
     nodes.UseSchema: schema.use_schema,
-    nodes.CreateTable: table.create_table,
-    nodes.DropTable: table.drop_table,
-    nodes.RenameTable: table.rename_table,
-    nodes.AlterTable: alter.alter_table,
-    ChangeRef: refs.alter_ref,
-    nodes.AlterSchemaProperties: alter.alter_schema_properties,
-    nodes.RenameSchema: alter.rename_schema,
-    nodes.ShowTables: table.show_tables,
-    nodes.DescribeTable: table.describe_table,
-    nodes.ShowCreateTable: table.show_create_table,
+    nodes.CreateTable: _create_table,
+    nodes.DropTable: _drop_table,
+    nodes.RenameTable: _rename_table,
+    nodes.AlterTable: _alter_table,
+    ChangeRef: _alter_ref,
+    nodes.AlterSchemaProperties: _alter_schema_properties,
+    nodes.RenameSchema: _rename_schema,
+    nodes.ShowTables: _show_tables,
+    nodes.DescribeTable: _describe_table,
+    nodes.ShowCreateTable: _show_create_table,
     nodes.Query: query.run_query,
     nodes.Explain: query.explain,
-    nodes.Insert: insert.insert,
-    nodes.CallProcedure: procedures.call,
-    nodes.FlushTable: procedures.flush_table,
+    nodes.Insert: _insert,
+    nodes.CallProcedure: _call,
+    nodes.FlushTable: _flush_table,
     nodes.Begin: transaction.begin,
     nodes.Commit: transaction.commit,
     nodes.Rollback: transaction.rollback,

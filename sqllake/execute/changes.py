@@ -9,7 +9,7 @@ engine evaluates, so ``now() - INTERVAL 1 HOUR`` works.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pyiceberg.table import Table
@@ -22,6 +22,8 @@ from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.read.changes import Bound, change_sql, empty_sql, plan_changes, snapshot_range
 from sqllake.read.locations import SQL_NORMALIZE
+from sqllake.read.query import FEED_FUNCTION as FUNCTION
+from sqllake.read.query import feed_calls as feed_calls
 from sqllake.read.query import normalize, offset_of
 from sqllake.read.timetravel import schema_of
 from sqllake.sql.dialect import DIALECT
@@ -29,16 +31,7 @@ from sqllake.sql.dialect import DIALECT
 if TYPE_CHECKING:
     from sqllake.session import Session
 
-FUNCTION = "table_changes"
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "UINTEGER"}
-
-
-def feed_calls(tree: exp.Expr) -> Iterator[exp.Table]:
-    """Every ``table_changes(...)`` in a FROM or JOIN of ``tree``."""
-    for node in list(tree.find_all(exp.Table)):
-        function = node.this
-        if isinstance(function, exp.Anonymous) and function.name.lower() == FUNCTION:
-            yield node
 
 
 def _constant(session: Session, argument: exp.Expr, offset: int) -> tuple[object, str]:

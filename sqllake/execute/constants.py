@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from sqllake.errors import NotSupportedError, translate
+from sqllake.errors import NotSupportedError
+from sqllake.translation import translate
 
 if TYPE_CHECKING:
     from sqllake.session import Session

@@ -34,11 +34,12 @@ from pyiceberg.types import NestedField
 from sqlglot import exp
 
 from sqllake.catalog import TableName, refuse_relocated_write
-from sqllake.errors import DataError, Error, NotSupportedError, ProgrammingError, translate
+from sqllake.errors import DataError, Error, NotSupportedError, ProgrammingError
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
 from sqllake.storage import remove_files
+from sqllake.translation import translate
 from sqllake.types import (
     arrow_schema,
     default_sql,

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from sqllake.catalog import DEFAULT_NAMESPACE
-from sqllake.errors import NotSupportedError, ProgrammingError, translate
+from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.execute import schema as schemas
-from sqllake.execute import table as tables
+from sqllake.names import DEFAULT_NAMESPACE
 from sqllake.plan import nodes
 from sqllake.plan.common import name_of
 from sqllake.read.engine import SESSION_SETTINGS, Stream
 from sqllake.result import Column, Result
 from sqllake.sql.dialect import DIALECT
+from sqllake.translation import translate
 
 if TYPE_CHECKING:
     from sqllake.session import Session
@@ -227,6 +227,8 @@ def _table_argument(plan: nodes.Pragma) -> nodes.Name:
 
 def _table_info(session: Session, plan: nodes.Pragma) -> Result:
     """PRAGMA table_info('t'): DuckDB's columns, for a lakehouse table."""
+    from sqllake.execute import table as tables  # the catalog's side: imported on use
+
     name = _table_argument(plan)
     table = session.load(session.table_name(name), name.offset)
     key = set(table.schema().identifier_field_ids)
@@ -253,10 +255,14 @@ def _table_info(session: Session, plan: nodes.Pragma) -> Result:
 
 
 def _show(session: Session, plan: nodes.Pragma) -> Result:
+    from sqllake.execute import table as tables
+
     return tables.describe_table(session, nodes.DescribeTable(_table_argument(plan)), ())
 
 
 def _show_tables(session: Session, plan: nodes.Pragma) -> Result:
+    from sqllake.execute import table as tables
+
     return tables.show_tables(session, nodes.ShowTables(None), ())
 
 

@@ -8,11 +8,14 @@ schema when the statement runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pyiceberg.schema import Schema
-from pyiceberg.transforms import Transform
-from pyiceberg.types import IcebergType
 from sqlglot import exp
+
+if TYPE_CHECKING:
+    from pyiceberg.schema import Schema
+    from pyiceberg.transforms import Transform
+    from pyiceberg.types import IcebergType
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pyiceberg.table.refs import SnapshotRefType
 from sqlglot import exp
 
 from sqllake.errors import ProgrammingError
 from sqllake.plan import nodes
 from sqllake.plan.common import name_of
 from sqllake.read.query import offset_of
-from sqllake.write.refs import RefChange, Retention
+
+if TYPE_CHECKING:
+    from sqllake.write.refs import RefChange
 
 _MS = {"DAYS": 24 * 3600 * 1000, "HOURS": 3600 * 1000, "MINUTES": 60 * 1000}
 
@@ -41,6 +43,11 @@ def _ms(interval: exp.Expr | None, what: str) -> int | None:
 
 
 def plan_ref(tree: exp.Expr, text: str) -> nodes.Plan:
+    # A branch or tag statement changes a table: the write side is imported with it.
+    from pyiceberg.table.refs import SnapshotRefType
+
+    from sqllake.write.refs import RefChange, Retention
+
     args = tree.args
     retention = Retention(
         max_ref_age_ms=_ms(args.get("retain"), "RETAIN"),

@@ -24,8 +24,6 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from sqllake.storage import OBJECT_STORE_SCHEMES, DuckDBFileSystem
-
 DEFAULT_BATCH_ROWS = 10_000
 
 
@@ -123,7 +121,10 @@ class Engine:
 
     def _reach_object_stores(self, sql: str) -> None:
         """Give DuckDB the object stores ``sql`` names, through sqllake's storage layer
-        (DuckDB's own S3 support is an extension this wheel lacks; see storage.py)."""
+        (DuckDB's own S3 support is an extension this wheel lacks; see storage.py).
+        The storage layer (PyIceberg's file IO) is imported by the first such statement."""
+        from sqllake.storage import OBJECT_STORE_SCHEMES, DuckDBFileSystem
+
         for scheme in OBJECT_STORE_SCHEMES:
             if scheme not in self._schemes and f"{scheme}://" in sql:
                 self._con.register_filesystem(DuckDBFileSystem.for_scheme(scheme))

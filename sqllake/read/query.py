@@ -9,19 +9,24 @@ so each gets its own pruning.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlglot import exp
 
 from sqllake.errors import NotSupportedError
-from sqllake.read.information_schema import VIEWS
 
+# The views of ``information_schema`` sqllake answers from its catalog: the keys of
+# :data:`sqllake.read.information_schema.VIEWS`, named here so that finding a
+# statement's tables does not import the catalog.
+INFORMATION_VIEWS = frozenset({"schemata", "tables", "columns"})
+FEED_FUNCTION = "table_changes"  # a table's change feed, read in FROM
 _ENGINE_SCHEMAS = {"information_schema", "pg_catalog"}
 
 
 def is_information_view(parts: tuple[str, ...]) -> bool:
     """``information_schema.tables`` and friends: views sqllake answers from its catalog."""
-    return len(parts) == 2 and parts[0] == "information_schema" and parts[1] in VIEWS
+    return len(parts) == 2 and parts[0] == "information_schema" and parts[1] in INFORMATION_VIEWS
 
 
 @dataclass(frozen=True)
@@ -109,3 +114,11 @@ def point_at_view(ref: TableReference, view: str) -> None:
     ref.node.set("catalog", None)
     ref.node.set("version", None)
     ref.node.set("alias", alias)
+
+
+def feed_calls(tree: exp.Expr) -> Iterator[exp.Table]:
+    """Every ``table_changes(...)`` in a FROM or JOIN of ``tree``."""
+    for node in list(tree.find_all(exp.Table)):
+        function = node.this
+        if isinstance(function, exp.Anonymous) and function.name.lower() == FEED_FUNCTION:
+            yield node

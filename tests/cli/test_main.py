@@ -171,6 +171,6 @@ def test_a_terminal_on_stdin_opens_the_repl(
         return 0
 
     monkeypatch.setattr("sys.stdin", Terminal())
-    monkeypatch.setattr("sqllake.cli.main.repl", fake_repl)
+    monkeypatch.setattr("sqllake.cli.repl.repl", fake_repl)
     assert cli().code == 0
     assert len(opened) == 1 and opened[0].show_status  # the REPL prints statuses

@@ -3,6 +3,7 @@ import pytest
 import sqlglot.errors
 
 from sqllake import errors
+from sqllake.translation import translate
 
 
 def test_location_is_one_based_line_and_column() -> None:
@@ -23,14 +24,14 @@ def test_location_is_one_based_line_and_column() -> None:
     ],
 )
 def test_foreign_exceptions_map_to_pep249_classes(exc: Exception, expected: type) -> None:
-    assert type(errors.translate(exc)) is expected
+    assert type(translate(exc)) is expected
 
 
 def test_duckdb_message_loses_prefix_and_generated_sql() -> None:
     exc = duckdb.BinderException(
         'Binder Error: Referenced column "nope" not found\n\nLINE 1: SELECT nope FROM "__v"'
     )
-    error = errors.translate(exc, locate_name=lambda name: 7 if name == "nope" else None)
+    error = translate(exc, locate_name=lambda name: 7 if name == "nope" else None)
     assert error.message == 'Referenced column "nope" not found'
     assert error.offset == 7
 
@@ -48,7 +49,7 @@ def test_credentials_are_masked_in_sqllake_errors() -> None:
 
 def test_translate_masks_the_message_and_the_chained_exception() -> None:
     exc = duckdb.IOException('IO Error: No files found that match "ftp://u:hunter2@h/x.csv"')
-    error = errors.translate(exc)
+    error = translate(exc)
     assert error.message == 'No files found that match "ftp://u:***@h/x.csv"'
     assert error.__cause__ is exc and "hunter2" not in str(exc)
 
@@ -68,4 +69,4 @@ def test_translate_masks_the_message_and_the_chained_exception() -> None:
 def test_duckdb_errors_of_a_broad_kind_are_told_apart_by_message(
     exc: Exception, expected: str
 ) -> None:
-    assert type(errors.translate(exc)).__name__ == f"{expected}Error"
+    assert type(translate(exc)).__name__ == f"{expected}Error"
