@@ -61,7 +61,6 @@ from sqllake.read.locations import (
 )
 from sqllake.read.path_maps import NEEDS_SQL_CATALOG, READ_MAP, PathMaps
 from sqllake.secrets import remember_properties, remember_uri
-from sqllake.translation import translate
 from sqllake.write.purge import remove_replaced_metadata
 
 iceberg_v3.install()  # PyIceberg writes v3 metadata and upgrades to v3 from here on
@@ -252,10 +251,7 @@ class Lakehouse:
         except Exception as exc:  # SQLAlchemy's when the database is unreachable, REST's
             if type(exc).__module__.startswith("sqlalchemy"):
                 raise OperationalError(f"cannot open catalog: {exc}") from exc
-            if type(exc).__module__.startswith("pyiceberg"):
-                error = translate(exc)
-                raise type(error)(f"cannot open catalog: {error.message}") from exc
-            raise
+            raise  # PyIceberg's (a REST catalog's refusal): the session translates it
 
     def close(self) -> None:
         """Release the catalog's database connections (a SQL catalog pools them)."""

@@ -13,7 +13,6 @@ from sqllake import errors
 from sqllake.catalog_open import CatalogSettings
 from sqllake.result import Result, python_values
 from sqllake.session import Session
-from sqllake.translation import translate
 from sqllake.write.settings import WriteSettings
 
 if TYPE_CHECKING:
@@ -350,10 +349,6 @@ class Cursor:
         try:
             while count is None or len(rows) < count:
                 rows.append(next(self._batch_rows))
-        except StopIteration:
+        except StopIteration:  # errors while rows stream come translated (see translating)
             pass
-        except errors.Error:
-            raise
-        except Exception as exc:
-            raise translate(exc) from exc
         return rows

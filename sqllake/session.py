@@ -15,7 +15,7 @@ import functools
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -30,7 +30,7 @@ from sqllake.plan.build import build
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
-from sqllake.translation import translate
+from sqllake.translation import translate, translating
 from sqllake.write.settings import WriteSettings
 
 if TYPE_CHECKING:
@@ -197,7 +197,15 @@ class Session:
         from sqllake.catalog import Lakehouse
         from sqllake.write.buffer import InsertBuffer
 
-        lakehouse = Lakehouse(self.settings)
+        try:
+            lakehouse = Lakehouse(self.settings)
+        except Error:
+            raise
+        except Exception as exc:  # the catalog's own refusal (REST): said as opening it
+            if not type(exc).__module__.startswith("pyiceberg"):
+                raise
+            error = translate(exc)
+            raise type(error)(f"cannot open catalog: {error.message}") from exc
         try:
             if not lakehouse.namespace_exists((DEFAULT_NAMESPACE,)):
                 lakehouse.create_namespace((DEFAULT_NAMESPACE,), if_not_exists=True)
@@ -335,6 +343,8 @@ class Session:
             tree, plan = _planned(text)
             self.engine.start_statement()
             result = HANDLERS[type(plan)](self, plan, params)
+            if result.reader is not None:  # its errors may come while it streams
+                result = replace(result, reader=translating(result.reader))
             if self.autocommit and not self.transaction.explicit and self.transaction.has_writes:
                 self._commit()
             return result

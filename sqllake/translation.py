@@ -1,14 +1,24 @@
 """The one translation of foreign exceptions into the PEP 249 hierarchy of :mod:`sqllake.errors`.
 
 DuckDB's, sqlglot's, PyIceberg's, PyArrow's and the operating system's exceptions become
-:class:`sqllake.errors.Error` subclasses here, at the execution boundary, and nowhere else.
+:class:`sqllake.errors.Error` subclasses here, and :func:`translate` is called in two
+places only: where a session runs a statement (:meth:`sqllake.session.Session.execute`,
+and where it opens and closes the catalog), and in :func:`translating`, the one wrapper
+around a result's stream of batches (an engine error can come while rows stream, after
+the statement returned). Handlers that know more about a foreign exception say so with
+:func:`sqllake.errors.add_hint` (or ``located``) and let it go; handlers that need to
+tell error kinds apart ask :func:`error_class` and :func:`marked`.
+
+Every message text of DuckDB looked at to tell an error's kind is read here: DuckDB's
+own prefixes and messages, and the markers of errors sqllake's generated SQL raises on
+purpose (``error('sqllake-...:N')``).
 """
 
 from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -24,6 +34,7 @@ from sqllake.errors import (
     NotSupportedError,
     OperationalError,
     ProgrammingError,
+    hint_of,
 )
 from sqllake.secrets import scrub
 
@@ -126,6 +137,7 @@ _DUCKDB_MESSAGES: dict[str, type[Error]] = {
 # DuckDB appends "LINE 1: <sql>" with a caret into the SQL sqllake generated, which is
 # not the user's text; only the first paragraph is kept, without the "Kind Error: " prefix.
 _QUOTED_NAME = re.compile(r'"([^"]+)"')
+_QUOTED_VALUE = re.compile(r"'((?:[^']|'')*)'")
 
 
 def _clean_message(exc: builtins.BaseException) -> str:
@@ -154,6 +166,53 @@ def _duckdb_message_class(exc: builtins.BaseException) -> type[Error] | None:
     return next((c for start, c in _DUCKDB_MESSAGES.items() if message.startswith(start)), None)
 
 
+# Errors sqllake's generated SQL raises on purpose, each with a number after the marker:
+# a value outside what a column can hold (the column's field id, see write/ranges.py), a
+# NULL in a NOT NULL path (the index of the path, see write/bulk.py).
+OUT_OF_RANGE = "sqllake-out-of-range:"
+NOT_NULL = "sqllake-not-null-violation:"
+_MARKED = {marker: re.compile(re.escape(marker) + r"(\d+)") for marker in (OUT_OF_RANGE, NOT_NULL)}
+
+# DuckDB's messages that name what they are about: (pattern, field of the error).
+_NAMED: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r'^Referenced column "([^"]+)" not found'), "column"),
+    (re.compile(r"^Table with name ([^\s]+) does not exist"), "table"),
+    (re.compile(r'^Values list "([^"]+)" does not have a column named "([^"]+)"'), "column"),
+)
+
+
+def _named(message: str) -> Iterator[tuple[str, str]]:
+    for pattern, field in _NAMED:
+        found = pattern.match(message)
+        if found is not None:
+            yield field, found.group(found.lastindex or 1)
+
+
+def marked(exc: builtins.BaseException, marker: str) -> int | None:
+    """The number after ``marker`` in the message of an error sqllake's SQL raised."""
+    found = _MARKED[marker].search(str(exc))
+    return int(found.group(1)) if found else None
+
+
+def quoted_value(exc: builtins.BaseException) -> str | None:
+    """The first value a message quotes ('forty' in DuckDB's "Could not convert string
+    'forty' to INT32"), unescaped."""
+    found = _QUOTED_VALUE.search(_clean_message(exc))
+    return found.group(1).replace("''", "'") if found else None
+
+
+def message_of(exc: builtins.BaseException) -> str:
+    """The message a translation of ``exc`` would carry (without hints or location)."""
+    return _clean_message(exc)
+
+
+def error_class(exc: builtins.BaseException) -> type[Error]:
+    """The PEP 249 class ``exc`` translates to."""
+    if isinstance(exc, Error):
+        return type(exc)
+    return hint_of(exc).kind or _error_class(exc)
+
+
 def _error_class(exc: builtins.BaseException) -> type[Error]:
     kind = _duckdb_message_class(exc) or _duckdb_kind(exc)
     if kind is not None:
@@ -177,18 +236,40 @@ def translate(
         return exc
     scrub(exc)
     message = _clean_message(exc)
-    offset = None
-    if locate_name is not None:
+    hint = hint_of(exc)
+    offset = hint.offset
+    if offset is None and locate_name is not None:
         for name in _QUOTED_NAME.findall(message):
             offset = locate_name(name)
             if offset is not None:
                 break
-    hint = next((_ICEBERG_HINTS[k] for k in type(exc).__mro__ if k in _ICEBERG_HINTS), None)
-    if hint is not None:
-        message = f"{hint}: {message}"
+    if offset is None:
+        offset = hint.near
+    said = next((_ICEBERG_HINTS[k] for k in type(exc).__mro__ if k in _ICEBERG_HINTS), None)
+    if said is not None:
+        message = f"{said}: {message}"
     if isinstance(exc, sqlglot.errors.ParseError) and exc.errors:
         first = exc.errors[0]
         message = str(first.get("description") or message)
-    error = _error_class(exc)(message, offset=offset)
+    named = {field: found for field, found in _named(message)}
+    error = error_class(exc)(
+        message, offset=offset, table=named.get("table"), column=named.get("column")
+    )
     error.__cause__ = exc if isinstance(exc, builtins.Exception) else None
     return error
+
+
+def translating(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    """``reader``, its errors translated: an engine error raised while batches stream
+    (after the statement returned) reaches the DB-API cursor and the shell as a PEP 249
+    error, as it would have from the statement."""
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from reader
+        except Error:
+            raise
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-from sqllake.cli.commands import run_command
 from sqllake.cli.report import NotUtf8, Source, report_error, report_internal
 from sqllake.cli.shell import Shell, Streams, show, summary
 from sqllake.errors import Error, ProgrammingError
@@ -70,6 +69,8 @@ def run_statement(shell: Shell, statement: Statement, io: Streams) -> None:
         shown = show(shell, shell.session.execute(statement.text), results.out)
         io.out.write(summary(shell, shown, time.monotonic() - started))
         return
+    from sqllake.cli.commands import run_command  # dot commands: imported by the first
+
     nested = run_command(shell, statement.text, results)
     if nested is not None:
         _run_nested(shell, nested, io)

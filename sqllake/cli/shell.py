@@ -10,10 +10,9 @@ from typing import TextIO
 import pyarrow as pa
 
 from sqllake.cli.render import COUNTED, RENDERERS
-from sqllake.errors import Error, OperationalError
+from sqllake.errors import OperationalError
 from sqllake.result import Result
 from sqllake.session import Session
-from sqllake.translation import translate
 
 # Formats for people, where .maxrows applies; the others are for programs and stay whole.
 FOR_PEOPLE = frozenset({"table", "line"})
@@ -72,19 +71,14 @@ class Shell:
 
 
 def batches(shell: Shell, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
-    """The reader's batches; an engine error raised while they stream (after
-    ``Session.execute`` returned) is translated as the DB-API cursor does. Stops with
-    ``statement cancelled`` once ``shell.cancel`` is set."""
-    try:
-        for batch in reader:
-            if shell.cancel.is_set():
-                raise OperationalError("statement cancelled")
-            shell.fetched += batch.num_rows
-            yield batch
-    except Error:
-        raise
-    except Exception as exc:
-        raise translate(exc) from exc
+    """The reader's batches (an engine error raised while they stream comes translated,
+    see :func:`sqllake.translation.translating`). Stops with ``statement cancelled``
+    once ``shell.cancel`` is set."""
+    for batch in reader:
+        if shell.cancel.is_set():
+            raise OperationalError("statement cancelled")
+        shell.fetched += batch.num_rows
+        yield batch
 
 
 def _first(

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from sqllake.errors import NotSupportedError
-from sqllake.translation import translate
 
 if TYPE_CHECKING:
     from sqllake.session import Session
@@ -21,11 +20,9 @@ def refuse_non_constant(expression: exp.Expr, message: str, offset: int) -> None
 
 
 def evaluate(session: Session, select_sql: str) -> tuple[Any, ...]:
-    """The row a constant SELECT gives; engine errors translated."""
-    try:
-        return session.engine.row(select_sql)
-    except Exception as exc:
-        raise translate(exc) from exc
+    """The row a constant SELECT gives (an engine error goes to the statement's
+    boundary; callers point it at the expression with ``located``)."""
+    return session.engine.row(select_sql)
 
 
 def moment(session: Session, sql: str) -> datetime.datetime | None:

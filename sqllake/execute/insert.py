@@ -12,7 +12,6 @@ files of a failed statement are deleted.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,7 +38,7 @@ from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
 from sqllake.storage import remove_files
-from sqllake.translation import translate
+from sqllake.translation import OUT_OF_RANGE, error_class, marked, quoted_value
 from sqllake.types import (
     arrow_schema,
     default_sql,
@@ -113,17 +112,16 @@ def write_order(table: Table) -> str:
 
 
 def _literal_in_values(
-    source: exp.Expr, targets: list[NestedField], message: str
+    source: exp.Expr, targets: list[NestedField], exc: BaseException
 ) -> tuple[NestedField, int, Any] | None:
     """The VALUES literal an engine conversion error quotes, with its column and row.
 
     DuckDB may fail while typing a VALUES list itself ('forty' beside 30), before any
     row can be probed; the value it quotes is then found in the statement.
     """
-    quoted = re.search(r"'((?:[^']|'')*)'", message)
-    if not isinstance(source, exp.Values) or quoted is None:
+    wanted = quoted_value(exc)
+    if not isinstance(source, exp.Values) or wanted is None:
         return None
-    wanted = quoted.group(1).replace("''", "'")
     for row, values in enumerate(source.expressions, start=1):
         items = values.expressions if isinstance(values, exp.Tuple) else [values]
         for column, item in enumerate(items[: len(targets)]):
@@ -154,9 +152,6 @@ def _first_bad_value(
         if found:
             return field, int(found[0][0]), found[0][1]
     return None
-
-
-_OUT_OF_RANGE = re.compile(re.escape(ranges.MARKER) + r"(\d+)")
 
 
 def _first_outside(
@@ -303,26 +298,38 @@ def insert_rows(
     except Error:
         raise
     except Exception as exc:
-        marked = _OUT_OF_RANGE.search(str(exc))
-        if marked is not None:
-            field = next(f for f in targets if f.field_id == int(marked[1]))
+        # A value that does not fit is found and named; any other error goes on to the
+        # statement's boundary as it came.
+        field_id = marked(exc, OUT_OF_RANGE)
+        if field_id is not None:
+            field = next(f for f in targets if f.field_id == field_id)
             column = f"__src.c{position[field.field_id]}"
             found = _first_outside(session, source_sql, aliases, column, field, params)
             row, value = found if found is not None else (None, "?")
-            raise DataError(ranges.message(value, field.name, str(name), row), offset=0) from exc
-        error = translate(exc)
-        if isinstance(error, DataError):
+            raise DataError(
+                ranges.message(value, field.name, str(name), row),
+                offset=0,
+                table=str(name),
+                column=field.name,
+                row=row,
+                value=None if found is None else str(value),
+            ) from exc
+        if error_class(exc) is DataError:
             bad = _first_bad_value(
                 session, source_sql, aliases, targets, params
-            ) or _literal_in_values(source.tree, targets, error.message)
+            ) or _literal_in_values(source.tree, targets, exc)
             if bad is not None:
                 field, row, value = bad
                 raise DataError(
                     f"value {value!r} does not fit column {field.name} "
                     f"({duckdb_type(field.field_type)}) of table {name} (row {row})",
                     offset=0,
+                    table=str(name),
+                    column=field.name,
+                    row=row,
+                    value=str(value),
                 ) from exc
-        raise error from exc
+        raise
     if not written.buffered:
         session.transaction.add(name, written.files)
     return written.rows

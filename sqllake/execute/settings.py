@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from sqllake.errors import NotSupportedError, ProgrammingError
+from sqllake.errors import NotSupportedError, ProgrammingError, add_hint
 from sqllake.execute import schema as schemas
 from sqllake.names import DEFAULT_NAMESPACE
 from sqllake.plan import nodes
@@ -27,7 +27,7 @@ from sqllake.plan.common import name_of
 from sqllake.read.engine import SESSION_SETTINGS, Stream
 from sqllake.result import Column, Result
 from sqllake.sql.dialect import DIALECT
-from sqllake.translation import translate
+from sqllake.translation import error_class
 
 if TYPE_CHECKING:
     from sqllake.session import Session
@@ -151,11 +151,10 @@ def _apply(session: Session, sql: str, offset: int) -> Stream | None:
     try:
         return session.engine.apply(sql)
     except Exception as exc:
-        error = translate(exc)
-        if type(error) is NotSupportedError and "LOCAL" not in sql.upper():
-            error = ProgrammingError(error.message)
-        error.offset = offset
-        raise error from exc
+        local = "LOCAL" in sql.upper()
+        refused = error_class(exc) is NotSupportedError and not local
+        add_hint(exc, offset=offset, kind=ProgrammingError if refused else None)
+        raise
 
 
 def _use(session: Session, name: str, value: exp.Expr | None, offset: int) -> Result:

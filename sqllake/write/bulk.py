@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from pyiceberg.types import FixedType, IcebergType, ListType, MapType, NestedFie
 
 from sqllake.errors import IntegrityError
 from sqllake.read.locations import local_path
+from sqllake.translation import NOT_NULL, marked
 from sqllake.types import quote_ident
 from sqllake.write.commit import data_file
 from sqllake.write.parquet import WriterOptions, WrittenFile
@@ -40,9 +40,9 @@ from sqllake.write.rows import not_null_message, writer_options
 
 # Iceberg codec names DuckDB's writer takes as they are.
 _CODECS = frozenset({"uncompressed", "snappy", "gzip", "zstd", "brotli", "lz4", "lz4_raw"})
-# An error the guard raises inside the query: the index of the NOT NULL path it broke.
-_MARKER = "sqllake-not-null-violation:"
-_MARKED = re.compile(re.escape(_MARKER) + r"(\d+)")
+# The guard raises an error inside the query naming the index of the NOT NULL path it
+# broke, after this marker (recognised by sqllake.translation.marked).
+_MARKER = NOT_NULL
 # DuckDB adds rows to a row group a vector (up to 2,048 rows) at a time and closes it
 # once it holds at least ROW_GROUP_SIZE rows: asking for the limit less a vector keeps
 # every group within the limit. Limits below a vector go through the Arrow writer.
@@ -158,7 +158,8 @@ def _not_null_error(
     """The error naming the path, and the row if a probe finds it, of a violation."""
     found = _first_null(run, select_sql, order, paths)
     index, row = found if found is not None else (marked, None)
-    return IntegrityError(not_null_message(paths[index].path, table, row))
+    path = paths[index].path
+    return IntegrityError(not_null_message(path, table, row), table=table, column=path, row=row)
 
 
 @dataclass(frozen=True)
@@ -212,10 +213,9 @@ def copy_rows(run: Run, table: Table, table_name: str, select_sql: str, order: s
         try:
             written = run(statement)
         except Exception as exc:
-            marked = _MARKED.search(str(exc))
-            if marked is None:
+            index = marked(exc, NOT_NULL)
+            if index is None:
                 raise
-            index = int(marked.group(1))
             raise _not_null_error(
                 run, select_sql, order.strip(), paths, index, table_name
             ) from None

@@ -23,9 +23,8 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
+from sqllake.translation import OUT_OF_RANGE as MARKER
 from sqllake.types import quote_ident
-
-MARKER = "sqllake-out-of-range:"
 
 # Temporal type -> the SQL test of a value outside what a write can hold.
 _BOUNDS: dict[type[IcebergType], tuple[str, str]] = {

@@ -90,7 +90,9 @@ def _check_not_null(
         missing = pc.and_(missing, present)
     if not field.nullable and pc.any(missing).as_py():
         row = first_row + int(pc.index(missing, True).as_py())
-        raise IntegrityError(not_null_message(path, table_name, row))
+        raise IntegrityError(
+            not_null_message(path, table_name, row), table=table_name, column=path, row=row
+        )
     if isinstance(field.type, pa.StructType):
         inner = pc.is_valid(column) if present is None else pc.and_(present, pc.is_valid(column))
         for i in range(field.type.num_fields):
