@@ -135,3 +135,23 @@ def test_names_kept_apart_for_start_up_match_their_owners() -> None:
 
     assert tuple(RENDERERS) == FORMATS
     assert set(VIEWS) == INFORMATION_VIEWS
+
+
+def test_foreign_errors_are_translated_in_one_place() -> None:
+    # The session's statement boundary and the wrapper of streamed results
+    # (translation.translating) call translate; handlers hint and let errors go.
+    allowed = {PACKAGE / "session.py", PACKAGE / "translation.py"}
+    for path in _modules():
+        if path in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            named = isinstance(node, ast.ImportFrom) and any(
+                alias.name == "translate" for alias in node.names
+            )
+            called = (
+                isinstance(node, ast.Attribute)
+                and node.attr == "translate"
+                and isinstance(node.value, ast.Name)
+                and node.value.id in ("translation", "errors")
+            )
+            assert not named and not called, f"{path.relative_to(PACKAGE)} translates"

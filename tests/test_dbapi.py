@@ -323,3 +323,44 @@ def test_an_interrupt_while_a_write_is_planned_cancels_it(
         con.execute("INSERT INTO t SELECT * FROM range(100000)")
     monkeypatch.setattr(lakehouse, "load", load)
     assert con.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
+
+
+def _raised(cur: sqllake.Cursor, sql: str, kind: type[sqllake.Error]) -> sqllake.Error:
+    with pytest.raises(kind) as raised:
+        cur.execute(sql)
+        cur.fetchall()
+    return raised.value
+
+
+def test_errors_carry_what_they_are_about_beside_the_message(con: sqllake.Connection) -> None:
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id BIGINT NOT NULL, n INTEGER, ts TIMESTAMP)")
+    bad = _raised(cur, "INSERT INTO t VALUES (1, 2, NULL), (2, 'forty', NULL)", sqllake.DataError)
+    assert (bad.diag.table_name, bad.diag.column_name) == ("default.t", "n")
+    assert (bad.diag.row_number, bad.diag.value) == (2, "forty")
+    null = _raised(
+        cur, "INSERT INTO t VALUES (1, 2, NULL), (NULL, 3, NULL)", sqllake.IntegrityError
+    )
+    assert (null.diag.table_name, null.diag.column_name, null.diag.row_number) == (
+        "default.t",
+        "id",
+        2,
+    )
+    outside = _raised(
+        cur, "INSERT INTO t VALUES (1, 2, TIMESTAMP '10000-01-01')", sqllake.DataError
+    )
+    assert (outside.diag.column_name, outside.diag.row_number) == ("ts", 1)
+    assert outside.diag.value is not None and outside.diag.value.startswith("10000-01-01")
+    unknown = _raised(cur, "SELECT id, nope FROM t", sqllake.ProgrammingError)
+    assert unknown.diag.column_name == "nope"
+    assert unknown.diag.statement_position == len("SELECT id, ") + 1
+    cur.execute("SELECT count(*) FROM t")
+    assert cur.fetchone() == (0,)  # nothing was written
+
+
+def test_an_error_while_rows_stream_is_a_pep_249_error(con: sqllake.Connection) -> None:
+    cur = con.cursor()
+    # The division fails on a row far into the result, after execute returned.
+    cur.execute("SELECT 10 // (x - 200000) FROM range(300000) AS r(x)")
+    with pytest.raises(sqllake.DataError, match="Division by zero"):
+        cur.fetchall()

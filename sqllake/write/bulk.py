@@ -36,7 +36,7 @@ from sqllake.translation import NOT_NULL, marked
 from sqllake.types import quote_ident
 from sqllake.write.commit import data_file
 from sqllake.write.parquet import WriterOptions, WrittenFile
-from sqllake.write.rows import not_null_message, writer_options
+from sqllake.write.rows import not_null_error, writer_options
 
 # Iceberg codec names DuckDB's writer takes as they are.
 _CODECS = frozenset({"uncompressed", "snappy", "gzip", "zstd", "brotli", "lz4", "lz4_raw"})
@@ -158,8 +158,7 @@ def _not_null_error(
     """The error naming the path, and the row if a probe finds it, of a violation."""
     found = _first_null(run, select_sql, order, paths)
     index, row = found if found is not None else (marked, None)
-    path = paths[index].path
-    return IntegrityError(not_null_message(path, table, row), table=table, column=path, row=row)
+    return not_null_error(paths[index].path, table, row)
 
 
 @dataclass(frozen=True)

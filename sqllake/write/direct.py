@@ -40,10 +40,9 @@ from pyiceberg.types import (
 )
 from sqlglot import exp
 
-from sqllake.errors import IntegrityError
 from sqllake.types import arrow_schema
 from sqllake.write.literals import UNSURE, literal, values_in
-from sqllake.write.rows import conform, not_null_message
+from sqllake.write.rows import conform, not_null_error
 
 _FLOAT_MAX = 3.4028234663852886e38
 
@@ -169,5 +168,5 @@ def direct_rows(
     for column, arrow_field in zip(columns, arrow, strict=True):
         if not arrow_field.nullable and column.null_count:
             first = column.is_valid().to_pylist().index(False) + 1
-            raise IntegrityError(not_null_message(arrow_field.name, table_name, first))
+            raise not_null_error(arrow_field.name, table_name, first)
     return batch

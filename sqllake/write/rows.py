@@ -66,10 +66,11 @@ def conform(
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def not_null_message(path: str, table_name: str, row: int | None) -> str:
-    """What a NOT NULL violation says, whichever writer found it."""
+def not_null_error(path: str, table_name: str, row: int | None) -> IntegrityError:
+    """A NOT NULL violation, whichever writer found it."""
     where = f" (row {row})" if row is not None else ""
-    return f"NULL value in column {path} of table {table_name} violates NOT NULL{where}"
+    message = f"NULL value in column {path} of table {table_name} violates NOT NULL{where}"
+    return IntegrityError(message, table=table_name, column=path, row=row)
 
 
 def _check_not_null(
@@ -90,9 +91,7 @@ def _check_not_null(
         missing = pc.and_(missing, present)
     if not field.nullable and pc.any(missing).as_py():
         row = first_row + int(pc.index(missing, True).as_py())
-        raise IntegrityError(
-            not_null_message(path, table_name, row), table=table_name, column=path, row=row
-        )
+        raise not_null_error(path, table_name, row)
     if isinstance(field.type, pa.StructType):
         inner = pc.is_valid(column) if present is None else pc.and_(present, pc.is_valid(column))
         for i in range(field.type.num_fields):

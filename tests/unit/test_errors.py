@@ -70,3 +70,62 @@ def test_duckdb_errors_of_a_broad_kind_are_told_apart_by_message(
     exc: Exception, expected: str
 ) -> None:
     assert type(translate(exc)).__name__ == f"{expected}Error"
+
+
+def test_a_diagnostic_names_what_the_error_is_about() -> None:
+    error = errors.DataError(
+        "bad value", offset=3, table="s.t", column="ts", row=2, value="x"
+    ).locate("ab\ncdef")
+    assert error.diag == errors.Diagnostic("s.t", "ts", 2, "x", 4)
+    assert errors.ProgrammingError("bad").locate("text").diag == errors.Diagnostic()
+
+
+def test_a_diagnostic_masks_a_credential_in_the_value() -> None:
+    error = errors.DataError("bad", value="postgresql://u:hunter2@db/x")
+    assert error.diag.value == "postgresql://u:***@db/x"
+
+
+@pytest.mark.parametrize(
+    ("exc", "table", "column"),
+    [
+        (duckdb.BinderException('Binder Error: Referenced column "nope" not found'), None, "nope"),
+        (duckdb.CatalogException("Catalog Error: Table with name zz does not exist!"), "zz", None),
+        (duckdb.ConversionException("Conversion Error: bad"), None, None),
+    ],
+)
+def test_translation_fills_the_names_duckdb_reports(
+    exc: Exception, table: str | None, column: str | None
+) -> None:
+    diag = translate(exc).diag
+    assert (diag.table_name, diag.column_name) == (table, column)
+
+
+def test_a_hint_places_and_classes_a_foreign_exception() -> None:
+    exc = duckdb.NotImplementedException('Not implemented Error: "nope" unknown')
+    errors.add_hint(exc, offset=5, kind=errors.ProgrammingError)
+    errors.add_hint(exc, offset=9)  # an outer block's hint does not replace the inner one
+    error = translate(exc, locate_name=lambda name: 1)
+    assert type(error) is errors.ProgrammingError and error.offset == 5
+
+
+def test_located_points_a_foreign_exception_only_when_no_name_is_found() -> None:
+    def raised(message: str) -> BaseException:
+        try:
+            with errors.located(4):
+                raise duckdb.BinderException(message)
+        except duckdb.BinderException as exc:
+            return exc
+        raise AssertionError("not raised")
+
+    quoting = raised('Binder Error: Referenced column "a" not found')
+    assert translate(quoting, locate_name=lambda name: 11).offset == 11
+    plain = raised("Binder Error: something")
+    assert translate(plain, locate_name=lambda name: 11).offset == 4
+
+
+def test_markers_of_sqllake_errors_are_read_in_one_place() -> None:
+    from sqllake.translation import NOT_NULL, OUT_OF_RANGE, marked
+
+    exc = duckdb.InvalidInputException(f"Invalid Input Error: {OUT_OF_RANGE}17")
+    assert marked(exc, OUT_OF_RANGE) == 17
+    assert marked(exc, NOT_NULL) is None
