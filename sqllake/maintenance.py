@@ -60,7 +60,7 @@ from sqllake.write.compact import (
     candidates_by_partition,
     plan_groups,
 )
-from sqllake.write.expire import Expired, ExpiryRequest, expire, plan_expiry
+from sqllake.write.expire import Expired, ExpiryRequest, expire, may_expire, plan_expiry
 from sqllake.write.manifest_rewrite import ManifestsRewritten, rewrite_manifests
 from sqllake.write.orphans import DEFAULT_ORPHAN_AGE_MS, remove_orphan_files
 
@@ -264,6 +264,8 @@ EXPIRY_BATCH = 10
 
 def _expiry(run: _Run, table: Table, result: Maintained) -> Maintained:
     request = ExpiryRequest(now_ms=int(time.time() * 1000))
+    if not may_expire(table.metadata, request.now_ms):
+        return result
     expiring = len(plan_expiry(table.metadata, request).snapshot_ids)
     enough = len(table.metadata.snapshots) // EXPIRY_BATCH if run.automatic else 0
     if not expiring or expiring < enough:

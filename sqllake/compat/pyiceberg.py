@@ -29,7 +29,7 @@ from pyiceberg.manifest import DataFile, ManifestEntry, ManifestEntryStatus, Man
 from pyiceberg.serializers import Compressor
 from pyiceberg.table import StagedTable, Table, TableProperties, Transaction
 from pyiceberg.table.locations import load_location_provider
-from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.metadata import TableMetadata, TableMetadataCommonFields
 from pyiceberg.table.snapshots import Operation, Snapshot, Summary
 from pyiceberg.table.update import (
     AddSnapshotUpdate,
@@ -74,6 +74,33 @@ class IncrementalTransaction(Transaction):
             now = datetime_to_millis(datetime.now().astimezone())
             self._view = self._view.model_copy(update={"last_updated_ms": now})
         return self._view
+
+
+# PyIceberg finds a snapshot by id with a scan of the snapshot list, about ten times per
+# commit: on a table with a long history the scans outweigh the commit. Metadata models
+# are frozen and every update builds a new snapshot list, so an index made for one list
+# object stays true for as long as that object lives (the index keeps it alive).
+_SNAPSHOT_INDEXES: dict[int, tuple[list[Snapshot], dict[int, Snapshot]]] = {}
+_SNAPSHOT_INDEXES_KEPT = 32
+_SCAN_BELOW = 16  # a short list is scanned faster than indexed
+
+
+def _snapshot_by_id(self: TableMetadataCommonFields, snapshot_id: int) -> Snapshot | None:
+    snapshots = self.snapshots
+    if len(snapshots) < _SCAN_BELOW:
+        return next((s for s in snapshots if s.snapshot_id == snapshot_id), None)
+    entry = _SNAPSHOT_INDEXES.get(id(snapshots))
+    if entry is None or entry[0] is not snapshots:
+        if len(_SNAPSHOT_INDEXES) >= _SNAPSHOT_INDEXES_KEPT:
+            _SNAPSHOT_INDEXES.clear()
+        entry = (snapshots, {s.snapshot_id: s for s in snapshots})
+        _SNAPSHOT_INDEXES[id(snapshots)] = entry
+    return entry[1].get(snapshot_id)
+
+
+def install() -> None:
+    """Make PyIceberg's snapshot lookup by id a dictionary lookup (see above)."""
+    TableMetadataCommonFields.snapshot_by_id = _snapshot_by_id  # type: ignore[method-assign]
 
 
 def transaction(table: Table) -> Transaction:
@@ -134,9 +161,38 @@ def metadata_json(metadata: TableMetadata) -> bytes:
     # PyIceberg's setting for writing a missing current snapshot id as -1.
     exclude_none = not Config().get_bool("legacy-current-snapshot-id")
     head = metadata.model_dump_json(exclude={"snapshots"}, exclude_none=exclude_none)
-    version = metadata.format_version
-    body = ",".join(_snapshot_json(s, version, exclude_none) for s in metadata.snapshots)
+    body = _snapshots_json(metadata.snapshots, metadata.format_version, exclude_none)
     return f'{head[:-1]},"snapshots":[{body}]}}'.encode()
+
+
+# The snapshot list of a commit is mostly the list of the commit before with one or two
+# snapshots added: its JSON is that list's JSON and theirs, not one piece per snapshot.
+_BODIES: OrderedDict[tuple[object, ...], str] = OrderedDict()
+_BODIES_KEPT = 8
+_APPENDED_AT_MOST = 3
+
+
+def _snapshots_json(snapshots: Sequence[Snapshot], format_version: int, exclude_none: bool) -> str:
+    keys = tuple((s.snapshot_id, s.manifest_list) for s in snapshots)
+    found = _BODIES.get((format_version, exclude_none, keys))
+    if found is not None:
+        return found
+    parts: list[str] = []
+    for added in range(1, min(_APPENDED_AT_MOST, len(keys) - 1) + 1):
+        before = _BODIES.get((format_version, exclude_none, keys[:-added]))
+        if before is not None:
+            parts = [
+                before,
+                *(_snapshot_json(s, format_version, exclude_none) for s in snapshots[-added:]),
+            ]
+            break
+    else:
+        parts = [_snapshot_json(s, format_version, exclude_none) for s in snapshots]
+    body = ",".join(parts)
+    _BODIES[(format_version, exclude_none, keys)] = body
+    if len(_BODIES) > _BODIES_KEPT:
+        _BODIES.popitem(last=False)
+    return body
 
 
 def added_snapshot_ids(transaction: Transaction) -> frozenset[int]:

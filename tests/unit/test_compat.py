@@ -233,3 +233,23 @@ def test_rewrite_manifests_keeps_entries_their_snapshot_and_sequence_numbers(
     assert after == before
     assert snapshot.summary["total-records"] == "6"
     assert table.scan().to_arrow().num_rows == 6
+
+
+def test_snapshot_lookup_by_id_finds_every_snapshot_of_a_long_history(
+    catalog: SqlCatalog,
+) -> None:
+    table = catalog.create_table("ns.long", schema=pa.schema([("a", pa.int64())]))
+    for value in range(compat._SCAN_BELOW + 4):
+        table.append(pa.table({"a": [value]}))
+    metadata = table.metadata
+    for snapshot in metadata.snapshots:
+        assert metadata.snapshot_by_id(snapshot.snapshot_id) is snapshot
+    assert metadata.snapshot_by_id(-1) is None
+    # A later metadata (a new snapshot list) is looked up in its own list.
+    table.append(pa.table({"a": [0]}))
+    newest = table.metadata.current_snapshot()
+    assert newest is not None and newest.snapshot_id not in {
+        s.snapshot_id for s in metadata.snapshots
+    }
+    assert table.metadata.snapshot_by_id(newest.snapshot_id) is newest
+    assert metadata.snapshot_by_id(newest.snapshot_id) is None
