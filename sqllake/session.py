@@ -39,8 +39,8 @@ from sqllake.properties import table_property
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
+from sqllake.sql.text import qualified_name
 from sqllake.storage import remove_files
-from sqllake.types import quote_ident
 from sqllake.write.buffer import InsertBuffer, flushed_sequence
 from sqllake.write.commit import append_action, commit_with_retry
 from sqllake.write.ordering import sort_rows
@@ -278,7 +278,7 @@ class Session:
         key = (name, snapshot.snapshot_id if snapshot else None)
         if committed is None:
             if key not in self._counted:
-                qualified = ".".join(quote_ident(part) for part in name.identifier)
+                qualified = qualified_name(name.identifier)
                 _, plan = _planned(f"SELECT count(*) FROM {qualified}")
                 assert isinstance(plan, nodes.Query)
                 self._counted[key] = int(self.engine.row(prepare(self, plan).sql)[0])

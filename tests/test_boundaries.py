@@ -58,3 +58,39 @@ def test_mypy_strict_is_clean() -> None:
         cwd=PACKAGE.parent,
     )
     assert out.returncode == 0, out.stdout
+
+
+_QUOTES = {"'", "''", '"', '""'}
+
+
+def _hand_quoting(tree: ast.AST) -> list[int]:
+    """Lines that double or wrap quotes by hand: ``x.replace("'", "''")``, ``'"' + name``."""
+    lines = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "replace"
+            and len(node.args) == 2
+            and all(isinstance(a, ast.Constant) and a.value in _QUOTES for a in node.args)
+        ):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            sides = (node.left, node.right)
+            if any(isinstance(s, ast.Constant) and s.value in {"'", '"'} for s in sides):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_sql_text_is_quoted_in_one_place() -> None:
+    owner = PACKAGE / "sql" / "text.py"
+    for path in _modules():
+        if path != owner:
+            found = _hand_quoting(ast.parse(path.read_text()))
+            assert not found, f"{path.relative_to(PACKAGE)} quotes SQL by hand at lines {found}"
+
+
+def test_the_quoting_check_finds_hand_quoting() -> None:
+    assert _hand_quoting(ast.parse("x = \"'\" + s.replace(\"'\", \"''\") + \"'\""))
+    assert _hand_quoting(ast.parse("x = '\"' + name + '\"'"))
+    assert not _hand_quoting(ast.parse("x = quote_string(s)"))

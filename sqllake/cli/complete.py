@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from sqllake.catalog import TableName
 from sqllake.session import Session
-from sqllake.types import quote_ident
+from sqllake.sql.text import quote_identifier, unquote_identifier
 
 _KEYWORD_TEXT = """
     SELECT FROM WHERE GROUP BY HAVING ORDER LIMIT OFFSET DISTINCT AS AND OR NOT IN IS NULL
@@ -85,11 +85,7 @@ def tokens(text: str) -> list[Token]:
 
 def ident(name: str) -> str:
     """``name`` as SQL spells it: bare when it is plain lower case, else quoted."""
-    return name if _SIMPLE.fullmatch(name) else quote_ident(name)
-
-
-def _unquote(part: str) -> str:
-    return part[1:-1].replace('""', '"') if part.startswith('"') else part
+    return name if _SIMPLE.fullmatch(name) else quote_identifier(name)
 
 
 def _current_statement(before: str, after: str) -> tuple[str, str]:
@@ -120,7 +116,7 @@ def _name_at(words: list[Token], i: int) -> tuple[list[str], int]:
     """The dotted name starting at ``words[i]``: its parts and the index after it."""
     parts: list[str] = []
     while i < len(words) and words[i].kind in ("word", "quoted"):
-        parts.append(_unquote(words[i].text))
+        parts.append(unquote_identifier(words[i].text))
         if i + 1 < len(words) and words[i + 1].text == ".":
             i += 2
             continue
@@ -220,7 +216,7 @@ def _sql(names: Names, statement: str, before: str) -> list[Suggestion]:
     word = typed.group(0) if typed else ""
     if "." in word:
         qualifier, _, prefix = word.rpartition(".")
-        return _qualified(names, statement, _unquote(qualifier.split(".")[-1]), prefix)
+        return _qualified(names, statement, unquote_identifier(qualifier.split(".")[-1]), prefix)
     previous = tokens(before[: len(before) - len(word)])
     last = previous[-1].text.upper() if previous else ""
     if _names_setting(previous):

@@ -22,9 +22,10 @@ from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.read.changes import Bound, change_sql, empty_sql, plan_changes, snapshot_range
 from sqllake.read.locations import SQL_NORMALIZE
-from sqllake.read.query import normalize, offset_of
 from sqllake.read.timetravel import schema_of
 from sqllake.sql.dialect import DIALECT
+from sqllake.sql.syntax import normalize, offset_of
+from sqllake.sql.text import quote_string, string_list
 
 if TYPE_CHECKING:
     from sqllake.session import Session
@@ -85,10 +86,9 @@ def _table_name(session: Session, argument: exp.Expr, offset: int) -> TableName:
 
 def _referenced(session: Session) -> Callable[[list[str]], set[str]]:
     def referenced(delete_files: list[str]) -> set[str]:
-        listed = ", ".join("'" + p.replace("'", "''") + "'" for p in delete_files)
         (paths,) = session.engine.row(
             f"SELECT list(DISTINCT {SQL_NORMALIZE.format('file_path')}) "
-            f"FROM read_parquet([{listed}])"
+            f"FROM read_parquet({string_list(delete_files)})"
         )
         return set(paths or [])
 
@@ -124,9 +124,8 @@ def feed_sql(session: Session, node: exp.Table) -> str:
 
 def snapshot_feed_sql(table: str, parent: int | None, snapshot: int) -> str:
     """The query of one snapshot's changes (``parent`` None: the table's first)."""
-    literal = "'" + table.replace("'", "''") + "'"
     start = "NULL" if parent is None else str(parent)
-    return f"SELECT * FROM {FUNCTION}({literal}, {start}, {snapshot})"
+    return f"SELECT * FROM {FUNCTION}({quote_string(table)}, {start}, {snapshot})"
 
 
 def point_at_feed(session: Session, node: exp.Table) -> None:

@@ -38,13 +38,13 @@ from sqllake.errors import DataError, Error, NotSupportedError, ProgrammingError
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
+from sqllake.sql.text import quote_identifier, unquote_string
 from sqllake.storage import remove_files
 from sqllake.types import (
     arrow_schema,
     default_sql,
     duckdb_type,
     parse_sql_type,
-    quote_ident,
     unwritable,
 )
 from sqllake.write import bulk, ranges
@@ -99,14 +99,14 @@ def write_order(table: Table) -> str:
             and "." not in name
             and isinstance(partition_field.transform, _ORDER_KEEPING)
         ):
-            terms.append(f"{quote_ident(name)} ASC NULLS FIRST")
+            terms.append(f"{quote_identifier(name)} ASC NULLS FIRST")
     for field in table.sort_order().fields:
         name = schema.find_column_name(field.source_id)
         if name is None or not isinstance(field.transform, IdentityTransform) or "." in name:
             continue
         direction = "DESC" if field.direction == SortDirection.DESC else "ASC"
         nulls = "NULLS FIRST" if field.null_order == NullOrder.NULLS_FIRST else "NULLS LAST"
-        terms.append(f"{quote_ident(name)} {direction} {nulls}")
+        terms.append(f"{quote_identifier(name)} {direction} {nulls}")
     unique = list(dict.fromkeys(terms))
     return f" ORDER BY {', '.join(unique)}" if unique else ""
 
@@ -122,7 +122,7 @@ def _literal_in_values(
     quoted = re.search(r"'((?:[^']|'')*)'", message)
     if not isinstance(source, exp.Values) or quoted is None:
         return None
-    wanted = quoted.group(1).replace("''", "'")
+    wanted = unquote_string(quoted.group(1))
     for row, values in enumerate(source.expressions, start=1):
         items = values.expressions if isinstance(values, exp.Tuple) else [values]
         for column, item in enumerate(items[: len(targets)]):
@@ -291,7 +291,7 @@ def insert_rows(
             cast_sql = ranges.guarded(cast_sql, cast_sql, field.field_type, field.field_id)
         else:  # a column the INSERT leaves out gets its write default
             cast_sql = default_sql(field.write_default, field.field_type)
-        casts.append(f"{cast_sql} AS {quote_ident(field.name)}")
+        casts.append(f"{cast_sql} AS {quote_identifier(field.name)}")
     typed_sql = prepare(session, typed).sql if typed is not source else source_sql
     cast = _CastSource(
         f"SELECT {', '.join(casts)} FROM ({typed_sql}) AS __src({aliases})", write_order(table)

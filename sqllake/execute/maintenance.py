@@ -25,7 +25,7 @@ from sqllake.execute.constants import moment
 from sqllake.read.pushdown import row_filter
 from sqllake.result import Result
 from sqllake.sql.dialect import DIALECT
-from sqllake.types import quote_ident
+from sqllake.sql.text import quote_identifier, quote_string
 from sqllake.write.buffer import flushed_sequence
 from sqllake.write.compact import CompactOptions, refuse_unwritable_format
 from sqllake.write.expire import ExpiryRequest, expire
@@ -60,7 +60,7 @@ def _ms(session: Session, args: Args, at: At, key: str) -> int | None:
         elif isinstance(value, datetime.date):
             found = datetime.datetime.combine(value, datetime.time())
         elif isinstance(value, str):
-            found = moment(session, "'" + value.replace("'", "''") + "'")
+            found = moment(session, quote_string(value))
         else:
             raise ProgrammingError(f"{key} must be a timestamp, not {value!r}")
         assert found is not None
@@ -177,7 +177,7 @@ def _sort_order(schema: Schema, text: str, offset: int) -> str:
         nulls_first = ordered.args.get("nulls_first")
         first = not descending if nulls_first is None else bool(nulls_first)
         terms.append(
-            f"{quote_ident(column)} {'DESC' if descending else 'ASC'} "
+            f"{quote_identifier(column)} {'DESC' if descending else 'ASC'} "
             f"NULLS {'FIRST' if first else 'LAST'}"
         )
     return " ORDER BY " + ", ".join(terms)

@@ -26,13 +26,13 @@ from sqllake.plan import nodes
 from sqllake.read.information_schema import STATISTICS, table_statistics
 from sqllake.result import Result
 from sqllake.secrets import mask_properties
+from sqllake.sql.text import qualified_name, quote_identifier, quote_string
 from sqllake.types import (
     default_literal,
     duckdb_type,
     field_ids,
     iceberg_type,
     parse_sql_type,
-    quote_ident,
     v3_feature,
 )
 from sqllake.write.partitioning import build_spec
@@ -226,13 +226,9 @@ def describe_table(session: Session, plan: nodes.DescribeTable, params: Sequence
     return Result.rows("DESCRIBE", columns, rows)
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _partition_sql(schema: Schema, field: PartitionField) -> str | None:
     """A partition field in PARTITIONED BY syntax (None for a void field, which is inert)."""
-    column = quote_ident(schema.find_column_name(field.source_id) or "")
+    column = quote_identifier(schema.find_column_name(field.source_id) or "")
     transform = field.transform
     if isinstance(transform, IdentityTransform):
         return column
@@ -252,18 +248,18 @@ def show_create_table(
     table = session.load(name, plan.name.offset)
     columns = []
     for f in table.schema().fields:
-        line = f"  {quote_ident(f.name)} {duckdb_type(f.field_type, declared=True)}"
+        line = f"  {quote_identifier(f.name)} {duckdb_type(f.field_type, declared=True)}"
         line += " NOT NULL" if f.required else ""
         line += f" DEFAULT {default_sql(f)}" if f.write_default is not None else ""
-        line += f" COMMENT {_sql_string(f.doc)}" if f.doc else ""
+        line += f" COMMENT {quote_string(f.doc)}" if f.doc else ""
         columns.append(line)
     schema = table.schema()
     if schema.identifier_field_ids:
         key = ", ".join(
-            quote_ident(schema.find_column_name(i) or "") for i in schema.identifier_field_ids
+            quote_identifier(schema.find_column_name(i) or "") for i in schema.identifier_field_ids
         )
         columns.append(f"  PRIMARY KEY ({key})")
-    qualified = ".".join(quote_ident(p) for p in name.identifier)
+    qualified = qualified_name(name.identifier)
     text = f"CREATE TABLE {qualified} (\n" + ",\n".join(columns) + "\n)"
     partitioning = [_partition_sql(schema, f) for f in table.spec().fields]
     if any(partitioning):
@@ -275,7 +271,7 @@ def show_create_table(
     properties = {**mask_properties(shown), "format-version": str(table.format_version)}
     if properties:
         listed = ",\n".join(
-            f"  {_sql_string(k)} = {_sql_string(v)}" for k, v in sorted(properties.items())
+            f"  {quote_string(k)} = {quote_string(v)}" for k, v in sorted(properties.items())
         )
         text += f"\nWITH (\n{listed}\n)"
     statements = [text]
@@ -295,7 +291,7 @@ def _write_order_sql(table: Table) -> str | None:
         return None
     schema = table.schema()
     return ", ".join(
-        f"{quote_ident(schema.find_column_name(f.source_id) or '')} "
+        f"{quote_identifier(schema.find_column_name(f.source_id) or '')} "
         f"{'DESC' if f.direction == SortDirection.DESC else 'ASC'} "
         f"NULLS {'FIRST' if f.null_order == NullOrder.NULLS_FIRST else 'LAST'}"
         for f in fields

@@ -34,7 +34,7 @@ from sqllake.catalog import TableName
 from sqllake.errors import OperationalError, ProgrammingError
 from sqllake.read.scan import DataFileRef, DeleteFileRef, ScanPlan, plan_scan
 from sqllake.read.timetravel import snapshot_as_of, snapshot_by_version
-from sqllake.types import quote_ident
+from sqllake.sql.text import quote_identifier
 
 # The columns the feed adds to the table's own, in order, with their DuckDB types.
 CHANGE_COLUMNS = (
@@ -267,8 +267,8 @@ def _tagged(select: str, kind: str, change: SnapshotChange) -> str:
 
 def _paired(select: str, schema: Schema, keys: Sequence[str]) -> str:
     """Turn a key deleted once and inserted once into an update pair."""
-    partition = ", ".join(quote_ident(k) for k in keys)
-    columns = ", ".join(quote_ident(f.name) for f in schema.fields)
+    partition = ", ".join(quote_identifier(k) for k in keys)
+    columns = ", ".join(quote_identifier(f.name) for f in schema.fields)
     counted = (
         f"SELECT *, count(*) FILTER (WHERE _change_type = 'delete') OVER __k AS __deletes, "
         f"count(*) FILTER (WHERE _change_type = 'insert') OVER __k AS __inserts "

@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from sqllake.sql.text import string_list
 from sqllake.storage import OBJECT_STORE_SCHEMES, DuckDBFileSystem
 
 DEFAULT_BATCH_ROWS = 10_000
@@ -145,7 +146,7 @@ class Engine:
 
     def field_ids(self, paths: Sequence[str]) -> dict[str, set[int]]:
         """The Iceberg field ids each Parquet file holds, from the file footers."""
-        listed = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+        listed = string_list(paths)
         found: dict[str, set[int]] = {path: set() for path in paths}
         query = (
             f"SELECT file_name, field_id FROM parquet_schema({listed}) WHERE field_id IS NOT NULL"
