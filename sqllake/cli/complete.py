@@ -2,9 +2,9 @@
 the columns of the tables the statement names (aliases too).
 
 Plain Python over the text before and after the cursor (the prompt_toolkit adapter is
-in :mod:`.repl`). The statement is read with a small tolerant tokenizer, since the text
-being typed is rarely valid SQL; :func:`suggest` never raises on any text. The names
-come from a :class:`NameCache`, refreshed on a background thread after DDL so that
+in :mod:`.repl`). The statement is read with the shared tolerant lexer
+(:mod:`sqllake.sql.lexer`), since the text being typed is rarely valid SQL; :func:`suggest`
+never raises on any text. The names come from a :class:`NameCache`, refreshed on a background thread after DDL so that
 completing never waits for the catalog.
 """
 
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sqllake.catalog import TableName
 from sqllake.session import Session
+from sqllake.sql.lexer import Token, lex
 from sqllake.sql.text import quote_identifier, unquote_identifier
 
 _KEYWORD_TEXT = """
@@ -38,11 +39,6 @@ SETTING_WORDS = frozenset({"SET", "RESET", "PRAGMA"})
 _SCOPE_WORDS = frozenset({"SESSION", "GLOBAL", "LOCAL"})
 TABLE_WORDS = frozenset({"FROM", "JOIN", "INTO", "UPDATE", "TABLE", "DESCRIBE"})
 
-_TOKEN = re.compile(
-    r"""(?P<string>'(?:[^']|'')*'?)|(?P<quoted>"(?:[^"]|"")*"?)|(?P<comment>--[^\n]*|/\*(?:.|\n)*?(?:\*/|$))
-    |(?P<word>[A-Za-z_][\w$]*)|(?P<number>\d+(?:\.\d*)?)|(?P<blank>\s+)|(?P<other>.)""",
-    re.VERBOSE,
-)
 _TYPED = re.compile(r'(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")*")\.)*[A-Za-z_\w$]*$')
 _SIMPLE = re.compile(r"[a-z_][a-z0-9_$]*")
 
@@ -71,16 +67,9 @@ class Names:
     settings: tuple[str, ...] = ()  # DuckDB's settings (SET name = ...)
 
 
-@dataclass(frozen=True)
-class Token:
-    kind: str
-    text: str
-
-
 def tokens(text: str) -> list[Token]:
     """Tokens of ``text``, blanks and comments left out; unterminated literals allowed."""
-    found = [Token(m.lastgroup or "other", m.group(0)) for m in _TOKEN.finditer(text)]
-    return [t for t in found if t.kind not in ("blank", "comment")]
+    return [t for t in lex(text) if t.kind not in ("blank", "comment")]
 
 
 def ident(name: str) -> str:
@@ -91,23 +80,23 @@ def ident(name: str) -> str:
 def _current_statement(before: str, after: str) -> tuple[str, str]:
     """The statement the cursor is in: its text before and after the cursor."""
     start = 0
-    for match in _TOKEN.finditer(before):
-        if match.group(0) == ";":
-            start = match.end()
-    end = next((m.start() for m in _TOKEN.finditer(after) if m.group(0) == ";"), len(after))
+    for token in lex(before):
+        if token.text == ";":
+            start = token.end
+    end = next((t.start for t in lex(after) if t.text == ";"), len(after))
     return before[start:], after[:end]
 
 
 def _in_literal(before: str) -> bool:
     """Is the cursor inside a string, a quoted name left open, or a comment?"""
-    matches = list(_TOKEN.finditer(before))
-    last = matches[-1] if matches else None
-    if last is None or last.end() != len(before):
+    found = list(lex(before))
+    last = found[-1] if found else None
+    if last is None or last.end != len(before):
         return False
-    text = last.group(0)
-    if last.lastgroup == "comment":
+    text = last.text
+    if last.kind == "comment":
         return not text.startswith("/*") or not text.endswith("*/") or len(text) < 4
-    if last.lastgroup in ("string", "quoted"):
+    if last.kind in ("string", "quoted"):
         return len(text) == 1 or not text.endswith(text[0]) or text.count(text[0]) % 2 == 1
     return False
 
