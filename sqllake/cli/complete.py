@@ -4,8 +4,8 @@ the columns of the tables the statement names (aliases too).
 Plain Python over the text before and after the cursor (the prompt_toolkit adapter is
 in :mod:`.repl`). The statement is read with the shared tolerant lexer
 (:mod:`sqllake.sql.lexer`), since the text being typed is rarely valid SQL; :func:`suggest`
-never raises on any text. The names come from a :class:`NameCache`, refreshed on a background thread after DDL so that
-completing never waits for the catalog.
+never raises on any text. The names come from a :class:`NameCache`, refreshed on a
+background thread after DDL so that completing never waits for the catalog.
 """
 
 from __future__ import annotations
