@@ -18,8 +18,10 @@ which PyIceberg's public API does not make; its snapshot producers do the work.
 
 Scan planning prunes manifests and files with the evaluators PyIceberg's planner builds
 in methods it keeps internal, and decoded manifest entries inherit sequence numbers as
-PyIceberg's own reader makes them do (``read/manifests.py``). A file IO that chooses its
-own Arrow filesystems (``storage.py``) overrides the one hook PyIceberg makes them in.
+PyIceberg's own reader makes them do (``read/manifests.py``). Written files get their
+column metrics from the helpers PyIceberg's writer uses, which it does not document. A
+file IO that chooses its own Arrow filesystems (``storage.py``) overrides the one hook
+PyIceberg makes them in.
 """
 
 from __future__ import annotations
@@ -30,8 +32,14 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 from pyiceberg.catalog import MetastoreCatalog
-from pyiceberg.io.pyarrow import PyArrowFileIO
+from pyiceberg.io.pyarrow import (
+    PyArrowFileIO,
+    compute_statistics_plan,
+    data_file_statistics_from_parquet_metadata,
+    parquet_path_to_id_mapping,
+)
 from pyiceberg.manifest import (
     DataFile,
     ManifestEntry,
@@ -39,6 +47,7 @@ from pyiceberg.manifest import (
     ManifestFile,
     _inherit_from_manifest,
 )
+from pyiceberg.schema import Schema
 from pyiceberg.serializers import Compressor
 from pyiceberg.table import (
     ManifestGroupPlanner,
@@ -309,6 +318,20 @@ def metrics_evaluator(planner: ManifestGroupPlanner) -> Callable[[DataFile], boo
 def may_apply(planner: ManifestGroupPlanner, oldest_data: int, manifest: ManifestFile) -> bool:
     """False for a delete manifest older than all data (it deletes nothing read)."""
     return planner._check_sequence_number(oldest_data, manifest)  # noqa: SLF001
+
+
+def file_statistics(
+    schema: Schema, properties: dict[str, str], metadata: pq.FileMetaData
+) -> dict[str, Any]:
+    """A written Parquet file's row count and column metrics as ``DataFile`` fields, as
+    PyIceberg's own writer computes them (helpers of its ``io/pyarrow.py`` it does not
+    document); ``properties`` choose the metrics mode of each column."""
+    stats = data_file_statistics_from_parquet_metadata(
+        parquet_metadata=metadata,
+        stats_columns=compute_statistics_plan(schema, properties),
+        parquet_column_mapping=parquet_path_to_id_mapping(schema),
+    )
+    return stats.to_serialized_dict()
 
 
 # File IO.

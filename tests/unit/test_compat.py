@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import pytest
 from fsspec.implementations.arrow import ArrowFSWrapper
 from pyiceberg.catalog.sql import SqlCatalog
@@ -33,6 +34,7 @@ from sqllake.compat import pyiceberg as compat
 from sqllake.compat import sqlglot as sqlglot_compat
 from sqllake.read import avro
 from sqllake.read.metadata_tables import metadata_table
+from sqllake.types import arrow_schema
 from sqllake.write.rows import write_rows
 from tests.conftest import CORPUS
 
@@ -423,3 +425,19 @@ def test_the_parser_base_sub_parsers_and_stepping_back() -> None:
     kinds = [type(e).__name__ for e in tree.expressions]
     assert kinds == ["DataType", "Table", "Literal", "Literal", "Ordered", "Ordered"]
     assert _Probe.seen == ["stepped back"]
+
+
+def test_file_statistics_are_the_metrics_pyiceberg_writes(tmp_path: Path) -> None:
+    schema = Schema(NestedField(1, "a", LongType(), required=False))
+    path = tmp_path / "f.parquet"
+    arrow = pa.table({"a": pa.array([3, None, 7], pa.int64())})
+    pq.write_table(arrow.cast(arrow_schema(schema)), path)
+    stats = compat.file_statistics(schema, {}, pq.read_metadata(path))
+    assert stats["record_count"] == 3
+    assert stats["value_counts"] == {1: 3} and stats["null_value_counts"] == {1: 1}
+    assert stats["lower_bounds"][1] == (3).to_bytes(8, "little")
+    assert stats["upper_bounds"][1] == (7).to_bytes(8, "little")
+    truncated = compat.file_statistics(
+        schema, {"write.metadata.metrics.default": "counts"}, pq.read_metadata(path)
+    )
+    assert truncated["value_counts"] == {1: 3} and not truncated["lower_bounds"]
