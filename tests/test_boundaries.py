@@ -74,10 +74,34 @@ def test_mypy_strict_is_clean() -> None:
 _QUOTES = {"'", "''", '"', '""'}
 
 
+_SQL_WORDS = re.compile(r"\b(SELECT|FROM|AS|CAST|WHERE|TIMESTAMPTZ|DATE|VALUES|GLOB)\b")
+
+
+def _quoted_in_fstring(node: ast.JoinedStr) -> bool:
+    """An f-string of SQL that wraps a value in quotes: ``f"... FROM \"{view}\""``."""
+    parts = node.values
+    texts = [p.value for p in parts if isinstance(p, ast.Constant) and isinstance(p.value, str)]
+    if not _SQL_WORDS.search(" ".join(texts)):
+        return False
+    for before, value, after in zip(parts, parts[1:], parts[2:], strict=False):
+        if (
+            isinstance(value, ast.FormattedValue)
+            and isinstance(before, ast.Constant)
+            and isinstance(after, ast.Constant)
+            and str(before.value)[-1:] in {"'", '"'}
+            and str(after.value)[:1] == str(before.value)[-1:]
+        ):
+            return True
+    return False
+
+
 def _hand_quoting(tree: ast.AST) -> list[int]:
-    """Lines that double or wrap quotes by hand: ``x.replace("'", "''")``, ``'"' + name``."""
+    """Lines that double or wrap quotes by hand: ``x.replace("'", "''")``, ``'"' + name``,
+    ``f"SELECT '{value}'"``."""
     lines = []
     for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr) and _quoted_in_fstring(node):
+            lines.append(node.lineno)
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -104,7 +128,10 @@ def test_sql_text_is_quoted_in_one_place() -> None:
 def test_the_quoting_check_finds_hand_quoting() -> None:
     assert _hand_quoting(ast.parse('x = "\'" + s.replace("\'", "\'\'") + "\'"'))
     assert _hand_quoting(ast.parse("x = '\"' + name + '\"'"))
+    assert _hand_quoting(ast.parse("x = f'SELECT * FROM \"{view}\"'"))
+    assert _hand_quoting(ast.parse("x = f\"SELECT '{kind}' AS k\""))
     assert not _hand_quoting(ast.parse("x = quote_string(s)"))
+    assert not _hand_quoting(ast.parse("x = f\"table property '{key}' is unknown\""))
 
 
 # Private internals of dependencies live in sqllake/compat/ only.

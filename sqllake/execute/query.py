@@ -34,6 +34,7 @@ from sqllake.read.timetravel import schema_of, snapshot_as_of, snapshot_by_versi
 from sqllake.result import Column, Result
 from sqllake.secrets import mask
 from sqllake.sql.dialect import DIALECT
+from sqllake.sql.text import quote_identifier
 from sqllake.write.buffer import BufferedRows, align, flushed_sequence
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ def _with_buffer(
         return sql, scan
     arrow = pa.Table.from_batches([align(batch, table) for batch in rows])
     view = session.engine.register(arrow)
-    union = f'SELECT * FROM ({sql}) UNION ALL SELECT * FROM "{view}"'
+    union = f"SELECT * FROM ({sql}) UNION ALL SELECT * FROM {quote_identifier(view)}"
     return union, replace(scan, buffered_rows=arrow.num_rows)
 
 
