@@ -271,3 +271,31 @@ def test_versions_of_the_dependencies_whose_internals_we_use_are_bounded() -> No
     for name in ("sqlglot", "pyiceberg", "duckdb"):
         (spec,) = [d for d in project["dependencies"] if d.startswith(name)]
         assert "<" in spec, f"{name} has no upper bound: {spec}"
+
+
+# Handlers see a narrow context (execute/context.py), not the session.
+
+
+def test_handlers_never_import_the_session() -> None:
+    narrow = [*(PACKAGE / "execute").glob("*.py"), PACKAGE / "maintenance.py"]
+    for path in narrow:
+        bad = {m for m in _imports(path) if m == "sqllake.session" or m.startswith("sqllake.dbapi")}
+        assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}: use execute/context.py"
+
+
+def test_only_the_session_reaches_into_its_transaction() -> None:
+    # The transaction's dictionaries are the session's own; others ask it through Writes.
+    inner = {"pending", "held", "pinned", "explicit"}
+    for path, tree in _trees().items():
+        if path == PACKAGE / "session.py":
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in inner
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "transaction"
+            ):
+                raise AssertionError(
+                    f"{path.relative_to(PACKAGE)}:{node.lineno} reads .transaction.{node.attr}"
+                )

@@ -52,7 +52,7 @@ from sqllake.write.direct import direct_rows
 from sqllake.write.rows import conform, write_rows
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
 def _targets(table: Table, name: TableName, plan: nodes.Insert) -> list[NestedField]:
@@ -132,7 +132,7 @@ def _literal_in_values(
 
 
 def _first_bad_value(
-    session: Session,
+    session: Context,
     source_sql: str,
     aliases: str,
     targets: list[NestedField],
@@ -159,7 +159,7 @@ _OUT_OF_RANGE = re.compile(re.escape(ranges.MARKER) + r"(\d+)")
 
 
 def _first_outside(
-    session: Session,
+    session: Context,
     source_sql: str,
     aliases: str,
     column: str,
@@ -234,7 +234,7 @@ def _typed_values(source: nodes.Query, targets: list[NestedField]) -> nodes.Quer
     return nodes.Query(tree, source.text, source.parameters)
 
 
-def _columns(session: Session, source_sql: str, params: Sequence[Any]) -> list[str]:
+def _columns(session: Context, source_sql: str, params: Sequence[Any]) -> list[str]:
     return list(session.engine.relation(source_sql, params).columns)
 
 
@@ -251,7 +251,7 @@ def _is_default(item: exp.Expr) -> bool:
 
 
 def insert_rows(
-    session: Session,
+    session: Context,
     name: TableName,
     table: Table,
     targets: list[NestedField],
@@ -264,7 +264,7 @@ def insert_rows(
     blocking = unwritable(table.schema())
     if blocking is not None:
         raise NotSupportedError(f"table {name} has {blocking}, which sqllake cannot write yet")
-    others = [t for t, files in session.transaction.pending.items() if files and t != name]
+    others = [t for t in session.transaction.tables_with_files() if t != name]
     if others and not session.lakehouse.is_sql_catalog:
         raise NotSupportedError(
             f"this transaction already wrote {others[0]}: writing a second table in one "
@@ -343,7 +343,7 @@ class _Written:
 
 
 def _streamed(
-    session: Session, name: TableName, table: Table, cast: _CastSource, params: Sequence[Any]
+    session: Context, name: TableName, table: Table, cast: _CastSource, params: Sequence[Any]
 ) -> _Written:
     """Rows through Arrow and PyArrow's writer: partitioned tables, object storage.
 
@@ -366,7 +366,7 @@ def _streamed(
 
 
 def _copied(
-    session: Session, name: TableName, table: Table, cast: _CastSource, params: Sequence[Any]
+    session: Context, name: TableName, table: Table, cast: _CastSource, params: Sequence[Any]
 ) -> _Written:
     """Rows written by the engine's parallel Parquet writer (see ``write/bulk.py``).
 
@@ -391,7 +391,7 @@ def _copied(
     return _Written([], result.rows, buffered=True)
 
 
-def insert(session: Session, plan: nodes.Insert, params: Sequence[Any]) -> Result:
+def insert(session: Context, plan: nodes.Insert, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     table = session.load(name, plan.name.offset)
     source = plan.source or _default_values(len(table.schema().fields))

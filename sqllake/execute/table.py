@@ -39,12 +39,12 @@ from sqllake.write.partitioning import build_spec
 from sqllake.write.purge import purge
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 NAME_MAPPING = "schema.name-mapping.default"
 
 
-def _query_schema(session: Session, query: nodes.Query, params: Sequence[Any]) -> Schema:
+def _query_schema(session: Context, query: nodes.Query, params: Sequence[Any]) -> Schema:
     check_parameters(query, params)
     relation = session.engine.relation(prepare(session, query).sql, params)
     columns = session.engine.columns(relation)
@@ -56,7 +56,7 @@ def _query_schema(session: Session, query: nodes.Query, params: Sequence[Any]) -
     return Schema(*fields)
 
 
-def create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any]) -> Result:
+def create_table(session: Context, plan: nodes.CreateTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     with located(plan.name.offset):
         exists = session.lakehouse.exists(name)
@@ -97,7 +97,7 @@ DEFAULT_FORMAT_VERSION = 2  # what Spark and the Iceberg library create, and mos
 
 
 def _with_defaults(
-    session: Session, schema: Schema, defaults: tuple[tuple[str, nodes.Default], ...]
+    session: Context, schema: Schema, defaults: tuple[tuple[str, nodes.Default], ...]
 ) -> Schema:
     """``schema`` with each column's DEFAULT as its write default."""
     if not defaults:
@@ -135,7 +135,7 @@ def format_version(plan: nodes.CreateTable, schema: Schema) -> str:
     return stated
 
 
-def drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -> Result:
+def drop_table(session: Context, plan: nodes.DropTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     with located(plan.name.offset):
         if plan.if_exists and not session.lakehouse.exists(name):
@@ -151,7 +151,7 @@ def drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -
     return Result.status_only("DROP TABLE")
 
 
-def rename_table(session: Session, plan: nodes.RenameTable, params: Sequence[Any]) -> Result:
+def rename_table(session: Context, plan: nodes.RenameTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     if plan.if_exists and not session.lakehouse.exists(name):
         return Result.status_only("ALTER TABLE")
@@ -181,7 +181,7 @@ def _like(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 
 
-def show_tables(session: Session, plan: nodes.ShowTables, params: Sequence[Any]) -> Result:
+def show_tables(session: Context, plan: nodes.ShowTables, params: Sequence[Any]) -> Result:
     namespace = plan.schema.parts if plan.schema else session.schema
     with located(plan.schema.offset if plan.schema else 0):
         tables = session.lakehouse.tables(namespace)
@@ -210,7 +210,7 @@ def default_sql(field: NestedField) -> str | None:
     return default_literal(field.write_default, field.field_type)
 
 
-def describe_table(session: Session, plan: nodes.DescribeTable, params: Sequence[Any]) -> Result:
+def describe_table(session: Context, plan: nodes.DescribeTable, params: Sequence[Any]) -> Result:
     table = session.load(session.table_name(plan.name), plan.name.offset)
     rows = [
         (f.name, duckdb_type(f.field_type), "NO" if f.required else "YES", f.doc, f.field_id)
@@ -242,7 +242,7 @@ def _partition_sql(schema: Schema, field: PartitionField) -> str | None:
 
 
 def show_create_table(
-    session: Session, plan: nodes.ShowCreateTable, params: Sequence[Any]
+    session: Context, plan: nodes.ShowCreateTable, params: Sequence[Any]
 ) -> Result:
     name = session.table_name(plan.name)
     table = session.load(name, plan.name.offset)
