@@ -32,15 +32,16 @@ from sqllake.catalog import (
 )
 from sqllake.errors import Error, ProgrammingError, UnconfirmedCommitError, located, translate
 from sqllake.execute import HANDLERS
-from sqllake.execute.query import Pin, prepare
+from sqllake.execute.context import Pin
+from sqllake.execute.query import prepare
 from sqllake.plan import nodes
 from sqllake.plan.build import build
 from sqllake.properties import table_property
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
+from sqllake.sql.text import qualified_name
 from sqllake.storage import remove_files
-from sqllake.types import quote_ident
 from sqllake.write.buffer import InsertBuffer, flushed_sequence
 from sqllake.write.commit import append_action, commit_with_retry
 from sqllake.write.ordering import sort_rows
@@ -82,6 +83,15 @@ class Transaction:
 
     def wrote(self, table: TableName) -> bool:
         return bool(self.files(table) or self.held_rows(table))
+
+    def tables_with_files(self) -> list[TableName]:
+        return [table for table, files in self.pending.items() if files]
+
+    def pin_of(self, table: TableName) -> Pin | None:
+        return self.pinned.get(table)
+
+    def pin(self, table: TableName, pin: Pin) -> Pin:
+        return self.pinned.setdefault(table, pin)
 
     @property
     def has_writes(self) -> bool:
@@ -278,7 +288,7 @@ class Session:
         key = (name, snapshot.snapshot_id if snapshot else None)
         if committed is None:
             if key not in self._counted:
-                qualified = ".".join(quote_ident(part) for part in name.identifier)
+                qualified = qualified_name(name.identifier)
                 _, plan = _planned(f"SELECT count(*) FROM {qualified}")
                 assert isinstance(plan, nodes.Query)
                 self._counted[key] = int(self.engine.row(prepare(self, plan).sql)[0])
@@ -287,6 +297,11 @@ class Session:
         if self.buffer is not None:
             buffered = self.buffer.stats(name, flushed_sequence(table.metadata)).rows
         return committed + buffered
+
+    @property
+    def in_explicit_transaction(self) -> bool:
+        """Whether BEGIN opened the transaction (COMMIT or ROLLBACK ends it)."""
+        return self.transaction.explicit
 
     @property
     def in_transaction(self) -> bool:

@@ -15,19 +15,47 @@ result, sharing every unchanged part: PyIceberg's metadata models are frozen.
 
 Table maintenance commits ``replace`` snapshots (a compaction, a manifest rewrite),
 which PyIceberg's public API does not make; its snapshot producers do the work.
+
+Scan planning prunes manifests and files with the evaluators PyIceberg's planner builds
+in methods it keeps internal, and decoded manifest entries inherit sequence numbers as
+PyIceberg's own reader makes them do (``read/manifests.py``). Written files get their
+column metrics from the helpers PyIceberg's writer uses, which it does not document. A
+file IO that chooses its own Arrow filesystems (``storage.py``) overrides the one hook
+PyIceberg makes them in.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 from pyiceberg.catalog import MetastoreCatalog
-from pyiceberg.manifest import DataFile, ManifestEntry, ManifestEntryStatus, ManifestFile
+from pyiceberg.io.pyarrow import (
+    PyArrowFileIO,
+    compute_statistics_plan,
+    data_file_statistics_from_parquet_metadata,
+    parquet_path_to_id_mapping,
+)
+from pyiceberg.manifest import (
+    DataFile,
+    ManifestEntry,
+    ManifestEntryStatus,
+    ManifestFile,
+    _inherit_from_manifest,
+)
+from pyiceberg.schema import Schema
 from pyiceberg.serializers import Compressor
-from pyiceberg.table import StagedTable, Table, TableProperties, Transaction
+from pyiceberg.table import (
+    ManifestGroupPlanner,
+    StagedTable,
+    Table,
+    TableProperties,
+    Transaction,
+)
 from pyiceberg.table.locations import load_location_provider
 from pyiceberg.table.metadata import TableMetadata, TableMetadataCommonFields
 from pyiceberg.table.snapshots import Operation, Snapshot, Summary
@@ -314,3 +342,63 @@ def rewrite_manifests(
     list and the summary (totals carried from the parent), this class the manifests.
     """
     _ManifestRewrite(transaction, groups, kept, summary).commit()
+
+
+# Scan planning.
+
+
+def inherit_from_manifest(entry: ManifestEntry, manifest: ManifestFile) -> ManifestEntry:
+    """``entry`` with the sequence numbers, snapshot id and spec it inherits from the
+    manifest list entry naming its manifest, as PyIceberg's manifest reader gives it."""
+    return _inherit_from_manifest(entry, manifest)
+
+
+def manifest_evaluator(
+    planner: ManifestGroupPlanner, spec_id: int
+) -> Callable[[ManifestFile], bool]:
+    """Whether a manifest of spec ``spec_id`` may hold rows matching the planner's filter
+    (by its partition summaries)."""
+    return planner._build_manifest_evaluator(spec_id)  # noqa: SLF001
+
+
+def partition_evaluator(planner: ManifestGroupPlanner, spec_id: int) -> Callable[[DataFile], bool]:
+    """Whether a data file's partition may hold rows matching the planner's filter."""
+    return planner._build_partition_evaluator(spec_id)  # noqa: SLF001
+
+
+def metrics_evaluator(planner: ManifestGroupPlanner) -> Callable[[DataFile], bool]:
+    """Whether a data file's column metrics allow rows matching the planner's filter."""
+    return planner._build_metrics_evaluator()  # noqa: SLF001
+
+
+def may_apply(planner: ManifestGroupPlanner, oldest_data: int, manifest: ManifestFile) -> bool:
+    """False for a delete manifest older than all data (it deletes nothing read)."""
+    return planner._check_sequence_number(oldest_data, manifest)  # noqa: SLF001
+
+
+def file_statistics(
+    schema: Schema, properties: dict[str, str], metadata: pq.FileMetaData
+) -> dict[str, Any]:
+    """A written Parquet file's row count and column metrics as ``DataFile`` fields, as
+    PyIceberg's own writer computes them (helpers of its ``io/pyarrow.py`` it does not
+    document); ``properties`` choose the metrics mode of each column."""
+    stats = data_file_statistics_from_parquet_metadata(
+        parquet_metadata=metadata,
+        stats_columns=compute_statistics_plan(schema, properties),
+        parquet_column_mapping=parquet_path_to_id_mapping(schema),
+    )
+    return stats.to_serialized_dict()
+
+
+# File IO.
+
+
+class ArrowFileIO(PyArrowFileIO):
+    """PyIceberg's Arrow file IO with its filesystem factory as a public hook."""
+
+    def _initialize_fs(self, scheme: str, netloc: str | None = None) -> pafs.FileSystem:
+        return self.make_filesystem(scheme, netloc)
+
+    def make_filesystem(self, scheme: str, netloc: str | None = None) -> pafs.FileSystem:
+        """The Arrow filesystem for ``scheme``/``netloc`` (PyIceberg caches it per IO)."""
+        return super()._initialize_fs(scheme, netloc)
