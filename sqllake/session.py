@@ -24,12 +24,15 @@ from sqlglot import exp
 from sqllake.catalog_open import CatalogSettings
 from sqllake.errors import Error, ProgrammingError, UnconfirmedCommitError, located
 from sqllake.execute import HANDLERS
+from sqllake.execute.context import Pin
+from sqllake.execute.query import prepare
 from sqllake.names import DEFAULT_NAMESPACE, TableName
 from sqllake.plan import nodes
 from sqllake.plan.build import build
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
+from sqllake.sql.text import qualified_name
 from sqllake.translation import translate, translating
 from sqllake.write.settings import WriteSettings
 
@@ -38,7 +41,6 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
     from sqllake.catalog import Lakehouse
-    from sqllake.execute.lakehouse_scans import Pin
     from sqllake.write.buffer import InsertBuffer
 
 # The catalog (PyIceberg, SQLAlchemy) and the write path are imported when a statement
@@ -81,6 +83,15 @@ class Transaction:
 
     def wrote(self, table: TableName) -> bool:
         return bool(self.files(table) or self.held_rows(table))
+
+    def tables_with_files(self) -> list[TableName]:
+        return [table for table, files in self.pending.items() if files]
+
+    def pin_of(self, table: TableName) -> Pin | None:
+        return self.pinned.get(table)
+
+    def pin(self, table: TableName, pin: Pin) -> Pin:
+        return self.pinned.setdefault(table, pin)
 
     @property
     def has_writes(self) -> bool:
@@ -312,15 +323,13 @@ class Session:
     def row_count(self, name: TableName, table: Table, committed: int | None) -> int:
         """Rows a read of ``name`` returns now: committed rows (counted by a scan when
         delete files make the summary inexact, once per snapshot) plus buffered rows."""
-        from sqllake.execute.query import prepare
-        from sqllake.types import quote_ident
         from sqllake.write.buffer import flushed_sequence
 
         snapshot = table.current_snapshot()
         key = (name, snapshot.snapshot_id if snapshot else None)
         if committed is None:
             if key not in self._counted:
-                qualified = ".".join(quote_ident(part) for part in name.identifier)
+                qualified = qualified_name(name.identifier)
                 _, plan = _planned(f"SELECT count(*) FROM {qualified}")
                 assert isinstance(plan, nodes.Query)
                 self._counted[key] = int(self.engine.row(prepare(self, plan).sql)[0])
@@ -329,6 +338,11 @@ class Session:
         if self.buffer is not None:
             buffered = self.buffer.stats(name, flushed_sequence(table.metadata)).rows
         return committed + buffered
+
+    @property
+    def in_explicit_transaction(self) -> bool:
+        """Whether BEGIN opened the transaction (COMMIT or ROLLBACK ends it)."""
+        return self.transaction.explicit
 
     @property
     def in_transaction(self) -> bool:

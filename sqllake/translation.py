@@ -37,6 +37,7 @@ from sqllake.errors import (
     hint_of,
 )
 from sqllake.secrets import scrub
+from sqllake.sql.text import unquote_string
 
 # DuckDB error kinds -> PEP 249 classes. DuckDB's own hierarchy is broad, so the most
 # specific class is looked up first along the exception's MRO.
@@ -198,7 +199,7 @@ def quoted_value(exc: builtins.BaseException) -> str | None:
     """The first value a message quotes ('forty' in DuckDB's "Could not convert string
     'forty' to INT32"), unescaped."""
     found = _QUOTED_VALUE.search(_clean_message(exc))
-    return found.group(1).replace("''", "'") if found else None
+    return unquote_string(found.group(1)) if found else None
 
 
 def message_of(exc: builtins.BaseException) -> str:

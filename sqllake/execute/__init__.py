@@ -17,88 +17,88 @@ from sqllake.plan.refs import ChangeRef
 from sqllake.result import Result
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
-Handler = Callable[["Session", Any, Sequence[Any]], Result]
+Handler = Callable[["Context", Any, Sequence[Any]], Result]
 
 
-def _create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any]) -> Result:
+def _create_table(session: Context, plan: nodes.CreateTable, params: Sequence[Any]) -> Result:
     from sqllake.execute import table
 
     return table.create_table(session, plan, params)
 
 
-def _drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -> Result:
+def _drop_table(session: Context, plan: nodes.DropTable, params: Sequence[Any]) -> Result:
     from sqllake.execute import table
 
     return table.drop_table(session, plan, params)
 
 
-def _rename_table(session: Session, plan: nodes.RenameTable, params: Sequence[Any]) -> Result:
+def _rename_table(session: Context, plan: nodes.RenameTable, params: Sequence[Any]) -> Result:
     from sqllake.execute import table
 
     return table.rename_table(session, plan, params)
 
 
-def _show_tables(session: Session, plan: nodes.ShowTables, params: Sequence[Any]) -> Result:
+def _show_tables(session: Context, plan: nodes.ShowTables, params: Sequence[Any]) -> Result:
     from sqllake.execute import table
 
     return table.show_tables(session, plan, params)
 
 
-def _describe_table(session: Session, plan: nodes.DescribeTable, params: Sequence[Any]) -> Result:
+def _describe_table(session: Context, plan: nodes.DescribeTable, params: Sequence[Any]) -> Result:
     from sqllake.execute import table
 
     return table.describe_table(session, plan, params)
 
 
 def _show_create_table(
-    session: Session, plan: nodes.ShowCreateTable, params: Sequence[Any]
+    session: Context, plan: nodes.ShowCreateTable, params: Sequence[Any]
 ) -> Result:
     from sqllake.execute import table
 
     return table.show_create_table(session, plan, params)
 
 
-def _alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
+def _alter_table(session: Context, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
     from sqllake.execute import alter
 
     return alter.alter_table(session, plan, params)
 
 
 def _alter_schema_properties(
-    session: Session, plan: nodes.AlterSchemaProperties, params: Sequence[Any]
+    session: Context, plan: nodes.AlterSchemaProperties, params: Sequence[Any]
 ) -> Result:
     from sqllake.execute import alter
 
     return alter.alter_schema_properties(session, plan, params)
 
 
-def _rename_schema(session: Session, plan: nodes.RenameSchema, params: Sequence[Any]) -> Result:
+def _rename_schema(session: Context, plan: nodes.RenameSchema, params: Sequence[Any]) -> Result:
     from sqllake.execute import alter
 
     return alter.rename_schema(session, plan, params)
 
 
-def _alter_ref(session: Session, plan: ChangeRef, params: Sequence[Any]) -> Result:
+def _alter_ref(session: Context, plan: ChangeRef, params: Sequence[Any]) -> Result:
     from sqllake.execute import refs
 
     return refs.alter_ref(session, plan, params)
 
 
-def _insert(session: Session, plan: nodes.Insert, params: Sequence[Any]) -> Result:
+def _insert(session: Context, plan: nodes.Insert, params: Sequence[Any]) -> Result:
     from sqllake.execute import insert
 
     return insert.insert(session, plan, params)
 
 
-def _call(session: Session, plan: nodes.CallProcedure, params: Sequence[Any]) -> Result:
+def _call(session: Context, plan: nodes.CallProcedure, params: Sequence[Any]) -> Result:
     from sqllake.execute import procedures
 
     return procedures.call(session, plan, params)
 
 
-def _flush_table(session: Session, plan: nodes.FlushTable, params: Sequence[Any]) -> Result:
+def _flush_table(session: Context, plan: nodes.FlushTable, params: Sequence[Any]) -> Result:
     from sqllake.execute import procedures
 
     return procedures.flush_table(session, plan, params)

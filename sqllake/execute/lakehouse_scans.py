@@ -6,7 +6,7 @@ brings the catalog and PyIceberg with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -19,6 +19,7 @@ from sqllake.catalog import TableName
 from sqllake.errors import ProgrammingError, located
 from sqllake.execute.changes import feed_calls, point_at_feed
 from sqllake.execute.constants import evaluate, moment, refuse_non_constant
+from sqllake.execute.context import Pin
 from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.read.information_schema import VIEWS
@@ -33,20 +34,13 @@ from sqllake.read.query import (
 from sqllake.read.scan import ScanPlan, plan_scan
 from sqllake.read.timetravel import schema_of, snapshot_as_of, snapshot_by_version
 from sqllake.sql.dialect import DIALECT
+from sqllake.sql.text import quote_identifier
 from sqllake.write.buffer import BufferedRows, align, flushed_sequence
 
 if TYPE_CHECKING:
     from pyiceberg.schema import Schema
 
-    from sqllake.session import Session
-
-
-@dataclass(frozen=True)
-class Pin:
-    """What a transaction first read of a table: its snapshot and the buffered rows."""
-
-    snapshot_id: int | None
-    buffered: tuple[pa.RecordBatch, ...]
+    from sqllake.execute.context import Context
 
 
 def _resolver(ref: TableReference, schema: Schema, unqualified_is_mine: bool):  # type: ignore[no-untyped-def]
@@ -64,7 +58,7 @@ def _resolver(ref: TableReference, schema: Schema, unqualified_is_mine: bool):  
     return resolve
 
 
-def _as_of(session: Session, table: Table, name: TableName, ref: TableReference) -> Snapshot:
+def _as_of(session: Context, table: Table, name: TableName, ref: TableReference) -> Snapshot:
     """The snapshot a FOR VERSION / TIMESTAMP AS OF clause names (its value may be any
     constant expression, evaluated by the engine)."""
     assert ref.as_of is not None
@@ -89,7 +83,7 @@ def _as_of(session: Session, table: Table, name: TableName, ref: TableReference)
         return snapshot_by_version(table, name, constant)
 
 
-def _scan(session: Session, ref: TableReference, name: TableName, table: Table) -> ScanPlan:
+def _scan(session: Context, ref: TableReference, name: TableName, table: Table) -> ScanPlan:
     if ref.as_of is not None:
         snapshot = _as_of(session, table, name, ref)
         schema = schema_of(table, snapshot)
@@ -97,7 +91,7 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
         # names, no uncommitted files of this transaction.
         return plan_scan(table, name, snapshot, schema, AlwaysTrue(), [])
     current = table.current_snapshot()
-    pinned = session.transaction.pinned.get(name) if session.isolated else None
+    pinned = session.transaction.pin_of(name) if session.isolated else None
     if pinned is not None:
         # A transaction keeps reading the snapshot it first read (snapshot isolation).
         found = table.metadata.snapshot_by_id(pinned.snapshot_id) if pinned.snapshot_id else None
@@ -111,7 +105,7 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
 
 
 def _with_buffer(
-    session: Session, table: Table, buffered: BufferedRows | None, scan: ScanPlan
+    session: Context, table: Table, buffered: BufferedRows | None, scan: ScanPlan
 ) -> tuple[str, ScanPlan]:
     """The scan's SQL, plus the table's buffered rows that no snapshot holds yet."""
     sql = scan_select(session, scan)
@@ -120,18 +114,18 @@ def _with_buffer(
     rows = buffered.after(flushed_sequence(table.metadata, scan.snapshot_id))
     if session.isolated:
         pin = Pin(scan.snapshot_id, tuple(rows))
-        rows = list(session.transaction.pinned.setdefault(scan.table, pin).buffered)
+        rows = list(session.transaction.pin(scan.table, pin).buffered)
         rows += session.transaction.held_rows(scan.table)  # this transaction's own INSERTs
     if not rows:
         return sql, scan
     arrow = pa.Table.from_batches([align(batch, table) for batch in rows])
     view = session.engine.register(arrow)
-    union = f'SELECT * FROM ({sql}) UNION ALL SELECT * FROM "{view}"'
+    union = f"SELECT * FROM ({sql}) UNION ALL SELECT * FROM {quote_identifier(view)}"
     return union, replace(scan, buffered_rows=arrow.num_rows)
 
 
 def point_at_tables(
-    session: Session, tree: exp.Expr, references: list[TableReference]
+    session: Context, tree: exp.Expr, references: list[TableReference]
 ) -> tuple[ScanPlan, ...]:
     """Point every table reference of ``tree`` (the statement's own copy) at its scan,
     a metadata table or an ``information_schema`` view; the scans planned."""

@@ -15,8 +15,8 @@ from sqllake.secrets import mask
 from sqllake.sql.dialect import DIALECT
 
 if TYPE_CHECKING:
+    from sqllake.execute.context import Context
     from sqllake.read.scan import ScanPlan
-    from sqllake.session import Session
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def check_parameters(query: nodes.Query, params: Sequence[Any]) -> None:
         )
 
 
-def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
+def prepare(session: Context, query: nodes.Query) -> PreparedQuery:
     """The DuckDB SQL of ``query`` with every lakehouse table read from a pruned scan."""
     tree = query.tree.copy()
     references = table_references(tree, query.text)
@@ -48,7 +48,7 @@ def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
     return PreparedQuery(tree.sql(dialect=DIALECT, copy=False), scans)
 
 
-def run_query(session: Session, plan: nodes.Query, params: Sequence[Any]) -> Result:
+def run_query(session: Context, plan: nodes.Query, params: Sequence[Any]) -> Result:
     check_parameters(plan, params)
     prepared = prepare(session, plan)
     stream = session.engine.stream(prepared.sql, params)
@@ -74,7 +74,7 @@ def _scan_line(scan: ScanPlan) -> str:
     )
 
 
-def explain(session: Session, plan: nodes.Explain, params: Sequence[Any]) -> Result:
+def explain(session: Context, plan: nodes.Explain, params: Sequence[Any]) -> Result:
     """The scan plan of every lakehouse table, then DuckDB's plan.
 
     EXPLAIN ANALYZE also runs the query and reports planning time, bytes of the data

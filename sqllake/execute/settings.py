@@ -30,7 +30,7 @@ from sqllake.sql.dialect import DIALECT
 from sqllake.translation import error_class
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
 _TRUE = frozenset({"true", "1", "on", "yes", "t", "y"})
@@ -104,7 +104,7 @@ GUARDS: dict[str, Guard] = {
 _SCHEMA_SETTINGS = frozenset({"schema", "search_path"})
 
 
-def _canonical(session: Session, name: str) -> str:
+def _canonical(session: Context, name: str) -> str:
     """The setting's own name (lower case) for any spelling or alias of it."""
     found = session.engine.row(
         "SELECT lower(name) FROM duckdb_settings() WHERE lower(name) = lower($1) "
@@ -114,7 +114,7 @@ def _canonical(session: Session, name: str) -> str:
     return str(found[0]) if found else name.lower()
 
 
-def _value_text(session: Session, value: exp.Expr | None, lower: bool = True) -> str:
+def _value_text(session: Context, value: exp.Expr | None, lower: bool = True) -> str:
     """A setting's value as text (DEFAULT: empty), evaluated by the engine; lower-cased
     unless ``lower`` is false."""
     if value is None:
@@ -128,7 +128,7 @@ def _value_text(session: Session, value: exp.Expr | None, lower: bool = True) ->
 
 
 def _check(
-    session: Session, name: str, value: exp.Expr | None, offset: int, shown: str = ""
+    session: Context, name: str, value: exp.Expr | None, offset: int, shown: str = ""
 ) -> str:
     """The canonical name of a setting about to change; refused if the lakehouse forbids
     the value. ``shown`` is the statement as the error names it."""
@@ -142,7 +142,7 @@ def _check(
     return canonical
 
 
-def _apply(session: Session, sql: str, offset: int) -> Stream | None:
+def _apply(session: Context, sql: str, offset: int) -> Stream | None:
     """Run a settings statement in the engine; its errors point at the setting's name.
 
     DuckDB reports some bad values (an unknown TimeZone) as not implemented: a value
@@ -157,7 +157,7 @@ def _apply(session: Session, sql: str, offset: int) -> Stream | None:
         raise
 
 
-def _use(session: Session, name: str, value: exp.Expr | None, offset: int) -> Result:
+def _use(session: Context, name: str, value: exp.Expr | None, offset: int) -> Result:
     """SET schema / search_path = 's': the current schema, as USE s sets it."""
     text = _value_text(session, value, lower=False) if value is not None else "default"
     if "," in text:
@@ -170,7 +170,7 @@ def _use(session: Session, name: str, value: exp.Expr | None, offset: int) -> Re
     return Result.status_only("SET")
 
 
-def set_setting(session: Session, plan: nodes.SetSetting, params: Sequence[Any]) -> Result:
+def set_setting(session: Context, plan: nodes.SetSetting, params: Sequence[Any]) -> Result:
     if plan.scope == "VARIABLE":
         _apply(session, plan.text, plan.offset)
         return Result.status_only("SET")
@@ -184,7 +184,7 @@ def set_setting(session: Session, plan: nodes.SetSetting, params: Sequence[Any])
     return Result.status_only("SET")
 
 
-def _reset(session: Session, canonical: str, scope: str | None, text: str, offset: int) -> None:
+def _reset(session: Context, canonical: str, scope: str | None, text: str, offset: int) -> None:
     """A setting back to its value in a new sqllake session."""
     own = {name.lower(): (name, value) for name, value in SESSION_SETTINGS.items()}
     if canonical in _SCHEMA_SETTINGS:
@@ -196,7 +196,7 @@ def _reset(session: Session, canonical: str, scope: str | None, text: str, offse
         _apply(session, text, offset)
 
 
-def reset_setting(session: Session, plan: nodes.ResetSetting, params: Sequence[Any]) -> Result:
+def reset_setting(session: Context, plan: nodes.ResetSetting, params: Sequence[Any]) -> Result:
     if plan.name is None:
         raise NotSupportedError(
             "RESET ALL is not supported: reset each setting by name (RESET threads)", offset=0
@@ -224,7 +224,7 @@ def _table_argument(plan: nodes.Pragma) -> nodes.Name:
     return name_of(argument)
 
 
-def _table_info(session: Session, plan: nodes.Pragma) -> Result:
+def _table_info(session: Context, plan: nodes.Pragma) -> Result:
     """PRAGMA table_info('t'): DuckDB's columns, for a lakehouse table."""
     from sqllake.execute import table as tables  # the catalog's side: imported on use
 
@@ -253,20 +253,20 @@ def _table_info(session: Session, plan: nodes.Pragma) -> Result:
     return Result.rows("PRAGMA", columns, rows)
 
 
-def _show(session: Session, plan: nodes.Pragma) -> Result:
+def _show(session: Context, plan: nodes.Pragma) -> Result:
     from sqllake.execute import table as tables
 
     return tables.describe_table(session, nodes.DescribeTable(_table_argument(plan)), ())
 
 
-def _show_tables(session: Session, plan: nodes.Pragma) -> Result:
+def _show_tables(session: Context, plan: nodes.Pragma) -> Result:
     from sqllake.execute import table as tables
 
     return tables.show_tables(session, nodes.ShowTables(None), ())
 
 
 # PRAGMAs that describe the database: answered for the lakehouse.
-_LAKEHOUSE_PRAGMAS: dict[str, Callable[[Session, nodes.Pragma], Result]] = {
+_LAKEHOUSE_PRAGMAS: dict[str, Callable[[Context, nodes.Pragma], Result]] = {
     "table_info": _table_info,
     "show": _show,
     "show_tables": _show_tables,
@@ -292,7 +292,7 @@ _SETTING_PRAGMAS = {
 }
 
 
-def pragma(session: Session, plan: nodes.Pragma, params: Sequence[Any]) -> Result:
+def pragma(session: Context, plan: nodes.Pragma, params: Sequence[Any]) -> Result:
     word = plan.name.lower()
     if plan.value is not None:
         _check(session, plan.name, plan.value, plan.offset, f"PRAGMA {plan.name}")

@@ -14,9 +14,9 @@ from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.plan import nodes
 from sqllake.plan.common import name_of, query_of, refuse
 from sqllake.plan.settings import PLANNERS as SETTINGS_PLANNERS
-from sqllake.read.query import offset_of
 from sqllake.sql import alter as alter_sql
 from sqllake.sql import dialect, refs
+from sqllake.sql.syntax import offset_of
 
 Planner = Callable[[exp.Expr, str], nodes.Plan]
 

@@ -12,7 +12,7 @@ from sqllake.plan import nodes
 from sqllake.plan.alter import default_of
 from sqllake.plan.common import name_of, properties_of, query_of, refuse
 from sqllake.plan.partition import partition_items, trino_partitioning
-from sqllake.read.query import offset_of
+from sqllake.sql.syntax import offset_of
 from sqllake.types import check_identifier_field, field_ids, iceberg_type
 
 # Column constraints: which ones CREATE TABLE understands.

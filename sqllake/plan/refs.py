@@ -10,7 +10,7 @@ from sqlglot import exp
 from sqllake.errors import ProgrammingError
 from sqllake.plan import nodes
 from sqllake.plan.common import name_of
-from sqllake.read.query import offset_of
+from sqllake.sql.syntax import offset_of
 
 if TYPE_CHECKING:
     from sqllake.write.refs import RefChange

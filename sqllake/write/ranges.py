@@ -23,8 +23,8 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
+from sqllake.sql.text import quote_identifier
 from sqllake.translation import OUT_OF_RANGE as MARKER
-from sqllake.types import quote_ident
 
 # Temporal type -> the SQL test of a value outside what a write can hold.
 _BOUNDS: dict[type[IcebergType], tuple[str, str]] = {
@@ -64,7 +64,7 @@ def _struct(value: str, itype: IcebergType) -> str | None:
     tests = [
         found
         for field in itype.fields
-        if (found := outside(f"{value}.{quote_ident(field.name)}", field.field_type))
+        if (found := outside(f"{value}.{quote_identifier(field.name)}", field.field_type))
     ]
     return "(" + " OR ".join(f"coalesce({t}, false)" for t in tests) + ")" if tests else None
 
