@@ -8,9 +8,11 @@ for SIGPIPE) when the reader of the output went away, as in ``sqllake ... | head
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import sqllake
@@ -127,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return maintain.main(arguments[1:])
     args = parser().parse_args(arguments)
-    from sqllake.cli.shell import Shell, Streams
+    with _collecting_later():
+        from sqllake.cli.shell import Shell, Streams
 
     io = Streams(sys.stdout, sys.stderr)
     try:
@@ -139,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_error(io.err, exc.source, 0, exc.error)
         return 1
     try:
-        connection = connect(args)
+        with _collecting_later():
+            connection = connect(args)
     except Error as error:
         io.err.write(f"sqllake: {type(error).__name__}: {error.message}\n")
         return 1
@@ -155,6 +159,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         status = _close(connection, io, status)
     return status
+
+
+@contextlib.contextmanager
+def _collecting_later() -> Iterator[None]:
+    """Import (and connect) without Python's cyclic garbage collector, then set what was
+    built aside for good. The parser's and the engine's modules build some 45,000
+    container objects that live as long as the process; the collector would walk them
+    again and again as they are made (about a tenth of a ``-c "SELECT 1"`` run's CPU
+    time). Frozen, later collections skip them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
 
 
 def _discard_stdout() -> None:
