@@ -38,9 +38,8 @@ from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Operation, Snapshot
 
 from sqllake.catalog import TableName
+from sqllake.changes.plan import Bound, snapshot_range
 from sqllake.errors import NotSupportedError, ProgrammingError
-from sqllake.execute.changes import snapshot_feed_sql
-from sqllake.read.changes import Bound, snapshot_range
 from sqllake.secrets import mask_properties
 
 if TYPE_CHECKING:
@@ -114,6 +113,11 @@ class Event:
     details: Mapping[str, Any] = field(default_factory=dict)
     position: Position | None = field(default=None, repr=False, compare=False)
     owner: Subscription | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def name(self) -> TableName:
+        """The table the event happened to, as :attr:`table` names it."""
+        return TableName(*_split(self.table))
 
     def rows(self) -> pa.Table:
         """The rows this snapshot inserted and deleted, as ``table_changes`` gives them."""
@@ -403,8 +407,8 @@ class Subscription:
 
     def rows(self, event: Event) -> pa.Table:
         assert event.snapshot_id is not None
-        table = str(self._tracker.current(event))
-        result = self._session.execute(snapshot_feed_sql(table, event.parent_id, event.snapshot_id))
+        table = self._tracker.current(event)
+        result = self._session.changes(table, event.parent_id, event.snapshot_id)
         return result.reader.read_all() if result.reader is not None else pa.table({})
 
     def close(self) -> None:
