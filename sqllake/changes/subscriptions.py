@@ -30,7 +30,7 @@ import heapq
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -43,7 +43,18 @@ from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.secrets import mask_properties
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.catalog import Lakehouse
+    from sqllake.result import Result
+
+
+class FeedSource(Protocol):
+    """What a subscription needs of its session: the lakehouse, and the changed rows of
+    a snapshot (read at the session's execution boundary, so errors are translated)."""
+
+    @property
+    def lakehouse(self) -> Lakehouse: ...
+
+    def changes(self, name: TableName, parent: int | None, snapshot: int) -> Result: ...
 
 KINDS = ("created", "schema", "partition", "snapshot", "renamed", "dropped")
 EARLIEST = "earliest"
@@ -144,7 +155,7 @@ def _split(name: str) -> tuple[tuple[str, ...], str]:
 class _Tracker:
     """Turns one table's metadata, seen from a position, into its next events."""
 
-    def __init__(self, session: Session, subscription: str) -> None:
+    def __init__(self, session: FeedSource, subscription: str) -> None:
         self._session = session
         self._subscription = subscription
 
@@ -291,7 +302,7 @@ class Subscription:
 
     def __init__(
         self,
-        session: Session,
+        session: FeedSource,
         name: str,
         tables: Sequence[TableName],
         since: str | None = None,
