@@ -30,17 +30,17 @@ from sqllake.catalog import (
     Lakehouse,
     TableName,
 )
+from sqllake.changes.feed import snapshot_changes
 from sqllake.errors import Error, ProgrammingError, UnconfirmedCommitError, located, translate
 from sqllake.execute import HANDLERS
 from sqllake.execute.context import Pin
-from sqllake.execute.query import prepare
+from sqllake.execute.scans import count_committed
 from sqllake.plan import nodes
 from sqllake.plan.build import build
 from sqllake.properties import table_property
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
-from sqllake.sql.text import qualified_name
 from sqllake.storage import remove_files
 from sqllake.write.buffer import InsertBuffer, flushed_sequence
 from sqllake.write.commit import append_action, commit_with_retry
@@ -288,10 +288,7 @@ class Session:
         key = (name, snapshot.snapshot_id if snapshot else None)
         if committed is None:
             if key not in self._counted:
-                qualified = qualified_name(name.identifier)
-                _, plan = _planned(f"SELECT count(*) FROM {qualified}")
-                assert isinstance(plan, nodes.Query)
-                self._counted[key] = int(self.engine.row(prepare(self, plan).sql)[0])
+                self._counted[key] = count_committed(self, name, table)
             committed = self._counted[key]
         buffered = 0
         if self.buffer is not None:
@@ -326,6 +323,17 @@ class Session:
             self._abort_statement()
             error = translate(exc, locate_name=lambda name: _find_name(tree, name))
             raise error.locate(text) from exc
+
+    def changes(self, name: TableName, parent: int | None, snapshot: int) -> Result:
+        """The rows one snapshot of ``name`` inserted and deleted (``parent``: the one
+        before it, None for the first), as ``table_changes`` gives them."""
+        try:
+            self.engine.start_statement()
+            return snapshot_changes(self, name, parent, snapshot)
+        except Error:
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            raise translate(exc) from exc
 
     def _abort_statement(self) -> None:
         # In autocommit mode a failed statement's files are not part of any transaction.
