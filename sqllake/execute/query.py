@@ -20,6 +20,7 @@ from sqllake.execute.constants import evaluate, moment, refuse_non_constant
 from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.read.information_schema import VIEWS
+from sqllake.read.locations import normalize as normalize_path
 from sqllake.read.metadata_tables import metadata_table, split_name
 from sqllake.read.pushdown import row_filter
 from sqllake.read.query import (
@@ -48,6 +49,7 @@ class Pin:
 
     snapshot_id: int | None
     buffered: tuple[pa.RecordBatch, ...]
+    buffer_mark: int = 0  # the highest buffer sequence number among them (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,13 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
     resolve = _resolver(ref, schema, unqualified_is_mine)
     predicate = row_filter(where, schema, resolve, session.engine.time_zone)
     pending = session.transaction.files(name)
-    return plan_scan(table, name, current, schema, predicate, pending)
+    scan = plan_scan(table, name, current, schema, predicate, pending)
+    replaced = session.transaction.replaced.get(name)
+    if replaced is None:
+        return scan
+    # A TRUNCATE or INSERT OVERWRITE earlier in the transaction dropped these files.
+    gone = {normalize_path(path) for path in replaced.removed_paths}
+    return replace(scan, files=tuple(f for f in scan.files if f.recorded not in gone))
 
 
 def _with_buffer(
@@ -133,9 +141,11 @@ def _with_buffer(
     sql = scan_select(session, scan)
     if buffered is None:
         return sql, scan
-    rows = buffered.after(flushed_sequence(table.metadata, scan.snapshot_id))
+    flushed = flushed_sequence(table.metadata, scan.snapshot_id)
+    rows = buffered.after(flushed)
     if session.isolated:
-        pin = Pin(scan.snapshot_id, tuple(rows))
+        mark = max([flushed, *(seq for seq, _ in buffered.batches)])
+        pin = Pin(scan.snapshot_id, tuple(rows), mark)
         rows = list(session.transaction.pinned.setdefault(scan.table, pin).buffered)
         rows += session.transaction.held_rows(scan.table)  # this transaction's own INSERTs
     if not rows:
