@@ -87,6 +87,10 @@ class Transaction:
     def wrote(self, table: TableName) -> bool:
         return bool(self.files(table) or self.held_rows(table) or table in self.replaced)
 
+    def snapshot_tables(self) -> list[TableName]:
+        """The tables whose writes commit as a snapshot (files, a TRUNCATE, an overwrite)."""
+        return sorted({t for t, files in self.pending.items() if files} | {*self.replaced})
+
     @property
     def has_writes(self) -> bool:
         return any(self.pending.values()) or any(self.held.values()) or bool(self.replaced)
@@ -123,7 +127,7 @@ class Transaction:
                 self.held.clear()
                 return {t: batch.num_rows for t, batch in rows.items()}
             self._write_held(lakehouse)
-            tables = sorted({t for t, files in self.pending.items() if files} | {*self.replaced})
+            tables = self.snapshot_tables()
             commit_with_retry(lakehouse, [(t, self._action(lakehouse, t)) for t in tables])
         except UnconfirmedCommitError:
             self.pending.clear()

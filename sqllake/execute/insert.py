@@ -274,7 +274,7 @@ def insert_rows(
     blocking = unwritable(table.schema())
     if blocking is not None:
         raise NotSupportedError(f"table {name} has {blocking}, which sqllake cannot write yet")
-    others = [t for t, files in session.transaction.pending.items() if files and t != name]
+    others = [t for t in session.transaction.snapshot_tables() if t != name]
     if others and not session.lakehouse.is_sql_catalog:
         raise NotSupportedError(
             f"this transaction already wrote {others[0]}: writing a second table in one "

@@ -117,7 +117,9 @@ def _refuse(session: Session, name: TableName, table: Table, statement: str) -> 
             f"{statement} of table {name} is not supported: it is an Iceberg format-version "
             f"{table.format_version} table, whose manifests sqllake cannot rewrite yet"
         )
-    others = [t for t in session.transaction.pending if t != name and session.transaction.wrote(t)]
+    transaction = session.transaction
+    others = [t for t in {*transaction.pending, *transaction.held, *transaction.replaced}]
+    others = sorted(t for t in others if t != name and transaction.wrote(t))
     if others and not session.lakehouse.is_sql_catalog:
         raise NotSupportedError(
             f"this transaction already wrote {others[0]}: writing a second table in one "
@@ -324,8 +326,11 @@ def _replace(
             removed.append(file)
         if covered is None:
             partial.append(file)
-    dropped = [f for f in before if scope.covers(f) is not False]
-    own_partial = [f for f in dropped if scope.covers(f) is None]
+    # The transaction's own files were written with the spec current then: the table's
+    # spec changes only by DDL, which takes effect at once.
+    spec_id = seen.table.metadata.default_spec_id
+    dropped = [f for f in before if scope.covers(f, spec_id) is not False]
+    own_partial = [f for f in dropped if scope.covers(f, spec_id) is None]
     held = session.transaction.held_rows(name)
     buffered = [*seen.buffered, *held] if not scope.whole else []
     kept: list[DataFile] = []

@@ -70,12 +70,13 @@ class Scope:
             return True
         return tuple(key[i] for i in self.positions) in self.keys
 
-    def covers(self, file: DataFile) -> bool | None:
+    def covers(self, file: DataFile, spec_id: int | None = None) -> bool | None:
         """Whether the file's rows are all replaced (True), none are (False), or the
-        file's spec cannot tell (None: its rows must be read)."""
+        file's spec cannot tell (None: its rows must be read). ``spec_id``: the spec of
+        a file not yet committed (PyIceberg knows the spec of committed files only)."""
         if self.positions is None:
             return True
-        if file.spec_id != self.spec_id:
+        if (file.spec_id if spec_id is None else spec_id) != self.spec_id:
             return None
         return self.covers_key(partition_key(file))
 
