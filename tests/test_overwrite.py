@@ -167,6 +167,7 @@ def test_pyiceberg_reads_the_result(target: CatalogTarget) -> None:
     theirs = catalog.load_table(("default", "e")).scan().to_arrow()
     empty = catalog.load_table(("default", "gone")).scan().to_arrow()
     catalog.engine.dispose()
-    assert sorted(zip(*(theirs.column(c).to_pylist() for c in ("id", "ts", "k")))) == ours
+    columns = [theirs.column(c).to_pylist() for c in ("id", "ts", "k")]
+    assert sorted(zip(*columns, strict=True)) == ours
     assert len(ours) == 1 + sum(1 for i in range(20000) if i % 3 != 1)
     assert empty.num_rows == 0
