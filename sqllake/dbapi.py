@@ -229,7 +229,7 @@ class Cursor:
         parameter_sets = _parameter_sets(seq_of_parameters)
         self._reset()
         total = 0
-        opened = session.autocommit and not session.transaction.explicit
+        opened = session.autocommit and not session.in_explicit_transaction
         if opened:
             session.begin()
         try:

@@ -33,15 +33,16 @@ from sqllake.catalog import (
 )
 from sqllake.errors import Error, ProgrammingError, UnconfirmedCommitError, located, translate
 from sqllake.execute import HANDLERS
-from sqllake.execute.query import Pin, prepare
+from sqllake.execute.context import Pin
+from sqllake.execute.query import prepare
 from sqllake.plan import nodes
 from sqllake.plan.build import build
 from sqllake.properties import table_property
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
+from sqllake.sql.text import qualified_name
 from sqllake.storage import remove_files
-from sqllake.types import quote_ident
 from sqllake.write.buffer import InsertBuffer, flushed_sequence
 from sqllake.write.commit import append_action, commit_with_retry
 from sqllake.write.ordering import sort_rows
@@ -87,9 +88,38 @@ class Transaction:
     def wrote(self, table: TableName) -> bool:
         return bool(self.files(table) or self.held_rows(table) or table in self.replaced)
 
-    def snapshot_tables(self) -> list[TableName]:
-        """The tables whose writes commit as a snapshot (files, a TRUNCATE, an overwrite)."""
+    def tables_with_files(self) -> list[TableName]:
         return sorted({t for t, files in self.pending.items() if files} | {*self.replaced})
+
+    def tables_written(self) -> list[TableName]:
+        return sorted(t for t in {*self.pending, *self.held, *self.replaced} if self.wrote(t))
+
+    def replacement_of(self, table: TableName) -> Replacement | None:
+        return self.replaced.get(table)
+
+    def replace_rows(
+        self, table: TableName, replacement: Replacement, files: list[DataFile], pin: Pin | None
+    ) -> None:
+        previous = self.replaced.get(table)
+        self.replaced[table] = previous.merged(replacement) if previous else replacement
+        kept = {f.file_path for f in files}
+        gone = [f.file_path for f in self.files(table) if f.file_path not in kept]
+        self.pending[table] = list(files)
+        self.held.pop(table, None)
+        if pin is not None:
+            self.pinned[table] = pin
+        remove_files(gone)  # written by this transaction, never committed
+
+    def forget_files(self, table: TableName, files: list[DataFile]) -> None:
+        paths = {f.file_path for f in files}
+        self.pending[table] = [f for f in self.files(table) if f.file_path not in paths]
+        remove_files(paths)
+
+    def pin_of(self, table: TableName) -> Pin | None:
+        return self.pinned.get(table)
+
+    def pin(self, table: TableName, pin: Pin) -> Pin:
+        return self.pinned.setdefault(table, pin)
 
     @property
     def has_writes(self) -> bool:
@@ -127,7 +157,7 @@ class Transaction:
                 self.held.clear()
                 return {t: batch.num_rows for t, batch in rows.items()}
             self._write_held(lakehouse)
-            tables = self.snapshot_tables()
+            tables = self.tables_with_files()
             commit_with_retry(lakehouse, [(t, self._action(lakehouse, t)) for t in tables])
         except UnconfirmedCommitError:
             self.pending.clear()
@@ -299,7 +329,7 @@ class Session:
         key = (name, snapshot.snapshot_id if snapshot else None)
         if committed is None:
             if key not in self._counted:
-                qualified = ".".join(quote_ident(part) for part in name.identifier)
+                qualified = qualified_name(name.identifier)
                 _, plan = _planned(f"SELECT count(*) FROM {qualified}")
                 assert isinstance(plan, nodes.Query)
                 self._counted[key] = int(self.engine.row(prepare(self, plan).sql)[0])
@@ -308,6 +338,11 @@ class Session:
         if self.buffer is not None:
             buffered = self.buffer.stats(name, flushed_sequence(table.metadata)).rows
         return committed + buffered
+
+    @property
+    def in_explicit_transaction(self) -> bool:
+        """Whether BEGIN opened the transaction (COMMIT or ROLLBACK ends it)."""
+        return self.transaction.explicit
 
     @property
     def in_transaction(self) -> bool:

@@ -27,6 +27,7 @@ from sqllake.execute.changes import snapshot_feed_sql, table_name_of
 from sqllake.execute.constants import moment
 from sqllake.read.changes import Bound, snapshot_range
 from sqllake.session import Session
+from sqllake.sql.text import quote_string
 from sqllake.subscriptions import Event
 
 FORMATS = ("table", "jsonl", "csv")
@@ -90,7 +91,7 @@ def _start(session: Session, name: TableName, since: str | None, follow: bool) -
 
 def _moment(session: Session, text: str) -> datetime.datetime:
     try:
-        found = moment(session, "'" + text.replace("'", "''") + "'")
+        found = moment(session, quote_string(text))
     except Error as exc:
         raise sqllake.ProgrammingError(
             f"--since {text!r} is neither a snapshot id nor a timestamp"

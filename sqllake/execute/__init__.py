@@ -21,9 +21,9 @@ from sqllake.plan.refs import ChangeRef
 from sqllake.result import Result
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
-Handler = Callable[["Session", Any, Sequence[Any]], Result]
+Handler = Callable[["Context", Any, Sequence[Any]], Result]
 
 HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.CreateSchema: schema.create_schema,

@@ -22,12 +22,13 @@ from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.read.changes import Bound, change_sql, empty_sql, plan_changes, snapshot_range
 from sqllake.read.locations import SQL_NORMALIZE
-from sqllake.read.query import normalize, offset_of
 from sqllake.read.timetravel import schema_of
 from sqllake.sql.dialect import DIALECT
+from sqllake.sql.syntax import normalize, offset_of
+from sqllake.sql.text import quote_string, string_list
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 FUNCTION = "table_changes"
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "UINTEGER"}
@@ -41,7 +42,7 @@ def feed_calls(tree: exp.Expr) -> Iterator[exp.Table]:
             yield node
 
 
-def _constant(session: Session, argument: exp.Expr, offset: int) -> tuple[object, str]:
+def _constant(session: Context, argument: exp.Expr, offset: int) -> tuple[object, str]:
     message = f"the arguments of {FUNCTION} must be constants"
     refuse_non_constant(argument, message, offset_of(argument) or offset)
     sql = argument.sql(dialect=DIALECT)
@@ -49,7 +50,7 @@ def _constant(session: Session, argument: exp.Expr, offset: int) -> tuple[object
     return value, str(kind)
 
 
-def _bound(session: Session, table: Table, argument: exp.Expr, offset: int) -> Bound | None:
+def _bound(session: Context, table: Table, argument: exp.Expr, offset: int) -> Bound | None:
     value, kind = _constant(session, argument, offset)
     if value is None:
         return None
@@ -63,7 +64,7 @@ def _bound(session: Session, table: Table, argument: exp.Expr, offset: int) -> B
     return Bound(moment=moment(session, argument.sql(dialect=DIALECT)))
 
 
-def table_name_of(session: Session, text: str, offset: int = 0) -> TableName:
+def table_name_of(session: Context, text: str, offset: int = 0) -> TableName:
     """The table a name written as a string (``'schema.t'``, ``'t'``) refers to."""
     try:
         written = exp.to_table(text, dialect=DIALECT)
@@ -73,7 +74,7 @@ def table_name_of(session: Session, text: str, offset: int = 0) -> TableName:
     return session.table_name(nodes.Name(parts, offset))
 
 
-def _table_name(session: Session, argument: exp.Expr, offset: int) -> TableName:
+def _table_name(session: Context, argument: exp.Expr, offset: int) -> TableName:
     value, _ = _constant(session, argument, offset)
     if not isinstance(value, str) or not value.strip():
         raise ProgrammingError(
@@ -83,19 +84,18 @@ def _table_name(session: Session, argument: exp.Expr, offset: int) -> TableName:
     return table_name_of(session, value, offset)
 
 
-def _referenced(session: Session) -> Callable[[list[str]], set[str]]:
+def _referenced(session: Context) -> Callable[[list[str]], set[str]]:
     def referenced(delete_files: list[str]) -> set[str]:
-        listed = ", ".join("'" + p.replace("'", "''") + "'" for p in delete_files)
         (paths,) = session.engine.row(
             f"SELECT list(DISTINCT {SQL_NORMALIZE.format('file_path')}) "
-            f"FROM read_parquet([{listed}])"
+            f"FROM read_parquet({string_list(delete_files)})"
         )
         return set(paths or [])
 
     return referenced
 
 
-def feed_sql(session: Session, node: exp.Table) -> str:
+def feed_sql(session: Context, node: exp.Table) -> str:
     """The DuckDB SELECT of one ``table_changes(...)`` call."""
     function = node.this
     offset = function.meta.get("start", offset_of(node))
@@ -124,12 +124,11 @@ def feed_sql(session: Session, node: exp.Table) -> str:
 
 def snapshot_feed_sql(table: str, parent: int | None, snapshot: int) -> str:
     """The query of one snapshot's changes (``parent`` None: the table's first)."""
-    literal = "'" + table.replace("'", "''") + "'"
     start = "NULL" if parent is None else str(parent)
-    return f"SELECT * FROM {FUNCTION}({literal}, {start}, {snapshot})"
+    return f"SELECT * FROM {FUNCTION}({quote_string(table)}, {start}, {snapshot})"
 
 
-def point_at_feed(session: Session, node: exp.Table) -> None:
+def point_at_feed(session: Context, node: exp.Table) -> None:
     """Rewrite a ``table_changes(...)`` reference to read a view of its changes."""
     view = session.engine.view(feed_sql(session, node))
     alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(FUNCTION))

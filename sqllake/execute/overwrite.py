@@ -39,9 +39,10 @@ from pyiceberg.types import NestedField
 from sqllake.catalog import TableName, refuse_relocated_write
 from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.execute.constants import evaluate
+from sqllake.execute.context import Pin
 from sqllake.execute.insert import insert as plain_insert
 from sqllake.execute.insert import insert_rows, write_order
-from sqllake.execute.query import Pin, prepare
+from sqllake.execute.query import prepare
 from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.properties import table_property
@@ -50,8 +51,8 @@ from sqllake.read.scan import plan_scan
 from sqllake.result import Result
 from sqllake.sql import parse
 from sqllake.sql.dialect import DIALECT
-from sqllake.storage import remove_files
-from sqllake.types import duckdb_type, quote_ident
+from sqllake.sql.text import quote_identifier
+from sqllake.types import duckdb_type
 from sqllake.write.buffer import align, flushed_sequence
 from sqllake.write.compact import live_files
 from sqllake.write.ordering import sort_rows
@@ -66,7 +67,7 @@ from sqllake.write.partitioning import split
 from sqllake.write.rows import write_rows
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 STATIC, DYNAMIC = "static", "dynamic"
 MODE_SETTING = "partition_overwrite_mode"
@@ -87,11 +88,11 @@ def _flushed_at(table: Table, snapshot_id: int | None) -> int:
     return flushed_sequence(table.metadata, snapshot_id) if snapshot_id is not None else 0
 
 
-def _seen(session: Session, name: TableName, offset: int) -> _Seen:
+def _seen(session: Context, name: TableName, offset: int) -> _Seen:
     """The table as the statement sees it; in a transaction, as it first read it (and
     pinned so from now on). Buffered rows are read before the metadata (see
     ``write/buffer.py``)."""
-    pin = session.transaction.pinned.get(name) if session.isolated else None
+    pin = session.transaction.pin_of(name) if session.isolated else None
     if pin is not None:
         table = session.load(name, offset)
         found = table.metadata.snapshot_by_id(pin.snapshot_id) if pin.snapshot_id else None
@@ -106,20 +107,18 @@ def _seen(session: Session, name: TableName, offset: int) -> _Seen:
     seen = _Seen(table, snapshot, tuple(b for _, b in batches), mark, start)
     if session.isolated:
         snapshot_id = snapshot.snapshot_id if snapshot is not None else None
-        session.transaction.pinned[name] = Pin(snapshot_id, seen.buffered, mark)
+        session.transaction.pin(name, Pin(snapshot_id, seen.buffered, mark))
     return seen
 
 
-def _refuse(session: Session, name: TableName, table: Table, statement: str) -> None:
+def _refuse(session: Context, name: TableName, table: Table, statement: str) -> None:
     refuse_relocated_write(table, name)
     if table.format_version > 2:
         raise NotSupportedError(
             f"{statement} of table {name} is not supported: it is an Iceberg format-version "
             f"{table.format_version} table, whose manifests sqllake cannot rewrite yet"
         )
-    transaction = session.transaction
-    others = [t for t in {*transaction.pending, *transaction.held, *transaction.replaced}]
-    others = sorted(t for t in others if t != name and transaction.wrote(t))
+    others = [t for t in session.transaction.tables_written() if t != name]
     if others and not session.lakehouse.is_sql_catalog:
         raise NotSupportedError(
             f"this transaction already wrote {others[0]}: writing a second table in one "
@@ -131,48 +130,54 @@ def _serializable(table: Table) -> bool:
     return table_property(table.properties, ISOLATION_PROPERTY, SERIALIZABLE) == SERIALIZABLE
 
 
-def _live(session: Session, name: TableName, seen: _Seen) -> list[DataFile]:
+def _live(session: Context, name: TableName, seen: _Seen) -> list[DataFile]:
     """The committed files the statement sees: the snapshot's, less those the
     transaction already removed."""
-    previous = session.transaction.replaced.get(name)
+    previous = session.transaction.replacement_of(name)
     gone = previous.removed_paths if previous is not None else frozenset()
     files = live_files(seen.table.io, seen.snapshot) if seen.snapshot is not None else []
     return [f for f in files if f.file_path not in gone]
 
 
-def _row_count(session: Session, name: TableName, seen: _Seen) -> int:
+def _row_count(session: Context, name: TableName, seen: _Seen) -> int:
     """The rows a read of the table sees now: from the snapshot summary when it is
     exact (no delete files), else counted."""
     found = seen.snapshot.summary if seen.snapshot is not None else None
     summary: dict[str, str] = found.additional_properties if found is not None else {}
     deletes = int(summary.get("total-delete-files", "0"))
     if seen.snapshot is None or (
-        name not in session.transaction.replaced and "total-records" in summary and not deletes
+        session.transaction.replacement_of(name) is None
+        and "total-records" in summary
+        and not deletes
     ):
         committed = int(summary.get("total-records", "0"))
         pending = sum(f.record_count for f in session.transaction.files(name))
         held = sum(b.num_rows for b in session.transaction.held_rows(name))
         return int(committed + pending + held + sum(b.num_rows for b in seen.buffered))
-    sql = f"SELECT count(*) FROM {'.'.join(quote_ident(p) for p in name.identifier)}"
+    sql = f"SELECT count(*) FROM {'.'.join(quote_identifier(p) for p in name.identifier)}"
     query = nodes.Query(parse(sql), sql, 0)
     return int(session.engine.row(prepare(session, query).sql)[0])
 
 
-def _stage(session: Session, name: TableName, seen: _Seen, replacement: Replacement) -> None:
-    previous = session.transaction.replaced.get(name)
-    merged = previous.merged(replacement) if previous is not None else replacement
-    session.transaction.replaced[name] = merged
-    if session.isolated:  # later reads: the snapshot, less what went, plus pending files
-        session.transaction.pinned[name] = Pin(replacement.start_id, (), merged.buffer_mark)
+def _stage(
+    session: Context,
+    name: TableName,
+    replacement: Replacement,
+    files: list[DataFile],
+) -> None:
+    """Record the removal; later reads in the transaction see the snapshot less what went,
+    plus the transaction's files (buffered rows are now in those or gone)."""
+    previous = session.transaction.replacement_of(name)
+    mark = max(replacement.buffer_mark, previous.buffer_mark if previous else 0)
+    pin = Pin(replacement.start_id, (), mark) if session.isolated else None
+    session.transaction.replace_rows(name, replacement, files, pin)
 
 
-def truncate(session: Session, plan: nodes.Truncate, params: Sequence[Any]) -> Result:
+def truncate(session: Context, plan: nodes.Truncate, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     seen = _seen(session, name, plan.name.offset)
     _refuse(session, name, seen.table, "TRUNCATE")
     count = _row_count(session, name, seen)
-    pending = session.transaction.pending.pop(name, [])
-    session.transaction.held.pop(name, None)
     replacement = Replacement(
         start_id=seen.snapshot.snapshot_id if seen.snapshot else None,
         start_mark=seen.start_mark,
@@ -183,8 +188,7 @@ def truncate(session: Session, plan: nodes.Truncate, params: Sequence[Any]) -> R
         truncate=True,
         serializable=_serializable(seen.table),
     )
-    _stage(session, name, seen, replacement)
-    remove_files((f.file_path for f in pending), seen.table.io)  # never committed
+    _stage(session, name, replacement, [])
     return Result.status_only(f"TRUNCATE {count}", rowcount=count)
 
 
@@ -199,7 +203,7 @@ class _Static:
 
 
 def _partition_columns(
-    session: Session, table: Table, name: TableName, clause: tuple[nodes.PartitionValue, ...]
+    session: Context, table: Table, name: TableName, clause: tuple[nodes.PartitionValue, ...]
 ) -> list[_Static]:
     schema, spec = table.schema(), table.spec()
     by_name = {f.name.lower(): f for f in schema.fields}
@@ -260,7 +264,7 @@ def _targets(
 
 
 def _scope(
-    session: Session, table: Table, statics: list[_Static], added: list[DataFile]
+    session: Context, table: Table, statics: list[_Static], added: list[DataFile]
 ) -> Scope | None:
     """The partitions the statement replaces (None: none)."""
     spec_id = table.metadata.default_spec_id
@@ -291,7 +295,7 @@ def _outside(
 
 
 def _kept_rows(
-    session: Session,
+    session: Context,
     name: TableName,
     seen: _Seen,
     scope: Scope,
@@ -315,7 +319,7 @@ def _kept_rows(
 
 
 def _replace(
-    session: Session, name: TableName, seen: _Seen, scope: Scope, before: list[DataFile]
+    session: Context, name: TableName, seen: _Seen, scope: Scope, before: list[DataFile]
 ) -> None:
     """Stage the removal of the scope's rows as the statement saw them: committed files,
     the transaction's files written before this statement, its held and buffered rows."""
@@ -339,8 +343,6 @@ def _replace(
         kept = write_rows(seen.table, str(name), rows, session.engine.threads)
     gone = {f.file_path for f in dropped}
     pending = [f for f in session.transaction.files(name) if f.file_path not in gone]
-    session.transaction.pending[name] = pending + kept
-    session.transaction.held.pop(name, None)
     replacement = Replacement(
         start_id=seen.snapshot.snapshot_id if seen.snapshot else None,
         start_mark=seen.start_mark,
@@ -351,18 +353,17 @@ def _replace(
         truncate=False,
         serializable=_serializable(seen.table),
     )
-    _stage(session, name, seen, replacement)
-    remove_files(gone, seen.table.io)  # this transaction's own, never committed
+    _stage(session, name, replacement, pending + kept)
 
 
-def insert(session: Session, plan: nodes.Insert, params: Sequence[Any]) -> Result:
+def insert(session: Context, plan: nodes.Insert, params: Sequence[Any]) -> Result:
     """Every INSERT: the plain ones append (``execute/insert.py``)."""
     if plan.overwrite or plan.partition:
         return insert_overwrite(session, plan, params)
     return plain_insert(session, plan, params)
 
 
-def insert_overwrite(session: Session, plan: nodes.Insert, params: Sequence[Any]) -> Result:
+def insert_overwrite(session: Context, plan: nodes.Insert, params: Sequence[Any]) -> Result:
     """INSERT OVERWRITE, and INSERT INTO with a PARTITION clause (static values only
     fill columns: nothing is replaced)."""
     name = session.table_name(plan.name)
@@ -396,10 +397,6 @@ def insert_overwrite(session: Session, plan: nodes.Insert, params: Sequence[Any]
         # The statement fails as a whole: its files leave the transaction.
         known = {f.file_path for f in before}
         written = [f for f in session.transaction.files(name) if f.file_path not in known]
-        if name in session.transaction.pending:
-            session.transaction.pending[name] = [
-                f for f in session.transaction.files(name) if f.file_path in known
-            ]
-        remove_files((f.file_path for f in written), table.io)
+        session.transaction.forget_files(name, written)
         raise
     return Result.status_only(f"INSERT {count}", rowcount=count)

@@ -17,6 +17,7 @@ from sqllake.catalog import TableName
 from sqllake.errors import ProgrammingError, located
 from sqllake.execute.changes import feed_calls, point_at_feed
 from sqllake.execute.constants import evaluate, moment, refuse_non_constant
+from sqllake.execute.context import Pin
 from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.read.information_schema import VIEWS
@@ -35,21 +36,13 @@ from sqllake.read.timetravel import schema_of, snapshot_as_of, snapshot_by_versi
 from sqllake.result import Column, Result
 from sqllake.secrets import mask
 from sqllake.sql.dialect import DIALECT
+from sqllake.sql.text import quote_identifier
 from sqllake.write.buffer import BufferedRows, align, flushed_sequence
 
 if TYPE_CHECKING:
     from pyiceberg.schema import Schema
 
-    from sqllake.session import Session
-
-
-@dataclass(frozen=True)
-class Pin:
-    """What a transaction first read of a table: its snapshot and the buffered rows."""
-
-    snapshot_id: int | None
-    buffered: tuple[pa.RecordBatch, ...]
-    buffer_mark: int = 0  # the highest buffer sequence number among them (0: unknown)
+    from sqllake.execute.context import Context
 
 
 @dataclass(frozen=True)
@@ -82,7 +75,7 @@ def check_parameters(query: nodes.Query, params: Sequence[Any]) -> None:
         )
 
 
-def _as_of(session: Session, table: Table, name: TableName, ref: TableReference) -> Snapshot:
+def _as_of(session: Context, table: Table, name: TableName, ref: TableReference) -> Snapshot:
     """The snapshot a FOR VERSION / TIMESTAMP AS OF clause names (its value may be any
     constant expression, evaluated by the engine)."""
     assert ref.as_of is not None
@@ -107,7 +100,7 @@ def _as_of(session: Session, table: Table, name: TableName, ref: TableReference)
         return snapshot_by_version(table, name, constant)
 
 
-def _scan(session: Session, ref: TableReference, name: TableName, table: Table) -> ScanPlan:
+def _scan(session: Context, ref: TableReference, name: TableName, table: Table) -> ScanPlan:
     if ref.as_of is not None:
         snapshot = _as_of(session, table, name, ref)
         schema = schema_of(table, snapshot)
@@ -115,7 +108,7 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
         # names, no uncommitted files of this transaction.
         return plan_scan(table, name, snapshot, schema, AlwaysTrue(), [])
     current = table.current_snapshot()
-    pinned = session.transaction.pinned.get(name) if session.isolated else None
+    pinned = session.transaction.pin_of(name) if session.isolated else None
     if pinned is not None:
         # A transaction keeps reading the snapshot it first read (snapshot isolation).
         found = table.metadata.snapshot_by_id(pinned.snapshot_id) if pinned.snapshot_id else None
@@ -126,7 +119,7 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
     predicate = row_filter(where, schema, resolve, session.engine.time_zone)
     pending = session.transaction.files(name)
     scan = plan_scan(table, name, current, schema, predicate, pending)
-    replaced = session.transaction.replaced.get(name)
+    replaced = session.transaction.replacement_of(name)
     if replaced is None:
         return scan
     # A TRUNCATE or INSERT OVERWRITE earlier in the transaction dropped these files.
@@ -135,7 +128,7 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
 
 
 def _with_buffer(
-    session: Session, table: Table, buffered: BufferedRows | None, scan: ScanPlan
+    session: Context, table: Table, buffered: BufferedRows | None, scan: ScanPlan
 ) -> tuple[str, ScanPlan]:
     """The scan's SQL, plus the table's buffered rows that no snapshot holds yet."""
     sql = scan_select(session, scan)
@@ -146,17 +139,17 @@ def _with_buffer(
     if session.isolated:
         mark = max([flushed, *(seq for seq, _ in buffered.batches)])
         pin = Pin(scan.snapshot_id, tuple(rows), mark)
-        rows = list(session.transaction.pinned.setdefault(scan.table, pin).buffered)
+        rows = list(session.transaction.pin(scan.table, pin).buffered)
         rows += session.transaction.held_rows(scan.table)  # this transaction's own INSERTs
     if not rows:
         return sql, scan
     arrow = pa.Table.from_batches([align(batch, table) for batch in rows])
     view = session.engine.register(arrow)
-    union = f'SELECT * FROM ({sql}) UNION ALL SELECT * FROM "{view}"'
+    union = f"SELECT * FROM ({sql}) UNION ALL SELECT * FROM {quote_identifier(view)}"
     return union, replace(scan, buffered_rows=arrow.num_rows)
 
 
-def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
+def prepare(session: Context, query: nodes.Query) -> PreparedQuery:
     """The DuckDB SQL of ``query`` with every lakehouse table read from a pruned scan."""
     tree = query.tree.copy()
     scans = []
@@ -188,7 +181,7 @@ def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
     return PreparedQuery(tree.sql(dialect=DIALECT, copy=False), tuple(scans))
 
 
-def run_query(session: Session, plan: nodes.Query, params: Sequence[Any]) -> Result:
+def run_query(session: Context, plan: nodes.Query, params: Sequence[Any]) -> Result:
     check_parameters(plan, params)
     prepared = prepare(session, plan)
     stream = session.engine.stream(prepared.sql, params)
@@ -214,7 +207,7 @@ def _scan_line(scan: ScanPlan) -> str:
     )
 
 
-def explain(session: Session, plan: nodes.Explain, params: Sequence[Any]) -> Result:
+def explain(session: Context, plan: nodes.Explain, params: Sequence[Any]) -> Result:
     """The scan plan of every lakehouse table, then DuckDB's plan.
 
     EXPLAIN ANALYZE also runs the query and reports planning time, bytes of the data

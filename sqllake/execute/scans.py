@@ -12,10 +12,10 @@ from sqllake.read.scan import ScanPlan, keep_missing_identity
 from sqllake.read.scan_sql import scan_sql
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
-def scan_select(session: Session, scan: ScanPlan) -> str:
+def scan_select(session: Context, scan: ScanPlan) -> str:
     return engine_scan_select(session.engine, scan)
 
 

@@ -24,9 +24,9 @@ from sqllake.plan.common import (
 from sqllake.plan.partition import partition_items, trino_partitioning
 from sqllake.plan.refs import plan_ref
 from sqllake.plan.settings import PLANNERS as SETTINGS_PLANNERS
-from sqllake.read.query import normalize, offset_of
 from sqllake.sql import alter as alter_sql
 from sqllake.sql import dialect, refs
+from sqllake.sql.syntax import normalize, offset_of
 from sqllake.types import check_identifier_field, field_ids, iceberg_type
 
 Planner = Callable[[exp.Expr, str], nodes.Plan]
