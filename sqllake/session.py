@@ -14,13 +14,14 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
+from pyiceberg.table import Transaction as PyTransaction
 from sqlglot import exp
 
 from sqllake import maintenance
@@ -45,6 +46,7 @@ from sqllake.storage import remove_files
 from sqllake.write.buffer import InsertBuffer, flushed_sequence
 from sqllake.write.commit import append_action, commit_with_retry
 from sqllake.write.ordering import sort_rows
+from sqllake.write.overwrite import Replacement, overwrite_action
 from sqllake.write.rows import write_rows
 
 _log = logging.getLogger("sqllake")
@@ -68,6 +70,8 @@ class Transaction:
     # buffered rows then visible (kept, since a later flush removes them from the
     # buffer). Later reads in the transaction see exactly the same.
     pinned: dict[TableName, Pin] = field(default_factory=dict)
+    # What TRUNCATE and INSERT OVERWRITE removed, per table (see write/overwrite.py).
+    replaced: dict[TableName, Replacement] = field(default_factory=dict)
 
     def add(self, table: TableName, files: list[DataFile]) -> None:
         self.pending.setdefault(table, []).extend(files)
@@ -82,10 +86,34 @@ class Transaction:
         return self.held.get(table, [])
 
     def wrote(self, table: TableName) -> bool:
-        return bool(self.files(table) or self.held_rows(table))
+        return bool(self.files(table) or self.held_rows(table) or table in self.replaced)
 
     def tables_with_files(self) -> list[TableName]:
-        return [table for table, files in self.pending.items() if files]
+        return sorted({t for t, files in self.pending.items() if files} | {*self.replaced})
+
+    def tables_written(self) -> list[TableName]:
+        return sorted(t for t in {*self.pending, *self.held, *self.replaced} if self.wrote(t))
+
+    def replacement_of(self, table: TableName) -> Replacement | None:
+        return self.replaced.get(table)
+
+    def replace_rows(
+        self, table: TableName, replacement: Replacement, files: list[DataFile], pin: Pin | None
+    ) -> None:
+        previous = self.replaced.get(table)
+        self.replaced[table] = previous.merged(replacement) if previous else replacement
+        kept = {f.file_path for f in files}
+        gone = [f.file_path for f in self.files(table) if f.file_path not in kept]
+        self.pending[table] = list(files)
+        self.held.pop(table, None)
+        if pin is not None:
+            self.pinned[table] = pin
+        remove_files(gone)  # written by this transaction, never committed
+
+    def forget_files(self, table: TableName, files: list[DataFile]) -> None:
+        paths = {f.file_path for f in files}
+        self.pending[table] = [f for f in self.files(table) if f.file_path not in paths]
+        remove_files(paths)
 
     def pin_of(self, table: TableName) -> Pin | None:
         return self.pinned.get(table)
@@ -95,14 +123,15 @@ class Transaction:
 
     @property
     def has_writes(self) -> bool:
-        return any(self.pending.values()) or any(self.held.values())
+        return any(self.pending.values()) or any(self.held.values()) or bool(self.replaced)
 
     def discard(self, table: TableName) -> None:
         self.held.pop(table, None)
+        self.replaced.pop(table, None)
         remove_files(f.file_path for f in self.pending.pop(table, []))
 
     def rollback(self) -> None:
-        for table in {*self.pending, *self.held}:
+        for table in {*self.pending, *self.held, *self.replaced}:
             self.discard(table)
 
     def commit(self, lakehouse: Lakehouse, buffer: InsertBuffer | None) -> dict[TableName, int]:
@@ -117,7 +146,8 @@ class Transaction:
         (the commit may have landed) and forgotten here: the error says so.
         """
         try:
-            if buffer is not None and self.held and not any(self.pending.values()):
+            files = any(self.pending.values()) or self.replaced
+            if buffer is not None and self.held and not files:
                 rows = {t: _one_batch(b) for t, b in sorted(self.held.items()) if b}
                 if not buffer.beside_catalog:  # else the append checks, atomically
                     for name in rows:
@@ -127,17 +157,26 @@ class Transaction:
                 self.held.clear()
                 return {t: batch.num_rows for t, batch in rows.items()}
             self._write_held(lakehouse)
-            tables = sorted(t for t, files in self.pending.items() if files)
-            commit_with_retry(lakehouse, [(t, append_action(self.pending[t])) for t in tables])
+            tables = self.tables_with_files()
+            commit_with_retry(lakehouse, [(t, self._action(lakehouse, t)) for t in tables])
         except UnconfirmedCommitError:
             self.pending.clear()
             self.held.clear()
+            self.replaced.clear()
             raise
         except BaseException:
             self.rollback()
             raise
         self.pending.clear()
+        self.replaced.clear()
         return {}
+
+    def _action(self, lakehouse: Lakehouse, table: TableName) -> Callable[[PyTransaction], None]:
+        """An append, or the swap of a TRUNCATE or INSERT OVERWRITE."""
+        replaced = self.replaced.get(table)
+        if replaced is None:
+            return append_action(self.pending[table])
+        return overwrite_action(table, lakehouse.load(table).io, replaced, self.files(table))
 
     def _write_held(self, lakehouse: Lakehouse) -> None:
         """Held rows as Parquet files, for a commit that also has files or no buffer."""
@@ -180,6 +219,8 @@ class Session:
         self.autocommit = autocommit
         self.write = write or WriteSettings()
         self.schema: tuple[str, ...] = (DEFAULT_NAMESPACE,)
+        # What INSERT OVERWRITE replaces without a PARTITION value (Spark's setting).
+        self.overwrite_mode = "static"
         self.transaction = Transaction()
         state = self.lakehouse.state_engine
         key = self.lakehouse.state_key

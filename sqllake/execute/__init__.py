@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqllake.execute import (
     alter,
-    insert,
+    overwrite,
     procedures,
     query,
     refs,
@@ -42,7 +42,8 @@ HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.ShowCreateTable: table.show_create_table,
     nodes.Query: query.run_query,
     nodes.Explain: query.explain,
-    nodes.Insert: insert.insert,
+    nodes.Insert: overwrite.insert,
+    nodes.Truncate: overwrite.truncate,
     nodes.CallProcedure: procedures.call,
     nodes.FlushTable: procedures.flush_table,
     nodes.Begin: transaction.begin,

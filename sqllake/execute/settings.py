@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from sqllake.catalog import DEFAULT_NAMESPACE
 from sqllake.errors import NotSupportedError, ProgrammingError, translate
+from sqllake.execute import overwrite
 from sqllake.execute import schema as schemas
 from sqllake.execute import table as tables
 from sqllake.plan import nodes
@@ -171,7 +172,27 @@ def _use(session: Context, name: str, value: exp.Expr | None, offset: int) -> Re
     return Result.status_only("SET")
 
 
+# sqllake's own settings: name -> the values they take (the first is a new session's).
+OWN_SETTINGS: dict[str, tuple[str, ...]] = {
+    overwrite.MODE_SETTING: (overwrite.STATIC, overwrite.DYNAMIC),
+}
+
+
+def _own(session: Context, name: str, value: exp.Expr | None, offset: int) -> Result:
+    """SET partition_overwrite_mode = 'dynamic' (Spark's setting of that name)."""
+    allowed = OWN_SETTINGS[name]
+    text = _value_text(session, value) if value is not None else allowed[0]
+    if text not in allowed:
+        raise ProgrammingError(
+            f"{name} is {' or '.join(repr(a) for a in allowed)}, not {text!r}", offset=offset
+        )
+    session.overwrite_mode = text
+    return Result.status_only("SET")
+
+
 def set_setting(session: Context, plan: nodes.SetSetting, params: Sequence[Any]) -> Result:
+    if plan.name.lower() in OWN_SETTINGS and plan.scope != "VARIABLE":
+        return _own(session, plan.name.lower(), plan.value, plan.offset)
     if plan.scope == "VARIABLE":
         _apply(session, plan.text, plan.offset)
         return Result.status_only("SET")
@@ -202,7 +223,9 @@ def reset_setting(session: Context, plan: nodes.ResetSetting, params: Sequence[A
         raise NotSupportedError(
             "RESET ALL is not supported: reset each setting by name (RESET threads)", offset=0
         )
-    if plan.scope != "VARIABLE":
+    if plan.name.lower() in OWN_SETTINGS and plan.scope != "VARIABLE":
+        _own(session, plan.name.lower(), None, plan.offset)
+    elif plan.scope != "VARIABLE":
         _reset(session, _canonical(session, plan.name), plan.scope, plan.text, plan.offset)
     else:
         _apply(session, plan.text, plan.offset)

@@ -297,8 +297,7 @@ class AlterParsing(RefParsing):
         if self.match_text_seq("UNORDERED"):
             return [self.expression(WriteOrderedBy(expressions=[]))]
         if not (
-            self.match_text_seq("LOCALLY", "ORDERED", "BY")
-            or self.match_text_seq("ORDERED", "BY")
+            self.match_text_seq("LOCALLY", "ORDERED", "BY") or self.match_text_seq("ORDERED", "BY")
         ):
             self.raise_error("Expected ORDERED BY or UNORDERED after WRITE")
         wrapped = self.curr is not None and self.curr.token_type == TokenType.L_PAREN
