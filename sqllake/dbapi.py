@@ -16,7 +16,7 @@ from sqllake.session import Session
 from sqllake.write.settings import WriteSettings
 
 if TYPE_CHECKING:
-    from sqllake.subscriptions import Subscription
+    from sqllake.changes.subscriptions import Subscription
 
 apilevel = "2.0"
 threadsafety = 1  # threads may share the module, not connections
@@ -146,10 +146,10 @@ class Connection:
 
         A new subscription starts now (``since="earliest"``: from each table's creation);
         an existing one resumes after its last acknowledged event, and tables new to it
-        start now. See :mod:`sqllake.subscriptions`.
+        start now. See :mod:`sqllake.changes.subscriptions`.
         """
+        from sqllake.changes.subscriptions import Subscription
         from sqllake.execute.changes import table_name_of
-        from sqllake.subscriptions import Subscription
 
         session = self.session
         names = [table_name_of(session, table) for table in tables]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -25,23 +25,23 @@ from sqllake.catalog_open import CatalogSettings
 from sqllake.errors import Error, ProgrammingError, UnconfirmedCommitError, located
 from sqllake.execute import HANDLERS
 from sqllake.execute.context import Pin
-from sqllake.execute.query import prepare
 from sqllake.names import DEFAULT_NAMESPACE, TableName
 from sqllake.plan import nodes
 from sqllake.plan.build import build
 from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
-from sqllake.sql.text import qualified_name
 from sqllake.translation import translate, translating
-from sqllake.write.settings import WriteSettings
+from sqllake.write.settings import STATIC, WriteSettings
 
 if TYPE_CHECKING:
     from pyiceberg.manifest import DataFile
     from pyiceberg.table import Table
+    from pyiceberg.table import Transaction as PyTransaction
 
     from sqllake.catalog import Lakehouse
     from sqllake.write.buffer import InsertBuffer
+    from sqllake.write.overwrite import Replacement
 
 # The catalog (PyIceberg, SQLAlchemy) and the write path are imported when a statement
 # first needs them, inside the methods below: a session that runs only statements
@@ -68,6 +68,8 @@ class Transaction:
     # buffered rows then visible (kept, since a later flush removes them from the
     # buffer). Later reads in the transaction see exactly the same.
     pinned: dict[TableName, Pin] = field(default_factory=dict)
+    # What TRUNCATE and INSERT OVERWRITE removed, per table (see write/overwrite.py).
+    replaced: dict[TableName, Replacement] = field(default_factory=dict)
 
     def add(self, table: TableName, files: list[DataFile]) -> None:
         self.pending.setdefault(table, []).extend(files)
@@ -82,10 +84,38 @@ class Transaction:
         return self.held.get(table, [])
 
     def wrote(self, table: TableName) -> bool:
-        return bool(self.files(table) or self.held_rows(table))
+        return bool(self.files(table) or self.held_rows(table) or table in self.replaced)
 
     def tables_with_files(self) -> list[TableName]:
-        return [table for table, files in self.pending.items() if files]
+        return sorted({t for t, files in self.pending.items() if files} | {*self.replaced})
+
+    def tables_written(self) -> list[TableName]:
+        return sorted(t for t in {*self.pending, *self.held, *self.replaced} if self.wrote(t))
+
+    def replacement_of(self, table: TableName) -> Replacement | None:
+        return self.replaced.get(table)
+
+    def replace_rows(
+        self, table: TableName, replacement: Replacement, files: list[DataFile], pin: Pin | None
+    ) -> None:
+        previous = self.replaced.get(table)
+        self.replaced[table] = previous.merged(replacement) if previous else replacement
+        kept = {f.file_path for f in files}
+        gone = [f.file_path for f in self.files(table) if f.file_path not in kept]
+        self.pending[table] = list(files)
+        self.held.pop(table, None)
+        if pin is not None:
+            self.pinned[table] = pin
+        from sqllake.storage import remove_files
+
+        remove_files(gone)  # written by this transaction, never committed
+
+    def forget_files(self, table: TableName, files: list[DataFile]) -> None:
+        from sqllake.storage import remove_files
+
+        paths = {f.file_path for f in files}
+        self.pending[table] = [f for f in self.files(table) if f.file_path not in paths]
+        remove_files(paths)
 
     def pin_of(self, table: TableName) -> Pin | None:
         return self.pinned.get(table)
@@ -95,16 +125,17 @@ class Transaction:
 
     @property
     def has_writes(self) -> bool:
-        return any(self.pending.values()) or any(self.held.values())
+        return any(self.pending.values()) or any(self.held.values()) or bool(self.replaced)
 
     def discard(self, table: TableName) -> None:
         from sqllake.storage import remove_files
 
         self.held.pop(table, None)
+        self.replaced.pop(table, None)
         remove_files(f.file_path for f in self.pending.pop(table, []))
 
     def rollback(self) -> None:
-        for table in {*self.pending, *self.held}:
+        for table in {*self.pending, *self.held, *self.replaced}:
             self.discard(table)
 
     def commit(self, lakehouse: Lakehouse, buffer: InsertBuffer | None) -> dict[TableName, int]:
@@ -118,10 +149,9 @@ class Transaction:
         catalog's answer was lost and it cannot confirm the commit, the files are kept
         (the commit may have landed) and forgotten here: the error says so.
         """
-        from sqllake.write.commit import append_action, commit_with_retry
-
         try:
-            if buffer is not None and self.held and not any(self.pending.values()):
+            files = any(self.pending.values()) or self.replaced
+            if buffer is not None and self.held and not files:
                 rows = {t: _one_batch(b) for t, b in sorted(self.held.items()) if b}
                 if not buffer.beside_catalog:  # else the append checks, atomically
                     for name in rows:
@@ -131,17 +161,31 @@ class Transaction:
                 self.held.clear()
                 return {t: batch.num_rows for t, batch in rows.items()}
             self._write_held(lakehouse)
-            tables = sorted(t for t, files in self.pending.items() if files)
-            commit_with_retry(lakehouse, [(t, append_action(self.pending[t])) for t in tables])
+            tables = self.tables_with_files()
+            from sqllake.write.commit import commit_with_retry
+
+            commit_with_retry(lakehouse, [(t, self._action(lakehouse, t)) for t in tables])
         except UnconfirmedCommitError:
             self.pending.clear()
             self.held.clear()
+            self.replaced.clear()
             raise
         except BaseException:
             self.rollback()
             raise
         self.pending.clear()
+        self.replaced.clear()
         return {}
+
+    def _action(self, lakehouse: Lakehouse, table: TableName) -> Callable[[PyTransaction], None]:
+        """An append, or the swap of a TRUNCATE or INSERT OVERWRITE."""
+        from sqllake.write.commit import append_action
+        from sqllake.write.overwrite import overwrite_action
+
+        replaced = self.replaced.get(table)
+        if replaced is None:
+            return append_action(self.pending[table])
+        return overwrite_action(table, lakehouse.load(table).io, replaced, self.files(table))
 
     def _write_held(self, lakehouse: Lakehouse) -> None:
         """Held rows as Parquet files, for a commit that also has files or no buffer."""
@@ -179,6 +223,8 @@ class Session:
         self.autocommit = autocommit
         self.write = write or WriteSettings()
         self.schema: tuple[str, ...] = (DEFAULT_NAMESPACE,)
+        # What INSERT OVERWRITE replaces without a PARTITION value (Spark's setting).
+        self.overwrite_mode = STATIC
         self.transaction = Transaction()
         self._buffered: set[TableName] = set()
         self._appended: dict[TableName, int] = {}  # rows appended since the last check
@@ -323,16 +369,14 @@ class Session:
     def row_count(self, name: TableName, table: Table, committed: int | None) -> int:
         """Rows a read of ``name`` returns now: committed rows (counted by a scan when
         delete files make the summary inexact, once per snapshot) plus buffered rows."""
+        from sqllake.execute.scans import count_committed
         from sqllake.write.buffer import flushed_sequence
 
         snapshot = table.current_snapshot()
         key = (name, snapshot.snapshot_id if snapshot else None)
         if committed is None:
             if key not in self._counted:
-                qualified = qualified_name(name.identifier)
-                _, plan = _planned(f"SELECT count(*) FROM {qualified}")
-                assert isinstance(plan, nodes.Query)
-                self._counted[key] = int(self.engine.row(prepare(self, plan).sql)[0])
+                self._counted[key] = count_committed(self, name, table)
             committed = self._counted[key]
         buffered = 0
         if self.buffer is not None:
@@ -369,6 +413,22 @@ class Session:
             self._abort_statement()
             error = translate(exc, locate_name=lambda name: _find_name(tree, name))
             raise error.locate(text) from exc
+
+    def changes(self, name: TableName, parent: int | None, snapshot: int) -> Result:
+        """The rows one snapshot of ``name`` inserted and deleted (``parent``: the one
+        before it, None for the first), as ``table_changes`` gives them."""
+        from sqllake.changes.feed import snapshot_changes
+
+        try:
+            self.engine.start_statement()
+            result = snapshot_changes(self, name, parent, snapshot)
+            if result.reader is not None:  # its errors may come while it streams
+                result = replace(result, reader=translating(result.reader))
+            return result
+        except Error:
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            raise translate(exc) from exc
 
     def _abort_statement(self) -> None:
         # In autocommit mode a failed statement's files are not part of any transaction.

@@ -34,6 +34,7 @@ from typing import Any
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from pyiceberg.catalog import MetastoreCatalog
+from pyiceberg.exceptions import ValidationException
 from pyiceberg.io.pyarrow import (
     PyArrowFileIO,
     compute_statistics_plan,
@@ -42,6 +43,7 @@ from pyiceberg.io.pyarrow import (
 )
 from pyiceberg.manifest import (
     DataFile,
+    DataFileContent,
     ManifestEntry,
     ManifestEntryStatus,
     ManifestFile,
@@ -273,6 +275,48 @@ def replace_files(
     io = transaction._table.io  # noqa: SLF001
     producer = _ReplaceFiles(
         operation=Operation.OVERWRITE, transaction=transaction, io=io, snapshot_properties=summary
+    )
+    for file in removed:
+        producer.delete_data_file(file)
+    for file in added:
+        producer.append_data_file(file)
+    producer.commit()
+
+
+class _OverwriteWithDeletes(_OverwriteFiles):
+    """PyIceberg's overwrite producer, also removing delete files: their removal counts in
+    the summary's totals, and their manifests go once every entry in them is removed
+    (PyIceberg would rewrite a partly removed delete manifest as a data manifest: callers
+    remove delete files only with all their manifest's entries)."""
+
+    def _validate_required_deletes(self, deleted_entries: list[ManifestEntry]) -> None:
+        found = {entry.data_file for entry in deleted_entries}
+        missing = [
+            f.file_path
+            for f in self._deleted_data_files
+            if f.content == DataFileContent.DATA and f not in found
+        ]
+        if missing:
+            raise ValidationException(f"Missing required files to delete: {missing[0]}")
+
+
+def overwrite_files(
+    transaction: Transaction,
+    removed: Iterable[DataFile],
+    added: Iterable[DataFile],
+    summary: dict[str, str],
+) -> None:
+    """Stage one snapshot on the main branch that removes the data and delete files
+    ``removed`` and adds the data files ``added``: an ``overwrite`` (a ``delete`` when it
+    adds nothing), as INSERT OVERWRITE and TRUNCATE commit. PyIceberg's public overwrite
+    takes a row filter and rewrites the files it partly matches itself; sqllake has
+    already decided which files go.
+    """
+    added = list(added)
+    operation = Operation.OVERWRITE if added else Operation.DELETE
+    io = transaction._table.io  # noqa: SLF001
+    producer = _OverwriteWithDeletes(
+        operation=operation, transaction=transaction, io=io, snapshot_properties=summary
     )
     for file in removed:
         producer.delete_data_file(file)

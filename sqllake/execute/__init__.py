@@ -87,9 +87,15 @@ def _alter_ref(session: Context, plan: ChangeRef, params: Sequence[Any]) -> Resu
 
 
 def _insert(session: Context, plan: nodes.Insert, params: Sequence[Any]) -> Result:
-    from sqllake.execute import insert
+    from sqllake.execute import overwrite
 
-    return insert.insert(session, plan, params)
+    return overwrite.insert(session, plan, params)
+
+
+def _truncate(session: Context, plan: nodes.Truncate, params: Sequence[Any]) -> Result:
+    from sqllake.execute import overwrite
+
+    return overwrite.truncate(session, plan, params)
 
 
 def _call(session: Context, plan: nodes.CallProcedure, params: Sequence[Any]) -> Result:
@@ -122,6 +128,7 @@ HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.Query: query.run_query,
     nodes.Explain: query.explain,
     nodes.Insert: _insert,
+    nodes.Truncate: _truncate,
     nodes.CallProcedure: _call,
     nodes.FlushTable: _flush_table,
     nodes.Begin: transaction.begin,

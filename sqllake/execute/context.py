@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sqllake.plan import nodes
     from sqllake.read.engine import Engine
     from sqllake.write.buffer import InsertBuffer
+    from sqllake.write.overwrite import Replacement
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Pin:
 
     snapshot_id: int | None
     buffered: tuple[pa.RecordBatch, ...]
+    buffer_mark: int = 0  # the highest buffer sequence number among them (0: unknown)
 
 
 class Writes(Protocol):
@@ -43,7 +45,29 @@ class Writes(Protocol):
 
     def wrote(self, table: TableName) -> bool: ...
 
-    def tables_with_files(self) -> list[TableName]: ...
+    def tables_with_files(self) -> list[TableName]:
+        """The tables whose writes commit as a snapshot: files, a TRUNCATE, an overwrite."""
+        ...
+
+    def tables_written(self) -> list[TableName]:
+        """Every table the transaction wrote anything to (files, held rows, removals)."""
+        ...
+
+    def replacement_of(self, table: TableName) -> Replacement | None:
+        """What TRUNCATE and INSERT OVERWRITE statements removed from ``table``."""
+        ...
+
+    def replace_rows(
+        self, table: TableName, replacement: Replacement, files: list[DataFile], pin: Pin | None
+    ) -> None:
+        """Record a TRUNCATE's or INSERT OVERWRITE's removal: ``files`` become the table's
+        written files (the others, never committed, are deleted), its held rows go, and
+        ``pin`` (when reads are isolated) is what later reads see under the files."""
+        ...
+
+    def forget_files(self, table: TableName, files: list[DataFile]) -> None:
+        """Delete files a failed statement wrote, and forget them."""
+        ...
 
     def discard(self, table: TableName) -> None: ...
 
@@ -59,6 +83,7 @@ class Context(Protocol):
     """The session as a handler sees it."""
 
     schema: tuple[str, ...]  # the current schema (USE changes it)
+    overwrite_mode: str  # what INSERT OVERWRITE replaces: 'static' or 'dynamic'
 
     @property
     def lakehouse(self) -> Lakehouse: ...

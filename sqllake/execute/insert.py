@@ -12,7 +12,7 @@ files of a failed statement are deleted.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -253,8 +253,18 @@ def insert_rows(
     targets: list[NestedField],
     source: nodes.Query,
     params: Sequence[Any],
+    *,
+    inline: bool = True,
+    constants: Mapping[int, str] | None = None,
 ) -> int:
-    """Write the rows of ``source`` into ``table``'s ``targets``; stage the files. Row count."""
+    """Write the rows of ``source`` into ``table``'s ``targets``; stage the files. Row count.
+
+    ``inline`` false writes files whatever the row count (never the insert buffer);
+    ``constants`` gives columns (by field id) a SQL constant instead of their default
+    (the static values of a PARTITION clause).
+    """
+    constants = constants or {}
+    limit = session.inline_limit(name, table) if inline else 0
     check_parameters(source, params)
     refuse_relocated_write(table, name)
     blocking = unwritable(table.schema())
@@ -266,8 +276,12 @@ def insert_rows(
             f"this transaction already wrote {others[0]}: writing a second table in one "
             "transaction needs a SQL catalog, which commits all tables atomically"
         )
-    direct = direct_rows(source.tree, table, str(name), targets, params, session.engine.time_zone)
-    if direct is not None and direct.num_rows < session.inline_limit(name, table):
+    direct = (
+        None
+        if constants
+        else direct_rows(source.tree, table, str(name), targets, params, session.engine.time_zone)
+    )
+    if direct is not None and direct.num_rows < limit:
         session.buffer_rows(name, table, direct)
         return int(direct.num_rows)
     source_sql = prepare(session, source).sql
@@ -285,12 +299,16 @@ def insert_rows(
         if field.field_id in position:
             cast_sql = f"CAST(__src.c{position[field.field_id]} AS {duckdb_type(field.field_type)})"
             cast_sql = ranges.guarded(cast_sql, cast_sql, field.field_type, field.field_id)
+        elif field.field_id in constants:  # a static PARTITION value
+            cast_sql = f"CAST(({constants[field.field_id]}) AS {duckdb_type(field.field_type)})"
         else:  # a column the INSERT leaves out gets its write default
             cast_sql = default_sql(field.write_default, field.field_type)
         casts.append(f"{cast_sql} AS {quote_identifier(field.name)}")
     typed_sql = prepare(session, typed).sql if typed is not source else source_sql
     cast = _CastSource(
-        f"SELECT {', '.join(casts)} FROM ({typed_sql}) AS __src({aliases})", write_order(table)
+        f"SELECT {', '.join(casts)} FROM ({typed_sql}) AS __src({aliases})",
+        write_order(table),
+        limit,
     )
     write = _copied if bulk.eligible(table) else _streamed
     try:
@@ -341,6 +359,7 @@ class _CastSource:
 
     select: str
     order: str  # " ORDER BY ..." or empty
+    inline_limit: int  # fewer rows than this go to the insert buffer (0: never)
 
 
 @dataclass(frozen=True)
@@ -360,7 +379,7 @@ def _streamed(
     """
     with session.engine.stream(cast.select + cast.order, params) as stream:
         reader = stream.batches
-        limit = session.inline_limit(name, table)
+        limit = cast.inline_limit
         batches: Iterable[pa.RecordBatch] = reader
         if limit > 0:
             head, count = _read_up_to(reader, limit)
@@ -387,7 +406,7 @@ def _copied(
         return session.engine.relation(sql, params).fetchall()
 
     result = bulk.copy_rows(run, table, str(name), cast.select, cast.order)
-    if result.rows >= session.inline_limit(name, table):
+    if result.rows >= cast.inline_limit:
         return _Written(result.files, result.rows, buffered=False)
     try:
         if result.rows:

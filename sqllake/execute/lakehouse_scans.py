@@ -23,6 +23,7 @@ from sqllake.execute.context import Pin
 from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.read.information_schema import VIEWS
+from sqllake.read.locations import normalize as normalize_path
 from sqllake.read.metadata_tables import metadata_table, split_name
 from sqllake.read.pushdown import row_filter
 from sqllake.read.query import (
@@ -101,7 +102,13 @@ def _scan(session: Context, ref: TableReference, name: TableName, table: Table) 
     resolve = _resolver(ref, schema, unqualified_is_mine)
     predicate = row_filter(where, schema, resolve, session.engine.time_zone)
     pending = session.transaction.files(name)
-    return plan_scan(table, name, current, schema, predicate, pending)
+    scan = plan_scan(table, name, current, schema, predicate, pending)
+    replaced = session.transaction.replacement_of(name)
+    if replaced is None:
+        return scan
+    # A TRUNCATE or INSERT OVERWRITE earlier in the transaction dropped these files.
+    gone = {normalize_path(path) for path in replaced.removed_paths}
+    return replace(scan, files=tuple(f for f in scan.files if f.recorded not in gone))
 
 
 def _with_buffer(
@@ -111,9 +118,11 @@ def _with_buffer(
     sql = scan_select(session, scan)
     if buffered is None:
         return sql, scan
-    rows = buffered.after(flushed_sequence(table.metadata, scan.snapshot_id))
+    flushed = flushed_sequence(table.metadata, scan.snapshot_id)
+    rows = buffered.after(flushed)
     if session.isolated:
-        pin = Pin(scan.snapshot_id, tuple(rows))
+        mark = max([flushed, *(seq for seq, _ in buffered.batches)])
+        pin = Pin(scan.snapshot_id, tuple(rows), mark)
         rows = list(session.transaction.pin(scan.table, pin).buffered)
         rows += session.transaction.held_rows(scan.table)  # this transaction's own INSERTs
     if not rows:

@@ -28,6 +28,7 @@ from sqllake.read.engine import SESSION_SETTINGS, Stream
 from sqllake.result import Column, Result
 from sqllake.sql.dialect import DIALECT
 from sqllake.translation import error_class
+from sqllake.write.settings import DYNAMIC, MODE_SETTING, STATIC
 
 if TYPE_CHECKING:
     from sqllake.execute.context import Context
@@ -170,7 +171,27 @@ def _use(session: Context, name: str, value: exp.Expr | None, offset: int) -> Re
     return Result.status_only("SET")
 
 
+# sqllake's own settings: name -> the values they take (the first is a new session's).
+OWN_SETTINGS: dict[str, tuple[str, ...]] = {
+    MODE_SETTING: (STATIC, DYNAMIC),
+}
+
+
+def _own(session: Context, name: str, value: exp.Expr | None, offset: int) -> Result:
+    """SET partition_overwrite_mode = 'dynamic' (Spark's setting of that name)."""
+    allowed = OWN_SETTINGS[name]
+    text = _value_text(session, value) if value is not None else allowed[0]
+    if text not in allowed:
+        raise ProgrammingError(
+            f"{name} is {' or '.join(repr(a) for a in allowed)}, not {text!r}", offset=offset
+        )
+    session.overwrite_mode = text
+    return Result.status_only("SET")
+
+
 def set_setting(session: Context, plan: nodes.SetSetting, params: Sequence[Any]) -> Result:
+    if plan.name.lower() in OWN_SETTINGS and plan.scope != "VARIABLE":
+        return _own(session, plan.name.lower(), plan.value, plan.offset)
     if plan.scope == "VARIABLE":
         _apply(session, plan.text, plan.offset)
         return Result.status_only("SET")
@@ -201,7 +222,9 @@ def reset_setting(session: Context, plan: nodes.ResetSetting, params: Sequence[A
         raise NotSupportedError(
             "RESET ALL is not supported: reset each setting by name (RESET threads)", offset=0
         )
-    if plan.scope != "VARIABLE":
+    if plan.name.lower() in OWN_SETTINGS and plan.scope != "VARIABLE":
+        _own(session, plan.name.lower(), None, plan.offset)
+    elif plan.scope != "VARIABLE":
         _reset(session, _canonical(session, plan.name), plan.scope, plan.text, plan.offset)
     else:
         _apply(session, plan.text, plan.offset)
