@@ -11,6 +11,7 @@ files too. DDL (CREATE, DROP, ALTER) takes effect at once, as in Spark and Trino
 
 from __future__ import annotations
 
+import datetime
 import functools
 import logging
 import time
@@ -413,6 +414,18 @@ class Session:
             self._abort_statement()
             error = translate(exc, locate_name=lambda name: _find_name(tree, name))
             raise error.locate(text) from exc
+
+    def moment(self, sql: str) -> datetime.datetime | None:
+        """The constant expression ``sql`` as a moment (NULL: None), for a face outside a
+        statement (``sqllake changes --since``); an engine error translated here."""
+        from sqllake.execute.constants import moment
+
+        try:
+            return moment(self, sql)
+        except Error:
+            raise
+        except Exception as exc:
+            raise translate(exc) from exc
 
     def changes(self, name: TableName, parent: int | None, snapshot: int) -> Result:
         """The rows one snapshot of ``name`` inserted and deleted (``parent``: the one

@@ -57,3 +57,19 @@ def test_suite_runs_every_case_at_a_tiny_scale(tmp_path: Path) -> None:
         if case["status"] == "ok":
             assert case["median_seconds"] is not None and case["peak_rss_mib"] > 0, name
     assert "| load_sqllake |" in done.stdout  # the Markdown table
+
+
+def test_the_start_up_benchmark_runs_every_case() -> None:
+    """``python -m bench.startup`` (one run of each case) reports every case."""
+    from bench.startup import CASES as STARTUP_CASES
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.startup", "--runs", "1"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split("|")[1].strip() for row in rows[2:]] == [c.name for c in STARTUP_CASES]

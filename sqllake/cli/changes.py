@@ -27,7 +27,6 @@ from sqllake.cli.options import add_connection_options, connect
 from sqllake.cli.render import RENDERERS
 from sqllake.errors import Error
 from sqllake.execute.changes import table_name_of
-from sqllake.execute.constants import moment
 from sqllake.session import Session
 from sqllake.sql.text import quote_string
 
@@ -92,7 +91,7 @@ def _start(session: Session, name: TableName, since: str | None, follow: bool) -
 
 def _moment(session: Session, text: str) -> datetime.datetime:
     try:
-        found = moment(session, quote_string(text))
+        found = session.moment(quote_string(text))
     except Error as exc:
         raise sqllake.ProgrammingError(
             f"--since {text!r} is neither a snapshot id nor a timestamp"
