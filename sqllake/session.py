@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,7 @@ from sqllake.types import quote_ident
 from sqllake.write.buffer import InsertBuffer, flushed_sequence
 from sqllake.write.commit import append_action, commit_with_retry
 from sqllake.write.ordering import sort_rows
+from sqllake.write.rowlevel import StagedRows, row_delta_action
 from sqllake.write.rows import write_rows
 
 _log = logging.getLogger("sqllake")
@@ -67,6 +68,8 @@ class Transaction:
     # buffered rows then visible (kept, since a later flush removes them from the
     # buffer). Later reads in the transaction see exactly the same.
     pinned: dict[TableName, Pin] = field(default_factory=dict)
+    # What DELETE, UPDATE and MERGE changed besides writing data files, per table.
+    rows: dict[TableName, StagedRows] = field(default_factory=dict)
 
     def add(self, table: TableName, files: list[DataFile]) -> None:
         self.pending.setdefault(table, []).extend(files)
@@ -81,18 +84,21 @@ class Transaction:
         return self.held.get(table, [])
 
     def wrote(self, table: TableName) -> bool:
-        return bool(self.files(table) or self.held_rows(table))
+        return bool(self.files(table) or self.held_rows(table) or table in self.rows)
 
     @property
     def has_writes(self) -> bool:
-        return any(self.pending.values()) or any(self.held.values())
+        return any(self.pending.values()) or any(self.held.values()) or bool(self.rows)
 
     def discard(self, table: TableName) -> None:
         self.held.pop(table, None)
         remove_files(f.file_path for f in self.pending.pop(table, []))
+        staged = self.rows.pop(table, None)
+        if staged is not None:
+            staged.discard()
 
     def rollback(self) -> None:
-        for table in {*self.pending, *self.held}:
+        for table in {*self.pending, *self.held, *self.rows}:
             self.discard(table)
 
     def commit(self, lakehouse: Lakehouse, buffer: InsertBuffer | None) -> dict[TableName, int]:
@@ -107,7 +113,12 @@ class Transaction:
         (the commit may have landed) and forgotten here: the error says so.
         """
         try:
-            if buffer is not None and self.held and not any(self.pending.values()):
+            if (
+                buffer is not None
+                and self.held
+                and not any(self.pending.values())
+                and not self.rows
+            ):
                 rows = {t: _one_batch(b) for t, b in sorted(self.held.items()) if b}
                 if not buffer.beside_catalog:  # else the append checks, atomically
                     for name in rows:
@@ -117,26 +128,40 @@ class Transaction:
                 self.held.clear()
                 return {t: batch.num_rows for t, batch in rows.items()}
             self._write_held(lakehouse)
-            tables = sorted(t for t, files in self.pending.items() if files)
-            commit_with_retry(lakehouse, [(t, append_action(self.pending[t])) for t in tables])
+            tables = sorted({t for t, files in self.pending.items() if files} | set(self.rows))
+            commit_with_retry(lakehouse, [(t, self._change(lakehouse, t)) for t in tables])
         except UnconfirmedCommitError:
             self.pending.clear()
             self.held.clear()
+            self.rows.clear()
             raise
         except BaseException:
             self.rollback()
             raise
         self.pending.clear()
+        self.rows.clear()
         return {}
+
+    def _change(self, lakehouse: Lakehouse, name: TableName) -> Callable[[Any], None]:
+        staged = self.rows.get(name)
+        if staged is None:
+            return append_action(self.pending[name])
+        return row_delta_action(name, lakehouse.load(name).io, staged, self.files(name))
 
     def _write_held(self, lakehouse: Lakehouse) -> None:
         """Held rows as Parquet files, for a commit that also has files or no buffer."""
-        for name, batches in sorted(self.held.items()):
-            if batches:
-                table = lakehouse.load(name)
-                rows = sort_rows(table, pa.Table.from_batches(batches))
-                self.add(name, write_rows(table, str(name), rows.to_batches()))
+        for name in sorted(self.held):
+            self.write_held(lakehouse, name)
         self.held.clear()
+
+    def write_held(self, lakehouse: Lakehouse, name: TableName) -> None:
+        """One table's held rows as pending Parquet files (before a statement changes
+        rows of the table: it changes them in files)."""
+        batches = self.held.pop(name, [])
+        if batches:
+            table = lakehouse.load(name)
+            rows = sort_rows(table, pa.Table.from_batches(batches))
+            self.add(name, write_rows(table, str(name), rows.to_batches()))
 
 
 def _one_batch(batches: list[pa.RecordBatch]) -> pa.RecordBatch:

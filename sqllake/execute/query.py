@@ -123,7 +123,20 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
     resolve = _resolver(ref, schema, unqualified_is_mine)
     predicate = row_filter(where, schema, resolve, session.engine.time_zone)
     pending = session.transaction.files(name)
-    return plan_scan(table, name, current, schema, predicate, pending)
+    staged = session.transaction.rows.get(name)
+    if staged is None:
+        return plan_scan(table, name, current, schema, predicate, pending)
+    # What this transaction's DELETE, UPDATE and MERGE statements changed.
+    return plan_scan(
+        table,
+        name,
+        current,
+        schema,
+        predicate,
+        pending,
+        removed=staged.removed_paths,
+        deletes=staged.deletes,
+    )
 
 
 def _with_buffer(
