@@ -62,16 +62,20 @@ class _Builder:
         return _sql_with_files(node, self.plan.text)
 
     def _source(self, node: exp.Expr) -> tuple[str, str]:
-        """A MERGE source as ``(SELECT *, TRUE AS mark FROM ...)`` and its alias."""
+        """A MERGE source as ``(SELECT *, TRUE AS mark FROM ...)`` and its alias (column
+        aliases, ``AS s(id, v)``, name the inner relation's columns)."""
         copy = node.copy()
         alias = copy.alias or (copy.name if isinstance(copy, exp.Table) else "") or _SOURCE_ALIAS
+        given = copy.args.get("alias")
+        columns = [c.name for c in given.columns] if isinstance(given, exp.TableAlias) else []
         copy.set("alias", None)
         inner = (
             self.sql(copy.this)
             if isinstance(copy, exp.Subquery)
             else f"SELECT * FROM {self.sql(copy)}"
         )
-        return f"(SELECT *, TRUE AS {_SOURCE_MARK} FROM ({inner}))", alias
+        named = f"({', '.join(quote_ident(c) for c in columns)})" if columns else ""
+        return f"(SELECT *, TRUE AS {_SOURCE_MARK} FROM ({inner}) AS __sqllake_in{named})", alias
 
     def match_sql(self, match: str) -> str:
         source = f"{quote_ident(self.source_alias)}.{_SOURCE_MARK}"
