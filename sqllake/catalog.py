@@ -63,6 +63,7 @@ from sqllake.secrets import remember_properties, remember_uri
 from sqllake.write.purge import remove_replaced_metadata
 
 iceberg_v3.install()  # PyIceberg writes v3 metadata and upgrades to v3 from here on
+compat.install()  # PyIceberg finds snapshots by id in constant time
 DEFAULT_NAMESPACE = "default"
 # Tables sqllake creates keep their ten latest metadata files and delete older ones, as
 # Iceberg allows: each file carries the table's whole snapshot list, and a table

@@ -60,12 +60,12 @@ from sqllake.write.compact import (
     candidates_by_partition,
     plan_groups,
 )
-from sqllake.write.expire import Expired, ExpiryRequest, expire, plan_expiry
+from sqllake.write.expire import Expired, ExpiryRequest, expire, may_expire, plan_expiry
 from sqllake.write.manifest_rewrite import ManifestsRewritten, rewrite_manifests
 from sqllake.write.orphans import DEFAULT_ORPHAN_AGE_MS, remove_orphan_files
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 _log = logging.getLogger("sqllake")
 
@@ -208,14 +208,14 @@ def _manifests_due(table: Table, policy: Policy) -> bool:
 class _Run:
     """One maintenance run of one table."""
 
-    session: Session
+    session: Context
     name: TableName
     policy: Policy
     automatic: bool  # within a budget, after a flush or on the shell's timer
 
 
 def maintain(
-    session: Session,
+    session: Context,
     name: TableName,
     budget_seconds: float | None = None,
     orphans: bool = False,
@@ -264,6 +264,8 @@ EXPIRY_BATCH = 10
 
 def _expiry(run: _Run, table: Table, result: Maintained) -> Maintained:
     request = ExpiryRequest(now_ms=int(time.time() * 1000))
+    if not may_expire(table.metadata, request.now_ms):
+        return result
     expiring = len(plan_expiry(table.metadata, request).snapshot_ids)
     enough = len(table.metadata.snapshots) // EXPIRY_BATCH if run.automatic else 0
     if not expiring or expiring < enough:
@@ -294,7 +296,7 @@ _STEPS: dict[str, Callable[[_Run, Table, Maintained], Maintained]] = {
 }
 
 # When each table a session flushed was last looked at, for the shell's timer.
-_checked: weakref.WeakKeyDictionary[Session, dict[TableName, float]] = weakref.WeakKeyDictionary()
+_checked: weakref.WeakKeyDictionary[Context, dict[TableName, float]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -308,10 +310,10 @@ class _Crowd:
     flushes: int
 
 
-_crowds: weakref.WeakKeyDictionary[Session, dict[TableName, _Crowd]] = weakref.WeakKeyDictionary()
+_crowds: weakref.WeakKeyDictionary[Context, dict[TableName, _Crowd]] = weakref.WeakKeyDictionary()
 
 
-def after_flush(session: Session, name: TableName) -> None:
+def after_flush(session: Context, name: TableName) -> None:
     """The due maintenance of a table this session just flushed, within its budget.
     Never raises: the flush succeeded whatever maintenance does."""
     crowds = _crowds.setdefault(session, {})
@@ -321,7 +323,7 @@ def after_flush(session: Session, name: TableName) -> None:
     _automatic(session, name, seen)
 
 
-def maintain_recent(session: Session) -> None:
+def maintain_recent(session: Context) -> None:
     """The due maintenance of the tables this session flushed, each at most once a
     minute (the interactive shell's timer calls this). Never raises."""
     now = time.monotonic()
@@ -330,7 +332,7 @@ def maintain_recent(session: Session) -> None:
             _automatic(session, name, None)
 
 
-def _automatic(session: Session, name: TableName, seen: _Crowd | None) -> None:
+def _automatic(session: Context, name: TableName, seen: _Crowd | None) -> None:
     """Due maintenance within the table's budget; compaction is looked for unless
     ``seen`` says no partition can need it yet."""
     _checked.setdefault(session, {})[name] = time.monotonic()

@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
+from pyiceberg.table import Transaction as PyTransaction
 from sqlglot import exp
 
 from sqllake import maintenance
@@ -30,9 +31,11 @@ from sqllake.catalog import (
     Lakehouse,
     TableName,
 )
+from sqllake.changes.feed import snapshot_changes
 from sqllake.errors import Error, ProgrammingError, UnconfirmedCommitError, located, translate
 from sqllake.execute import HANDLERS
-from sqllake.execute.query import Pin, prepare
+from sqllake.execute.context import Pin
+from sqllake.execute.scans import count_committed
 from sqllake.plan import nodes
 from sqllake.plan.build import build
 from sqllake.properties import table_property
@@ -40,10 +43,10 @@ from sqllake.read.engine import Engine
 from sqllake.result import Result
 from sqllake.sql import parse
 from sqllake.storage import remove_files
-from sqllake.types import quote_ident
 from sqllake.write.buffer import InsertBuffer, flushed_sequence
 from sqllake.write.commit import append_action, commit_with_retry
 from sqllake.write.ordering import sort_rows
+from sqllake.write.overwrite import Replacement, overwrite_action
 from sqllake.write.rowlevel import StagedRows, row_delta_action
 from sqllake.write.rows import write_rows
 
@@ -70,6 +73,8 @@ class Transaction:
     pinned: dict[TableName, Pin] = field(default_factory=dict)
     # What DELETE, UPDATE and MERGE changed besides writing data files, per table.
     rows: dict[TableName, StagedRows] = field(default_factory=dict)
+    # What TRUNCATE and INSERT OVERWRITE removed, per table (see write/overwrite.py).
+    replaced: dict[TableName, Replacement] = field(default_factory=dict)
 
     def add(self, table: TableName, files: list[DataFile]) -> None:
         self.pending.setdefault(table, []).extend(files)
@@ -84,21 +89,78 @@ class Transaction:
         return self.held.get(table, [])
 
     def wrote(self, table: TableName) -> bool:
-        return bool(self.files(table) or self.held_rows(table) or table in self.rows)
+        return bool(
+            self.files(table)
+            or self.held_rows(table)
+            or table in self.replaced
+            or table in self.rows
+        )
+
+    def tables_with_files(self) -> list[TableName]:
+        return sorted(
+            {t for t, files in self.pending.items() if files} | {*self.replaced, *self.rows}
+        )
+
+    def tables_written(self) -> list[TableName]:
+        return sorted(
+            t for t in {*self.pending, *self.held, *self.replaced, *self.rows} if self.wrote(t)
+        )
+
+    def replacement_of(self, table: TableName) -> Replacement | None:
+        return self.replaced.get(table)
+
+    def replace_rows(
+        self, table: TableName, replacement: Replacement, files: list[DataFile], pin: Pin | None
+    ) -> None:
+        previous = self.replaced.get(table)
+        self.replaced[table] = previous.merged(replacement) if previous else replacement
+        kept = {f.file_path for f in files}
+        gone = [f.file_path for f in self.files(table) if f.file_path not in kept]
+        self.pending[table] = list(files)
+        self.held.pop(table, None)
+        if pin is not None:
+            self.pinned[table] = pin
+        remove_files(gone)  # written by this transaction, never committed
+
+    def forget_files(self, table: TableName, files: list[DataFile]) -> None:
+        paths = {f.file_path for f in files}
+        self.pending[table] = [f for f in self.files(table) if f.file_path not in paths]
+        remove_files(paths)
+
+    def staged_rows(self, table: TableName) -> StagedRows | None:
+        return self.rows.get(table)
+
+    def stage_rows(self, table: TableName, staged: StagedRows) -> None:
+        self.rows[table] = staged
+
+    def repin(self, table: TableName, pin: Pin) -> None:
+        self.pinned[table] = pin
+
+    def pin_of(self, table: TableName) -> Pin | None:
+        return self.pinned.get(table)
+
+    def pin(self, table: TableName, pin: Pin) -> Pin:
+        return self.pinned.setdefault(table, pin)
 
     @property
     def has_writes(self) -> bool:
-        return any(self.pending.values()) or any(self.held.values()) or bool(self.rows)
+        return (
+            any(self.pending.values())
+            or any(self.held.values())
+            or bool(self.replaced)
+            or bool(self.rows)
+        )
 
     def discard(self, table: TableName) -> None:
         self.held.pop(table, None)
+        self.replaced.pop(table, None)
         remove_files(f.file_path for f in self.pending.pop(table, []))
         staged = self.rows.pop(table, None)
         if staged is not None:
             staged.discard()
 
     def rollback(self) -> None:
-        for table in {*self.pending, *self.held, *self.rows}:
+        for table in {*self.pending, *self.held, *self.replaced, *self.rows}:
             self.discard(table)
 
     def commit(self, lakehouse: Lakehouse, buffer: InsertBuffer | None) -> dict[TableName, int]:
@@ -113,12 +175,8 @@ class Transaction:
         (the commit may have landed) and forgotten here: the error says so.
         """
         try:
-            if (
-                buffer is not None
-                and self.held
-                and not any(self.pending.values())
-                and not self.rows
-            ):
+            files = any(self.pending.values()) or self.replaced or self.rows
+            if buffer is not None and self.held and not files:
                 rows = {t: _one_batch(b) for t, b in sorted(self.held.items()) if b}
                 if not buffer.beside_catalog:  # else the append checks, atomically
                     for name in rows:
@@ -128,25 +186,32 @@ class Transaction:
                 self.held.clear()
                 return {t: batch.num_rows for t, batch in rows.items()}
             self._write_held(lakehouse)
-            tables = sorted({t for t, files in self.pending.items() if files} | set(self.rows))
-            commit_with_retry(lakehouse, [(t, self._change(lakehouse, t)) for t in tables])
+            tables = self.tables_with_files()
+            commit_with_retry(lakehouse, [(t, self._action(lakehouse, t)) for t in tables])
         except UnconfirmedCommitError:
             self.pending.clear()
             self.held.clear()
+            self.replaced.clear()
             self.rows.clear()
             raise
         except BaseException:
             self.rollback()
             raise
         self.pending.clear()
+        self.replaced.clear()
         self.rows.clear()
         return {}
 
-    def _change(self, lakehouse: Lakehouse, name: TableName) -> Callable[[Any], None]:
-        staged = self.rows.get(name)
-        if staged is None:
-            return append_action(self.pending[name])
-        return row_delta_action(name, lakehouse.load(name).io, staged, self.files(name))
+    def _action(self, lakehouse: Lakehouse, table: TableName) -> Callable[[PyTransaction], None]:
+        """An append, the swap of a TRUNCATE or INSERT OVERWRITE, or the changes of
+        DELETE, UPDATE and MERGE."""
+        staged = self.rows.get(table)
+        if staged is not None:
+            return row_delta_action(table, lakehouse.load(table).io, staged, self.files(table))
+        replaced = self.replaced.get(table)
+        if replaced is None:
+            return append_action(self.pending[table])
+        return overwrite_action(table, lakehouse.load(table).io, replaced, self.files(table))
 
     def _write_held(self, lakehouse: Lakehouse) -> None:
         """Held rows as Parquet files, for a commit that also has files or no buffer."""
@@ -195,6 +260,8 @@ class Session:
         self.autocommit = autocommit
         self.write = write or WriteSettings()
         self.schema: tuple[str, ...] = (DEFAULT_NAMESPACE,)
+        # What INSERT OVERWRITE replaces without a PARTITION value (Spark's setting).
+        self.overwrite_mode = "static"
         self.transaction = Transaction()
         state = self.lakehouse.state_engine
         key = self.lakehouse.state_key
@@ -303,15 +370,17 @@ class Session:
         key = (name, snapshot.snapshot_id if snapshot else None)
         if committed is None:
             if key not in self._counted:
-                qualified = ".".join(quote_ident(part) for part in name.identifier)
-                _, plan = _planned(f"SELECT count(*) FROM {qualified}")
-                assert isinstance(plan, nodes.Query)
-                self._counted[key] = int(self.engine.row(prepare(self, plan).sql)[0])
+                self._counted[key] = count_committed(self, name, table)
             committed = self._counted[key]
         buffered = 0
         if self.buffer is not None:
             buffered = self.buffer.stats(name, flushed_sequence(table.metadata)).rows
         return committed + buffered
+
+    @property
+    def in_explicit_transaction(self) -> bool:
+        """Whether BEGIN opened the transaction (COMMIT or ROLLBACK ends it)."""
+        return self.transaction.explicit
 
     @property
     def in_transaction(self) -> bool:
@@ -336,6 +405,17 @@ class Session:
             self._abort_statement()
             error = translate(exc, locate_name=lambda name: _find_name(tree, name))
             raise error.locate(text) from exc
+
+    def changes(self, name: TableName, parent: int | None, snapshot: int) -> Result:
+        """The rows one snapshot of ``name`` inserted and deleted (``parent``: the one
+        before it, None for the first), as ``table_changes`` gives them."""
+        try:
+            self.engine.start_statement()
+            return snapshot_changes(self, name, parent, snapshot)
+        except Error:
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            raise translate(exc) from exc
 
     def _abort_statement(self) -> None:
         # In autocommit mode a failed statement's files are not part of any transaction.

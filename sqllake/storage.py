@@ -33,12 +33,12 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
-from fsspec import AbstractFileSystem
 from fsspec.implementations.arrow import ArrowFSWrapper
 from pyiceberg.io import FileIO
-from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.typedef import EMPTY_DICT, Properties
 
+from sqllake.compat.fsspec import FileSystemBase, open_raw
+from sqllake.compat.pyiceberg import ArrowFileIO
 from sqllake.errors import OperationalError
 from sqllake.secrets import remember_properties
 
@@ -173,7 +173,7 @@ def _shared(key: object, make: Callable[[], pafs.FileSystem]) -> pafs.FileSystem
         return found
 
 
-class StorageFileIO(PyArrowFileIO):
+class StorageFileIO(ArrowFileIO):
     """PyIceberg's Arrow file IO with sqllake's storage settings (see the module doc).
 
     S3 clients are made from :class:`S3Settings` (default region against an endpoint,
@@ -185,12 +185,12 @@ class StorageFileIO(PyArrowFileIO):
         self.s3 = S3Settings.of(self.properties)
         remember_properties(self.properties)
 
-    def _initialize_fs(self, scheme: str, netloc: str | None = None) -> pafs.FileSystem:
+    def make_filesystem(self, scheme: str, netloc: str | None = None) -> pafs.FileSystem:
         if scheme in S3_SCHEMES:
             return _shared(("s3", self.s3), self.s3.arrow)
         # PyIceberg's local filesystem makes the folders of the files it writes.
         key = (scheme, netloc, () if scheme == "file" else tuple(sorted(self.properties.items())))
-        return _shared(key, lambda: super(StorageFileIO, self)._initialize_fs(scheme, netloc))
+        return _shared(key, lambda: super(StorageFileIO, self).make_filesystem(scheme, netloc))
 
     def filesystem(self, location: str) -> tuple[pafs.FileSystem, str]:
         """The Arrow filesystem holding ``location`` and the path in it."""
@@ -384,7 +384,7 @@ class PositionalFile:
         self.close()
 
 
-class DuckDBFileSystem(AbstractFileSystem):  # type: ignore[misc]
+class DuckDBFileSystem(FileSystemBase):
     """Object storage as DuckDB reaches it: an fsspec filesystem for one scheme,
     registered on the engine's connection, reading each path through the file IO
     registered for it (so with the settings PyIceberg uses for that table).
@@ -420,12 +420,12 @@ class DuckDBFileSystem(AbstractFileSystem):  # type: ignore[misc]
             wrapper = self._wrappers[id(fs)] = ArrowFSWrapper(fs)
         return wrapper, inner
 
-    def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+    def open_raw(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
         wrapper, inner = self._arrow(path)
         with storage_errors(self._url(path)):
             if mode == "rb":
                 return PositionalFile(wrapper.fs.open_input_file(inner))
-            return wrapper._open(inner, mode, **kwargs)
+            return open_raw(wrapper, inner, mode, **kwargs)
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         wrapper, inner = self._arrow(path)

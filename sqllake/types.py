@@ -52,6 +52,7 @@ from sqlglot import exp
 from sqlglot.expressions.datatypes import DType
 
 from sqllake.errors import NotSupportedError, ProgrammingError
+from sqllake.sql.text import cast_literal, quote_identifier, quote_string
 
 # SQL primitive types (as sqlglot's DuckDB dialect names them) -> Iceberg primitives.
 _SQL_TO_ICEBERG: dict[DType, IcebergType] = {
@@ -263,7 +264,7 @@ def default_sql(value: Any, itype: IcebergType) -> str:
     """A default as a SQL expression of the column's type (NULL for none)."""
     if value is None:
         return f"CAST(NULL AS {duckdb_type(itype)})"
-    return f"CAST({_string(default_text(value, itype))} AS {duckdb_type(itype)})"
+    return cast_literal(default_text(value, itype), duckdb_type(itype))
 
 
 # Types whose literals read as their JSON text (a number, TRUE): the rest are cast text.
@@ -277,8 +278,8 @@ def default_literal(value: Any, itype: IcebergType) -> str:
     if isinstance(itype, _PLAIN_LITERALS) and text not in ("nan", "inf", "-inf"):
         return text.upper() if isinstance(itype, BooleanType) else text
     if isinstance(itype, StringType):
-        return _string(text)
-    return f"{duckdb_type(itype)} {_string(text)}"
+        return quote_string(text)
+    return f"{duckdb_type(itype)} {quote_string(text)}"
 
 
 def default_array(value: Any, itype: IcebergType, kind: pa.DataType, count: int) -> pa.Array:
@@ -340,7 +341,7 @@ def duckdb_type(itype: IcebergType, *, declared: bool = False) -> str:
         return f"MAP({key}, {duckdb_type(itype.value_type, declared=declared)})"
     if isinstance(itype, StructType):
         inner = ", ".join(
-            f"{quote_ident(f.name)} {duckdb_type(f.field_type, declared=declared)}"
+            f"{quote_identifier(f.name)} {duckdb_type(f.field_type, declared=declared)}"
             + (" NOT NULL" if declared and f.required else "")
             for f in itype.fields
         )
@@ -354,10 +355,6 @@ def duckdb_type(itype: IcebergType, *, declared: bool = False) -> str:
 
 
 _EPOCH = datetime.datetime(1970, 1, 1)
-
-
-def _string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _nanos_text(nanos: int) -> str:
@@ -390,7 +387,7 @@ def sql_literal(value: Any, itype: IcebergType) -> str:
     else:
         to_text = _LITERAL_TEXT.get(type(itype))
         text = to_text(value) if to_text else str(value)
-    return f"CAST({_string(text)} AS {duckdb_type(itype)})"
+    return cast_literal(text, duckdb_type(itype))
 
 
 # Time zone names that are UTC itself (the session's TimeZone is one unless SET).
@@ -400,10 +397,6 @@ _UTC_NAMES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "uct", "etc/uct", "z
 def is_utc(time_zone: str) -> bool:
     """Whether a time zone name is UTC: text without an offset is then a UTC time."""
     return time_zone.lower() in _UTC_NAMES
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def arrow_schema(schema: Schema) -> pa.Schema:

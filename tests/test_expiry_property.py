@@ -27,6 +27,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.table.metadata import TableMetadata
 
 import sqllake
+from sqllake.write.expire import MAX_SNAPSHOT_AGE, ExpiryRequest, may_expire, plan_expiry
 
 APPEND = st.tuples(st.just("append"), st.sampled_from(["eu", "us", "apac"]))
 OPERATIONS = st.lists(
@@ -177,3 +178,34 @@ def test_expiry_keeps_exactly_what_kept_snapshots_need(
         }
         catalog.engine.dispose()
         con.close()
+
+
+def test_may_expire_is_false_only_when_a_plan_by_the_table_settings_is_empty(
+    tmp_path: Path,
+) -> None:
+    con = sqllake.connect(str(tmp_path / "lakehouse"), autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id BIGINT)")
+    for value in range(4):
+        cur.execute("INSERT INTO t VALUES (?)", (value,))
+        cur.execute("FLUSH t")
+    cur.execute("ALTER TABLE t CREATE TAG kept")
+    con.close()
+    catalog = SqlCatalog(
+        "sqllake",
+        uri=f"sqlite:///{tmp_path}/lakehouse/catalog.db",
+        warehouse=f"file://{tmp_path}/lakehouse",
+    )
+    metadata = catalog.load_table("default.t").metadata
+    age = 1000
+    metadata = metadata.model_copy(
+        update={"properties": {**metadata.properties, MAX_SNAPSHOT_AGE: str(age)}}
+    )
+    stamps = sorted(s.timestamp_ms for s in metadata.snapshots)
+    outcomes = set()
+    for now in [stamps[0] + age - 1, stamps[0] + age, stamps[0] + age + 1, stamps[-1] + age + 1]:
+        planned = not plan_expiry(metadata, ExpiryRequest(now_ms=now)).empty
+        assert may_expire(metadata, now) or not planned
+        outcomes.add((may_expire(metadata, now), planned))
+    assert (False, False) in outcomes and (True, True) in outcomes
+    catalog.engine.dispose()

@@ -19,7 +19,7 @@ from sqllake.cli.shell import Shell, Streams, show
 from sqllake.errors import Error, OperationalError, ProgrammingError
 from sqllake.read.information_schema import STATISTICS
 from sqllake.result import Result
-from sqllake.types import quote_ident
+from sqllake.sql.text import qualified_name, quote_identifier, quote_string
 
 _TOKEN = re.compile(r"\"[^\"]*\"|'[^']*'|[^\s;]+")
 
@@ -90,13 +90,13 @@ def _tables(shell: Shell, call: Call, io: Streams, detail: bool = False) -> None
     argument = call.arg(0)
     if argument is not None and any(c in argument for c in "*?%"):
         # A pattern (glob, or SQL's %) over schema.table names in every schema.
-        pattern = argument.replace("%", "*").replace("'", "''")
+        pattern = quote_string(argument.replace("%", "*"))
         statistics = "".join(f", {column}" for column in STATISTICS) if detail else ""
         sql = (
             f"SELECT table_schema || '.' || table_name AS name{statistics} "
             "FROM information_schema.tables "
-            f"WHERE (table_schema || '.' || table_name) GLOB '{pattern}' "
-            f"OR table_name GLOB '{pattern}' ORDER BY name"
+            f"WHERE (table_schema || '.' || table_name) GLOB {pattern} "
+            f"OR table_name GLOB {pattern} ORDER BY name"
         )
     else:
         show_tables = "SHOW TABLE EXTENDED" if detail else "SHOW TABLES"
@@ -123,7 +123,7 @@ def _table_names(shell: Shell) -> list[str]:
 def _schema(shell: Shell, call: Call, io: Streams) -> None:
     call.expect(1)
     table = call.arg(0)
-    names = [table] if table is not None else [quote_ident(n) for n in _table_names(shell)]
+    names = [table] if table is not None else [quote_identifier(n) for n in _table_names(shell)]
     for name in names:
         io.out.write(_create_statement(shell, name, call.at(0)))
 
@@ -189,7 +189,7 @@ def _snapshots(shell: Shell, call: Call, io: Streams) -> None:
     if table is None:
         raise ProgrammingError(".snapshots needs a TABLE", offset=0)
     *schema, name = table.split(".")
-    qualified = ".".join(quote_ident(part) for part in [*schema, name + "$snapshots"])
+    qualified = qualified_name([*schema, name + "$snapshots"])
     sql = (
         "SELECT committed_at, snapshot_id, parent_id, operation "
         f"FROM {qualified} ORDER BY committed_at"

@@ -2,10 +2,10 @@
 the columns of the tables the statement names (aliases too).
 
 Plain Python over the text before and after the cursor (the prompt_toolkit adapter is
-in :mod:`.repl`). The statement is read with a small tolerant tokenizer, since the text
-being typed is rarely valid SQL; :func:`suggest` never raises on any text. The names
-come from a :class:`NameCache`, refreshed on a background thread after DDL so that
-completing never waits for the catalog.
+in :mod:`.repl`). The statement is read with the shared tolerant lexer
+(:mod:`sqllake.sql.lexer`), since the text being typed is rarely valid SQL; :func:`suggest`
+never raises on any text. The names come from a :class:`NameCache`, refreshed on a
+background thread after DDL so that completing never waits for the catalog.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from sqllake.catalog import TableName
 from sqllake.session import Session
-from sqllake.types import quote_ident
+from sqllake.sql.lexer import Token, lex
+from sqllake.sql.text import quote_identifier, unquote_identifier
 
 _KEYWORD_TEXT = """
     SELECT FROM WHERE GROUP BY HAVING ORDER LIMIT OFFSET DISTINCT AS AND OR NOT IN IS NULL
@@ -38,11 +39,6 @@ SETTING_WORDS = frozenset({"SET", "RESET", "PRAGMA"})
 _SCOPE_WORDS = frozenset({"SESSION", "GLOBAL", "LOCAL"})
 TABLE_WORDS = frozenset({"FROM", "JOIN", "INTO", "UPDATE", "TABLE", "DESCRIBE"})
 
-_TOKEN = re.compile(
-    r"""(?P<string>'(?:[^']|'')*'?)|(?P<quoted>"(?:[^"]|"")*"?)|(?P<comment>--[^\n]*|/\*(?:.|\n)*?(?:\*/|$))
-    |(?P<word>[A-Za-z_][\w$]*)|(?P<number>\d+(?:\.\d*)?)|(?P<blank>\s+)|(?P<other>.)""",
-    re.VERBOSE,
-)
 _TYPED = re.compile(r'(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")*")\.)*[A-Za-z_\w$]*$')
 _SIMPLE = re.compile(r"[a-z_][a-z0-9_$]*")
 
@@ -71,47 +67,36 @@ class Names:
     settings: tuple[str, ...] = ()  # DuckDB's settings (SET name = ...)
 
 
-@dataclass(frozen=True)
-class Token:
-    kind: str
-    text: str
-
-
 def tokens(text: str) -> list[Token]:
     """Tokens of ``text``, blanks and comments left out; unterminated literals allowed."""
-    found = [Token(m.lastgroup or "other", m.group(0)) for m in _TOKEN.finditer(text)]
-    return [t for t in found if t.kind not in ("blank", "comment")]
+    return [t for t in lex(text) if t.kind not in ("blank", "comment")]
 
 
 def ident(name: str) -> str:
     """``name`` as SQL spells it: bare when it is plain lower case, else quoted."""
-    return name if _SIMPLE.fullmatch(name) else quote_ident(name)
-
-
-def _unquote(part: str) -> str:
-    return part[1:-1].replace('""', '"') if part.startswith('"') else part
+    return name if _SIMPLE.fullmatch(name) else quote_identifier(name)
 
 
 def _current_statement(before: str, after: str) -> tuple[str, str]:
     """The statement the cursor is in: its text before and after the cursor."""
     start = 0
-    for match in _TOKEN.finditer(before):
-        if match.group(0) == ";":
-            start = match.end()
-    end = next((m.start() for m in _TOKEN.finditer(after) if m.group(0) == ";"), len(after))
+    for token in lex(before):
+        if token.text == ";":
+            start = token.end
+    end = next((t.start for t in lex(after) if t.text == ";"), len(after))
     return before[start:], after[:end]
 
 
 def _in_literal(before: str) -> bool:
     """Is the cursor inside a string, a quoted name left open, or a comment?"""
-    matches = list(_TOKEN.finditer(before))
-    last = matches[-1] if matches else None
-    if last is None or last.end() != len(before):
+    found = list(lex(before))
+    last = found[-1] if found else None
+    if last is None or last.end != len(before):
         return False
-    text = last.group(0)
-    if last.lastgroup == "comment":
+    text = last.text
+    if last.kind == "comment":
         return not text.startswith("/*") or not text.endswith("*/") or len(text) < 4
-    if last.lastgroup in ("string", "quoted"):
+    if last.kind in ("string", "quoted"):
         return len(text) == 1 or not text.endswith(text[0]) or text.count(text[0]) % 2 == 1
     return False
 
@@ -120,7 +105,7 @@ def _name_at(words: list[Token], i: int) -> tuple[list[str], int]:
     """The dotted name starting at ``words[i]``: its parts and the index after it."""
     parts: list[str] = []
     while i < len(words) and words[i].kind in ("word", "quoted"):
-        parts.append(_unquote(words[i].text))
+        parts.append(unquote_identifier(words[i].text))
         if i + 1 < len(words) and words[i + 1].text == ".":
             i += 2
             continue
@@ -220,7 +205,7 @@ def _sql(names: Names, statement: str, before: str) -> list[Suggestion]:
     word = typed.group(0) if typed else ""
     if "." in word:
         qualifier, _, prefix = word.rpartition(".")
-        return _qualified(names, statement, _unquote(qualifier.split(".")[-1]), prefix)
+        return _qualified(names, statement, unquote_identifier(qualifier.split(".")[-1]), prefix)
     previous = tokens(before[: len(before) - len(word)])
     last = previous[-1].text.upper() if previous else ""
     if _names_setting(previous):

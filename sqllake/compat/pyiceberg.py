@@ -15,21 +15,51 @@ result, sharing every unchanged part: PyIceberg's metadata models are frozen.
 
 Table maintenance commits ``replace`` snapshots (a compaction, a manifest rewrite),
 which PyIceberg's public API does not make; its snapshot producers do the work.
+
+Scan planning prunes manifests and files with the evaluators PyIceberg's planner builds
+in methods it keeps internal, and decoded manifest entries inherit sequence numbers as
+PyIceberg's own reader makes them do (``read/manifests.py``). Written files get their
+column metrics from the helpers PyIceberg's writer uses, which it does not document. A
+file IO that chooses its own Arrow filesystems (``storage.py``) overrides the one hook
+PyIceberg makes them in.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 from pyiceberg.catalog import MetastoreCatalog
-from pyiceberg.manifest import DataFile, ManifestEntry, ManifestEntryStatus, ManifestFile
+from pyiceberg.exceptions import ValidationException
+from pyiceberg.io.pyarrow import (
+    PyArrowFileIO,
+    compute_statistics_plan,
+    data_file_statistics_from_parquet_metadata,
+    parquet_path_to_id_mapping,
+)
+from pyiceberg.manifest import (
+    DataFile,
+    DataFileContent,
+    ManifestEntry,
+    ManifestEntryStatus,
+    ManifestFile,
+    _inherit_from_manifest,
+)
+from pyiceberg.schema import Schema
 from pyiceberg.serializers import Compressor
-from pyiceberg.table import StagedTable, Table, TableProperties, Transaction
+from pyiceberg.table import (
+    ManifestGroupPlanner,
+    StagedTable,
+    Table,
+    TableProperties,
+    Transaction,
+)
 from pyiceberg.table.locations import load_location_provider
-from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.metadata import TableMetadata, TableMetadataCommonFields
 from pyiceberg.table.snapshots import Operation, Snapshot, Summary
 from pyiceberg.table.update import (
     AddSnapshotUpdate,
@@ -74,6 +104,33 @@ class IncrementalTransaction(Transaction):
             now = datetime_to_millis(datetime.now().astimezone())
             self._view = self._view.model_copy(update={"last_updated_ms": now})
         return self._view
+
+
+# PyIceberg finds a snapshot by id with a scan of the snapshot list, about ten times per
+# commit: on a table with a long history the scans outweigh the commit. Metadata models
+# are frozen and every update builds a new snapshot list, so an index made for one list
+# object stays true for as long as that object lives (the index keeps it alive).
+_SNAPSHOT_INDEXES: dict[int, tuple[list[Snapshot], dict[int, Snapshot]]] = {}
+_SNAPSHOT_INDEXES_KEPT = 32
+_SCAN_BELOW = 16  # a short list is scanned faster than indexed
+
+
+def _snapshot_by_id(self: TableMetadataCommonFields, snapshot_id: int) -> Snapshot | None:
+    snapshots = self.snapshots
+    if len(snapshots) < _SCAN_BELOW:
+        return next((s for s in snapshots if s.snapshot_id == snapshot_id), None)
+    entry = _SNAPSHOT_INDEXES.get(id(snapshots))
+    if entry is None or entry[0] is not snapshots:
+        if len(_SNAPSHOT_INDEXES) >= _SNAPSHOT_INDEXES_KEPT:
+            _SNAPSHOT_INDEXES.clear()
+        entry = (snapshots, {s.snapshot_id: s for s in snapshots})
+        _SNAPSHOT_INDEXES[id(snapshots)] = entry
+    return entry[1].get(snapshot_id)
+
+
+def install() -> None:
+    """Make PyIceberg's snapshot lookup by id a dictionary lookup (see above)."""
+    TableMetadataCommonFields.snapshot_by_id = _snapshot_by_id  # type: ignore[method-assign]
 
 
 def transaction(table: Table) -> Transaction:
@@ -134,9 +191,38 @@ def metadata_json(metadata: TableMetadata) -> bytes:
     # PyIceberg's setting for writing a missing current snapshot id as -1.
     exclude_none = not Config().get_bool("legacy-current-snapshot-id")
     head = metadata.model_dump_json(exclude={"snapshots"}, exclude_none=exclude_none)
-    version = metadata.format_version
-    body = ",".join(_snapshot_json(s, version, exclude_none) for s in metadata.snapshots)
+    body = _snapshots_json(metadata.snapshots, metadata.format_version, exclude_none)
     return f'{head[:-1]},"snapshots":[{body}]}}'.encode()
+
+
+# The snapshot list of a commit is mostly the list of the commit before with one or two
+# snapshots added: its JSON is that list's JSON and theirs, not one piece per snapshot.
+_BODIES: OrderedDict[tuple[object, ...], str] = OrderedDict()
+_BODIES_KEPT = 8
+_APPENDED_AT_MOST = 3
+
+
+def _snapshots_json(snapshots: Sequence[Snapshot], format_version: int, exclude_none: bool) -> str:
+    keys = tuple((s.snapshot_id, s.manifest_list) for s in snapshots)
+    found = _BODIES.get((format_version, exclude_none, keys))
+    if found is not None:
+        return found
+    parts: list[str] = []
+    for added in range(1, min(_APPENDED_AT_MOST, len(keys) - 1) + 1):
+        before = _BODIES.get((format_version, exclude_none, keys[:-added]))
+        if before is not None:
+            parts = [
+                before,
+                *(_snapshot_json(s, format_version, exclude_none) for s in snapshots[-added:]),
+            ]
+            break
+    else:
+        parts = [_snapshot_json(s, format_version, exclude_none) for s in snapshots]
+    body = ",".join(parts)
+    _BODIES[(format_version, exclude_none, keys)] = body
+    if len(_BODIES) > _BODIES_KEPT:
+        _BODIES.popitem(last=False)
+    return body
 
 
 def added_snapshot_ids(transaction: Transaction) -> frozenset[int]:
@@ -189,6 +275,48 @@ def replace_files(
     io = transaction._table.io  # noqa: SLF001
     producer = _ReplaceFiles(
         operation=Operation.OVERWRITE, transaction=transaction, io=io, snapshot_properties=summary
+    )
+    for file in removed:
+        producer.delete_data_file(file)
+    for file in added:
+        producer.append_data_file(file)
+    producer.commit()
+
+
+class _OverwriteWithDeletes(_OverwriteFiles):
+    """PyIceberg's overwrite producer, also removing delete files: their removal counts in
+    the summary's totals, and their manifests go once every entry in them is removed
+    (PyIceberg would rewrite a partly removed delete manifest as a data manifest: callers
+    remove delete files only with all their manifest's entries)."""
+
+    def _validate_required_deletes(self, deleted_entries: list[ManifestEntry]) -> None:
+        found = {entry.data_file for entry in deleted_entries}
+        missing = [
+            f.file_path
+            for f in self._deleted_data_files
+            if f.content == DataFileContent.DATA and f not in found
+        ]
+        if missing:
+            raise ValidationException(f"Missing required files to delete: {missing[0]}")
+
+
+def overwrite_files(
+    transaction: Transaction,
+    removed: Iterable[DataFile],
+    added: Iterable[DataFile],
+    summary: dict[str, str],
+) -> None:
+    """Stage one snapshot on the main branch that removes the data and delete files
+    ``removed`` and adds the data files ``added``: an ``overwrite`` (a ``delete`` when it
+    adds nothing), as INSERT OVERWRITE and TRUNCATE commit. PyIceberg's public overwrite
+    takes a row filter and rewrites the files it partly matches itself; sqllake has
+    already decided which files go.
+    """
+    added = list(added)
+    operation = Operation.OVERWRITE if added else Operation.DELETE
+    io = transaction._table.io  # noqa: SLF001
+    producer = _OverwriteWithDeletes(
+        operation=operation, transaction=transaction, io=io, snapshot_properties=summary
     )
     for file in removed:
         producer.delete_data_file(file)
@@ -258,3 +386,63 @@ def rewrite_manifests(
     list and the summary (totals carried from the parent), this class the manifests.
     """
     _ManifestRewrite(transaction, groups, kept, summary).commit()
+
+
+# Scan planning.
+
+
+def inherit_from_manifest(entry: ManifestEntry, manifest: ManifestFile) -> ManifestEntry:
+    """``entry`` with the sequence numbers, snapshot id and spec it inherits from the
+    manifest list entry naming its manifest, as PyIceberg's manifest reader gives it."""
+    return _inherit_from_manifest(entry, manifest)
+
+
+def manifest_evaluator(
+    planner: ManifestGroupPlanner, spec_id: int
+) -> Callable[[ManifestFile], bool]:
+    """Whether a manifest of spec ``spec_id`` may hold rows matching the planner's filter
+    (by its partition summaries)."""
+    return planner._build_manifest_evaluator(spec_id)  # noqa: SLF001
+
+
+def partition_evaluator(planner: ManifestGroupPlanner, spec_id: int) -> Callable[[DataFile], bool]:
+    """Whether a data file's partition may hold rows matching the planner's filter."""
+    return planner._build_partition_evaluator(spec_id)  # noqa: SLF001
+
+
+def metrics_evaluator(planner: ManifestGroupPlanner) -> Callable[[DataFile], bool]:
+    """Whether a data file's column metrics allow rows matching the planner's filter."""
+    return planner._build_metrics_evaluator()  # noqa: SLF001
+
+
+def may_apply(planner: ManifestGroupPlanner, oldest_data: int, manifest: ManifestFile) -> bool:
+    """False for a delete manifest older than all data (it deletes nothing read)."""
+    return planner._check_sequence_number(oldest_data, manifest)  # noqa: SLF001
+
+
+def file_statistics(
+    schema: Schema, properties: dict[str, str], metadata: pq.FileMetaData
+) -> dict[str, Any]:
+    """A written Parquet file's row count and column metrics as ``DataFile`` fields, as
+    PyIceberg's own writer computes them (helpers of its ``io/pyarrow.py`` it does not
+    document); ``properties`` choose the metrics mode of each column."""
+    stats = data_file_statistics_from_parquet_metadata(
+        parquet_metadata=metadata,
+        stats_columns=compute_statistics_plan(schema, properties),
+        parquet_column_mapping=parquet_path_to_id_mapping(schema),
+    )
+    return stats.to_serialized_dict()
+
+
+# File IO.
+
+
+class ArrowFileIO(PyArrowFileIO):
+    """PyIceberg's Arrow file IO with its filesystem factory as a public hook."""
+
+    def _initialize_fs(self, scheme: str, netloc: str | None = None) -> pafs.FileSystem:
+        return self.make_filesystem(scheme, netloc)
+
+    def make_filesystem(self, scheme: str, netloc: str | None = None) -> pafs.FileSystem:
+        """The Arrow filesystem for ``scheme``/``netloc`` (PyIceberg caches it per IO)."""
+        return super()._initialize_fs(scheme, netloc)

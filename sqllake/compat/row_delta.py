@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pyiceberg.avro.file import AvroFile, AvroOutputFile
+from pyiceberg.expressions import BooleanExpression
+from pyiceberg.expressions.visitors import _InclusiveMetricsEvaluator, _StrictMetricsEvaluator
 from pyiceberg.io import FileIO
 from pyiceberg.manifest import (
     DATA_FILE_TYPE,
@@ -40,6 +42,7 @@ from pyiceberg.manifest import (
     ManifestWriterV2,
     _inherit_from_manifest,
 )
+from pyiceberg.schema import Schema
 from pyiceberg.table import TableProperties, Transaction
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import (
@@ -72,6 +75,17 @@ class RowDelta:
     @property
     def operation(self) -> Operation:
         return Operation.OVERWRITE if self.added else Operation.DELETE
+
+
+def every_row_matches(schema: Schema, condition: BooleanExpression, file: DataFile) -> bool:
+    """Whether the file's column metrics prove that every row matches ``condition``
+    (PyIceberg's strict metrics evaluator, which has no public name)."""
+    return bool(_StrictMetricsEvaluator(schema, condition).eval(file))
+
+
+def some_row_may_match(schema: Schema, condition: BooleanExpression, file: DataFile) -> bool:
+    """Whether the file's column metrics allow a row that matches ``condition``."""
+    return bool(_InclusiveMetricsEvaluator(schema, condition).eval(file))
 
 
 def referenced_file(file: DataFile) -> str | None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqllake.execute import (
     alter,
-    insert,
+    overwrite,
     procedures,
     query,
     refs,
@@ -22,9 +22,9 @@ from sqllake.plan.refs import ChangeRef
 from sqllake.result import Result
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
-Handler = Callable[["Session", Any, Sequence[Any]], Result]
+Handler = Callable[["Context", Any, Sequence[Any]], Result]
 
 HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.CreateSchema: schema.create_schema,
@@ -43,8 +43,9 @@ HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.ShowCreateTable: table.show_create_table,
     nodes.Query: query.run_query,
     nodes.Explain: query.explain,
-    nodes.Insert: insert.insert,
     nodes.ChangeRows: rowlevel.change_rows,
+    nodes.Insert: overwrite.insert,
+    nodes.Truncate: overwrite.truncate,
     nodes.CallProcedure: procedures.call,
     nodes.FlushTable: procedures.flush_table,
     nodes.Begin: transaction.begin,

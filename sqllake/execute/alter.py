@@ -31,7 +31,7 @@ from sqllake.types import check_identifier_field, duckdb_type
 from sqllake.write.commit import commit_with_retry
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
 class AlterContext:
@@ -421,7 +421,7 @@ def _refuse_duplicate_names(name: TableName, struct: StructType, path: str = "")
 
 
 def _defaults(
-    session: Session, table: Table, actions: Sequence[nodes.AlterAction]
+    session: Context, table: Table, actions: Sequence[nodes.AlterAction]
 ) -> dict[int, Any]:
     """The value of every DEFAULT the actions give, by action (evaluated once, in the
     column's type, before the commit that may be retried)."""
@@ -442,7 +442,7 @@ def _defaults(
     return values
 
 
-def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
+def alter_table(session: Context, plan: nodes.AlterTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     if plan.if_exists and not session.lakehouse.exists(name):
         return Result.status_only("ALTER TABLE")
@@ -474,14 +474,14 @@ def alter_table(session: Session, plan: nodes.AlterTable, params: Sequence[Any])
 
 
 def alter_schema_properties(
-    session: Session, plan: nodes.AlterSchemaProperties, params: Sequence[Any]
+    session: Context, plan: nodes.AlterSchemaProperties, params: Sequence[Any]
 ) -> Result:
     with located(plan.name.offset):
         session.lakehouse.set_namespace_properties(plan.name.parts, plan.properties)
     return Result.status_only("ALTER SCHEMA")
 
 
-def rename_schema(session: Session, plan: nodes.RenameSchema, params: Sequence[Any]) -> Result:
+def rename_schema(session: Context, plan: nodes.RenameSchema, params: Sequence[Any]) -> Result:
     raise NotSupportedError(
         "ALTER SCHEMA ... RENAME TO: Iceberg catalogs reached through PyIceberg cannot rename "
         "a schema; create the new schema and ALTER TABLE ... RENAME TO each table into it",

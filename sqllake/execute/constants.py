@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqllake.errors import NotSupportedError, translate
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
 def refuse_non_constant(expression: exp.Expr, message: str, offset: int) -> None:
@@ -19,7 +19,7 @@ def refuse_non_constant(expression: exp.Expr, message: str, offset: int) -> None
         raise NotSupportedError(message, offset=offset)
 
 
-def evaluate(session: Session, select_sql: str) -> tuple[Any, ...]:
+def evaluate(session: Context, select_sql: str) -> tuple[Any, ...]:
     """The row a constant SELECT gives; engine errors translated."""
     try:
         return session.engine.row(select_sql)
@@ -27,7 +27,7 @@ def evaluate(session: Session, select_sql: str) -> tuple[Any, ...]:
         raise translate(exc) from exc
 
 
-def moment(session: Session, sql: str) -> datetime.datetime | None:
+def moment(session: Context, sql: str) -> datetime.datetime | None:
     """The constant expression ``sql`` as a moment (NULL: None)."""
     (value,) = evaluate(session, f"SELECT CAST(({sql}) AS TIMESTAMPTZ)")
     assert value is None or isinstance(value, datetime.datetime)

@@ -20,13 +20,13 @@ from sqllake.sql.dialect import DIALECT
 from sqllake.types import default_value, duckdb_type
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 V3 = 3
 
 
 def evaluate_default(
-    session: Session, default: nodes.Default, itype: IcebergType, column: str
+    session: Context, default: nodes.Default, itype: IcebergType, column: str
 ) -> Any:
     """The DEFAULT's value in the column's type, as Iceberg metadata holds it."""
     with located(default.offset):

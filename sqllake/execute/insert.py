@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,13 +38,13 @@ from sqllake.errors import DataError, Error, NotSupportedError, ProgrammingError
 from sqllake.execute.query import check_parameters, prepare
 from sqllake.plan import nodes
 from sqllake.result import Result
+from sqllake.sql.text import quote_identifier, unquote_string
 from sqllake.storage import remove_files
 from sqllake.types import (
     arrow_schema,
     default_sql,
     duckdb_type,
     parse_sql_type,
-    quote_ident,
     unwritable,
 )
 from sqllake.write import bulk, ranges
@@ -52,7 +52,7 @@ from sqllake.write.direct import direct_rows
 from sqllake.write.rows import conform, write_rows
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
 def _targets(table: Table, name: TableName, plan: nodes.Insert) -> list[NestedField]:
@@ -99,14 +99,14 @@ def write_order(table: Table) -> str:
             and "." not in name
             and isinstance(partition_field.transform, _ORDER_KEEPING)
         ):
-            terms.append(f"{quote_ident(name)} ASC NULLS FIRST")
+            terms.append(f"{quote_identifier(name)} ASC NULLS FIRST")
     for field in table.sort_order().fields:
         name = schema.find_column_name(field.source_id)
         if name is None or not isinstance(field.transform, IdentityTransform) or "." in name:
             continue
         direction = "DESC" if field.direction == SortDirection.DESC else "ASC"
         nulls = "NULLS FIRST" if field.null_order == NullOrder.NULLS_FIRST else "NULLS LAST"
-        terms.append(f"{quote_ident(name)} {direction} {nulls}")
+        terms.append(f"{quote_identifier(name)} {direction} {nulls}")
     unique = list(dict.fromkeys(terms))
     return f" ORDER BY {', '.join(unique)}" if unique else ""
 
@@ -122,7 +122,7 @@ def _literal_in_values(
     quoted = re.search(r"'((?:[^']|'')*)'", message)
     if not isinstance(source, exp.Values) or quoted is None:
         return None
-    wanted = quoted.group(1).replace("''", "'")
+    wanted = unquote_string(quoted.group(1))
     for row, values in enumerate(source.expressions, start=1):
         items = values.expressions if isinstance(values, exp.Tuple) else [values]
         for column, item in enumerate(items[: len(targets)]):
@@ -132,7 +132,7 @@ def _literal_in_values(
 
 
 def _first_bad_value(
-    session: Session,
+    session: Context,
     source_sql: str,
     aliases: str,
     targets: list[NestedField],
@@ -159,7 +159,7 @@ _OUT_OF_RANGE = re.compile(re.escape(ranges.MARKER) + r"(\d+)")
 
 
 def _first_outside(
-    session: Session,
+    session: Context,
     source_sql: str,
     aliases: str,
     column: str,
@@ -234,7 +234,7 @@ def _typed_values(source: nodes.Query, targets: list[NestedField]) -> nodes.Quer
     return nodes.Query(tree, source.text, source.parameters)
 
 
-def _columns(session: Session, source_sql: str, params: Sequence[Any]) -> list[str]:
+def _columns(session: Context, source_sql: str, params: Sequence[Any]) -> list[str]:
     return list(session.engine.relation(source_sql, params).columns)
 
 
@@ -251,27 +251,41 @@ def _is_default(item: exp.Expr) -> bool:
 
 
 def insert_rows(
-    session: Session,
+    session: Context,
     name: TableName,
     table: Table,
     targets: list[NestedField],
     source: nodes.Query,
     params: Sequence[Any],
+    *,
+    inline: bool = True,
+    constants: Mapping[int, str] | None = None,
 ) -> int:
-    """Write the rows of ``source`` into ``table``'s ``targets``; stage the files. Row count."""
+    """Write the rows of ``source`` into ``table``'s ``targets``; stage the files. Row count.
+
+    ``inline`` false writes files whatever the row count (never the insert buffer);
+    ``constants`` gives columns (by field id) a SQL constant instead of their default
+    (the static values of a PARTITION clause).
+    """
+    constants = constants or {}
+    limit = session.inline_limit(name, table) if inline else 0
     check_parameters(source, params)
     refuse_relocated_write(table, name)
     blocking = unwritable(table.schema())
     if blocking is not None:
         raise NotSupportedError(f"table {name} has {blocking}, which sqllake cannot write yet")
-    others = [t for t, files in session.transaction.pending.items() if files and t != name]
+    others = [t for t in session.transaction.tables_with_files() if t != name]
     if others and not session.lakehouse.is_sql_catalog:
         raise NotSupportedError(
             f"this transaction already wrote {others[0]}: writing a second table in one "
             "transaction needs a SQL catalog, which commits all tables atomically"
         )
-    direct = direct_rows(source.tree, table, str(name), targets, params, session.engine.time_zone)
-    if direct is not None and direct.num_rows < session.inline_limit(name, table):
+    direct = (
+        None
+        if constants
+        else direct_rows(source.tree, table, str(name), targets, params, session.engine.time_zone)
+    )
+    if direct is not None and direct.num_rows < limit:
         session.buffer_rows(name, table, direct)
         return int(direct.num_rows)
     source_sql = prepare(session, source).sql
@@ -289,12 +303,16 @@ def insert_rows(
         if field.field_id in position:
             cast_sql = f"CAST(__src.c{position[field.field_id]} AS {duckdb_type(field.field_type)})"
             cast_sql = ranges.guarded(cast_sql, cast_sql, field.field_type, field.field_id)
+        elif field.field_id in constants:  # a static PARTITION value
+            cast_sql = f"CAST(({constants[field.field_id]}) AS {duckdb_type(field.field_type)})"
         else:  # a column the INSERT leaves out gets its write default
             cast_sql = default_sql(field.write_default, field.field_type)
-        casts.append(f"{cast_sql} AS {quote_ident(field.name)}")
+        casts.append(f"{cast_sql} AS {quote_identifier(field.name)}")
     typed_sql = prepare(session, typed).sql if typed is not source else source_sql
     cast = _CastSource(
-        f"SELECT {', '.join(casts)} FROM ({typed_sql}) AS __src({aliases})", write_order(table)
+        f"SELECT {', '.join(casts)} FROM ({typed_sql}) AS __src({aliases})",
+        write_order(table),
+        limit,
     )
     write = _copied if bulk.eligible(table) else _streamed
     try:
@@ -333,6 +351,7 @@ class _CastSource:
 
     select: str
     order: str  # " ORDER BY ..." or empty
+    inline_limit: int  # fewer rows than this go to the insert buffer (0: never)
 
 
 @dataclass(frozen=True)
@@ -343,7 +362,7 @@ class _Written:
 
 
 def _streamed(
-    session: Session, name: TableName, table: Table, cast: _CastSource, params: Sequence[Any]
+    session: Context, name: TableName, table: Table, cast: _CastSource, params: Sequence[Any]
 ) -> _Written:
     """Rows through Arrow and PyArrow's writer: partitioned tables, object storage.
 
@@ -352,7 +371,7 @@ def _streamed(
     """
     with session.engine.stream(cast.select + cast.order, params) as stream:
         reader = stream.batches
-        limit = session.inline_limit(name, table)
+        limit = cast.inline_limit
         batches: Iterable[pa.RecordBatch] = reader
         if limit > 0:
             head, count = _read_up_to(reader, limit)
@@ -366,7 +385,7 @@ def _streamed(
 
 
 def _copied(
-    session: Session, name: TableName, table: Table, cast: _CastSource, params: Sequence[Any]
+    session: Context, name: TableName, table: Table, cast: _CastSource, params: Sequence[Any]
 ) -> _Written:
     """Rows written by the engine's parallel Parquet writer (see ``write/bulk.py``).
 
@@ -379,7 +398,7 @@ def _copied(
         return session.engine.relation(sql, params).fetchall()
 
     result = bulk.copy_rows(run, table, str(name), cast.select, cast.order)
-    if result.rows >= session.inline_limit(name, table):
+    if result.rows >= cast.inline_limit:
         return _Written(result.files, result.rows, buffered=False)
     try:
         if result.rows:
@@ -391,7 +410,7 @@ def _copied(
     return _Written([], result.rows, buffered=True)
 
 
-def insert(session: Session, plan: nodes.Insert, params: Sequence[Any]) -> Result:
+def insert(session: Context, plan: nodes.Insert, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     table = session.load(name, plan.name.offset)
     source = plan.source or _default_values(len(table.schema().fields))

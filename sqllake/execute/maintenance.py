@@ -25,7 +25,7 @@ from sqllake.execute.constants import moment
 from sqllake.read.pushdown import row_filter
 from sqllake.result import Result
 from sqllake.sql.dialect import DIALECT
-from sqllake.types import quote_ident
+from sqllake.sql.text import quote_identifier, quote_string
 from sqllake.write.buffer import flushed_sequence
 from sqllake.write.compact import CompactOptions, refuse_unwritable_format
 from sqllake.write.expire import ExpiryRequest, expire
@@ -34,13 +34,13 @@ from sqllake.write.orphans import DEFAULT_ORPHAN_AGE_MS, remove_orphan_files
 from sqllake.write.refs import move_main
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 Args = dict[str, Any]
 At = dict[str, int]
 
 
-def table_argument(session: Session, args: Args, at: At) -> TableName:
+def table_argument(session: Context, args: Args, at: At) -> TableName:
     value = args.get("table")
     if not isinstance(value, str) or not value.strip():
         raise ProgrammingError("table must be the table's name, as a string", offset=at["table"])
@@ -49,7 +49,7 @@ def table_argument(session: Session, args: Args, at: At) -> TableName:
     return name
 
 
-def _ms(session: Session, args: Args, at: At, key: str) -> int | None:
+def _ms(session: Context, args: Args, at: At, key: str) -> int | None:
     """A moment argument (a TIMESTAMP, a DATE or a string that casts to one) in epoch ms."""
     value = args.get(key)
     if value is None:
@@ -60,7 +60,7 @@ def _ms(session: Session, args: Args, at: At, key: str) -> int | None:
         elif isinstance(value, datetime.date):
             found = datetime.datetime.combine(value, datetime.time())
         elif isinstance(value, str):
-            found = moment(session, "'" + value.replace("'", "''") + "'")
+            found = moment(session, quote_string(value))
         else:
             raise ProgrammingError(f"{key} must be a timestamp, not {value!r}")
         assert found is not None
@@ -100,7 +100,7 @@ def _counts(status: str, values: Mapping[str, int]) -> Result:
 # expire_snapshots
 
 
-def expire_snapshots(session: Session, args: Args, at: At) -> Result:
+def expire_snapshots(session: Context, args: Args, at: At) -> Result:
     name = table_argument(session, args, at)
     ids = args.get("snapshot_ids") or []
     if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
@@ -131,7 +131,7 @@ def expire_snapshots(session: Session, args: Args, at: At) -> Result:
     )
 
 
-def _settle_buffer(session: Session, name: TableName) -> None:
+def _settle_buffer(session: Context, name: TableName) -> None:
     """Drop buffered rows that a flush already committed before the snapshots recording
     it may go (a flush that stopped between its commit and this cleanup leaves them;
     readers skip them only while the snapshot that says so is there)."""
@@ -177,7 +177,7 @@ def _sort_order(schema: Schema, text: str, offset: int) -> str:
         nulls_first = ordered.args.get("nulls_first")
         first = not descending if nulls_first is None else bool(nulls_first)
         terms.append(
-            f"{quote_ident(column)} {'DESC' if descending else 'ASC'} "
+            f"{quote_identifier(column)} {'DESC' if descending else 'ASC'} "
             f"NULLS {'FIRST' if first else 'LAST'}"
         )
     return " ORDER BY " + ", ".join(terms)
@@ -212,7 +212,7 @@ def _options(args: Args, at: At) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
-def rewrite_data_files_procedure(session: Session, args: Args, at: At) -> Result:
+def rewrite_data_files_procedure(session: Context, args: Args, at: At) -> Result:
     name = table_argument(session, args, at)
     table = session.load(name)
     schema = table.schema()
@@ -256,7 +256,7 @@ def rewrite_data_files_procedure(session: Session, args: Args, at: At) -> Result
 # rewrite_manifests
 
 
-def rewrite_manifests_procedure(session: Session, args: Args, at: At) -> Result:
+def rewrite_manifests_procedure(session: Context, args: Args, at: At) -> Result:
     name = table_argument(session, args, at)
     table = session.load(name)
     refuse_relocated_write(table, name)
@@ -272,7 +272,7 @@ def rewrite_manifests_procedure(session: Session, args: Args, at: At) -> Result:
 # remove_orphan_files
 
 
-def remove_orphan_files_procedure(session: Session, args: Args, at: At) -> Result:
+def remove_orphan_files_procedure(session: Context, args: Args, at: At) -> Result:
     name = table_argument(session, args, at)
     table = session.load(name)
     refuse_relocated_write(table, name)
@@ -296,7 +296,7 @@ def remove_orphan_files_procedure(session: Session, args: Args, at: At) -> Resul
 # rollback_to_snapshot, rollback_to_timestamp, set_current_snapshot
 
 
-def _moved(session: Session, name: TableName, **target: Any) -> Result:
+def _moved(session: Context, name: TableName, **target: Any) -> Result:
     refuse_relocated_write(session.load(name), name)
     _settle_buffer(session, name)
     previous, current = move_main(session.lakehouse, name, **target)
@@ -307,20 +307,20 @@ def _moved(session: Session, name: TableName, **target: Any) -> Result:
     )
 
 
-def rollback_to_snapshot(session: Session, args: Args, at: At) -> Result:
+def rollback_to_snapshot(session: Context, args: Args, at: At) -> Result:
     name = table_argument(session, args, at)
     with located(at["snapshot_id"]):
         snapshot_id = _whole(args, at, "snapshot_id")
         return _moved(session, name, snapshot_id=snapshot_id, ancestor=True)
 
 
-def rollback_to_timestamp(session: Session, args: Args, at: At) -> Result:
+def rollback_to_timestamp(session: Context, args: Args, at: At) -> Result:
     name = table_argument(session, args, at)
     with located(at["timestamp"]):
         return _moved(session, name, before_ms=_ms(session, args, at, "timestamp"))
 
 
-def set_current_snapshot(session: Session, args: Args, at: At) -> Result:
+def set_current_snapshot(session: Context, args: Args, at: At) -> Result:
     name = table_argument(session, args, at)
     snapshot_id = _whole(args, at, "snapshot_id")
     ref = args.get("ref")

@@ -16,13 +16,13 @@ from sqllake.result import Result
 from sqllake.sql.dialect import DIALECT
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
 @dataclass(frozen=True)
 class Procedure:
     parameters: tuple[str, ...]
-    run: Callable[[Session, dict[str, Any], dict[str, int]], Result]
+    run: Callable[[Context, dict[str, Any], dict[str, int]], Result]
     help: str
     optional: tuple[str, ...] = ()  # parameters after the required ones, by name or position
 
@@ -31,7 +31,7 @@ class Procedure:
         return self.parameters + self.optional
 
 
-def _register_table(session: Session, args: dict[str, Any], at: dict[str, int]) -> Result:
+def _register_table(session: Context, args: dict[str, Any], at: dict[str, int]) -> Result:
     parts = tuple(str(args["table"]).split("."))
     name = session.table_name(nodes.Name(parts, at["table"]))
     with located(at.get("path_map")):
@@ -41,14 +41,14 @@ def _register_table(session: Session, args: dict[str, Any], at: dict[str, int]) 
     return Result.status_only("CALL")
 
 
-def _flush(session: Session, args: dict[str, Any], at: dict[str, int]) -> Result:
+def _flush(session: Context, args: dict[str, Any], at: dict[str, int]) -> Result:
     name = session.table_name(nodes.Name(tuple(str(args["table"]).split(".")), at["table"]))
     session.load(name, at["table"])
     count = session.flush(name)
     return Result.status_only(f"FLUSH {count}", rowcount=count)
 
 
-def flush_table(session: Session, plan: nodes.FlushTable, params: Sequence[Any]) -> Result:
+def flush_table(session: Context, plan: nodes.FlushTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     session.load(name, plan.name.offset)
     count = session.flush(name)
@@ -117,7 +117,7 @@ PROCEDURES: dict[str, Procedure] = {
 
 
 def _bind(
-    session: Session, procedure: Procedure, plan: nodes.CallProcedure, params: Sequence[Any]
+    session: Context, procedure: Procedure, plan: nodes.CallProcedure, params: Sequence[Any]
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """Argument values by parameter name, and where each argument was written."""
     bound: dict[str, exp.Expr] = {}
@@ -144,7 +144,7 @@ def _bind(
     return {name: by_argument[id(value)] for name, value in bound.items()}, offsets
 
 
-def call(session: Session, plan: nodes.CallProcedure, params: Sequence[Any]) -> Result:
+def call(session: Context, plan: nodes.CallProcedure, params: Sequence[Any]) -> Result:
     parts = plan.name.parts
     procedure = PROCEDURES.get(parts[-1]) if len(parts) >= 2 and parts[-2] == "system" else None
     if procedure is None:

@@ -17,9 +17,11 @@ from sqllake.catalog import TableName
 from sqllake.errors import ProgrammingError, located
 from sqllake.execute.changes import feed_calls, point_at_feed
 from sqllake.execute.constants import evaluate, moment, refuse_non_constant
+from sqllake.execute.context import Pin
 from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.read.information_schema import VIEWS
+from sqllake.read.locations import normalize as normalize_path
 from sqllake.read.metadata_tables import metadata_table, split_name
 from sqllake.read.pushdown import row_filter
 from sqllake.read.query import (
@@ -34,20 +36,13 @@ from sqllake.read.timetravel import schema_of, snapshot_as_of, snapshot_by_versi
 from sqllake.result import Column, Result
 from sqllake.secrets import mask
 from sqllake.sql.dialect import DIALECT
+from sqllake.sql.text import quote_identifier
 from sqllake.write.buffer import BufferedRows, align, flushed_sequence
 
 if TYPE_CHECKING:
     from pyiceberg.schema import Schema
 
-    from sqllake.session import Session
-
-
-@dataclass(frozen=True)
-class Pin:
-    """What a transaction first read of a table: its snapshot and the buffered rows."""
-
-    snapshot_id: int | None
-    buffered: tuple[pa.RecordBatch, ...]
+    from sqllake.execute.context import Context
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,7 @@ def check_parameters(query: nodes.Query, params: Sequence[Any]) -> None:
         )
 
 
-def _as_of(session: Session, table: Table, name: TableName, ref: TableReference) -> Snapshot:
+def _as_of(session: Context, table: Table, name: TableName, ref: TableReference) -> Snapshot:
     """The snapshot a FOR VERSION / TIMESTAMP AS OF clause names (its value may be any
     constant expression, evaluated by the engine)."""
     assert ref.as_of is not None
@@ -105,7 +100,7 @@ def _as_of(session: Session, table: Table, name: TableName, ref: TableReference)
         return snapshot_by_version(table, name, constant)
 
 
-def _scan(session: Session, ref: TableReference, name: TableName, table: Table) -> ScanPlan:
+def _scan(session: Context, ref: TableReference, name: TableName, table: Table) -> ScanPlan:
     if ref.as_of is not None:
         snapshot = _as_of(session, table, name, ref)
         schema = schema_of(table, snapshot)
@@ -113,7 +108,7 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
         # names, no uncommitted files of this transaction.
         return plan_scan(table, name, snapshot, schema, AlwaysTrue(), [])
     current = table.current_snapshot()
-    pinned = session.transaction.pinned.get(name) if session.isolated else None
+    pinned = session.transaction.pin_of(name) if session.isolated else None
     if pinned is not None:
         # A transaction keeps reading the snapshot it first read (snapshot isolation).
         found = table.metadata.snapshot_by_id(pinned.snapshot_id) if pinned.snapshot_id else None
@@ -123,43 +118,51 @@ def _scan(session: Session, ref: TableReference, name: TableName, table: Table) 
     resolve = _resolver(ref, schema, unqualified_is_mine)
     predicate = row_filter(where, schema, resolve, session.engine.time_zone)
     pending = session.transaction.files(name)
-    staged = session.transaction.rows.get(name)
+    staged = session.transaction.staged_rows(name)
     if staged is None:
-        return plan_scan(table, name, current, schema, predicate, pending)
-    # What this transaction's DELETE, UPDATE and MERGE statements changed.
-    return plan_scan(
-        table,
-        name,
-        current,
-        schema,
-        predicate,
-        pending,
-        removed=staged.removed_paths,
-        deletes=staged.deletes,
-    )
+        scan = plan_scan(table, name, current, schema, predicate, pending)
+    else:  # what this transaction's DELETE, UPDATE and MERGE statements changed
+        scan = plan_scan(
+            table,
+            name,
+            current,
+            schema,
+            predicate,
+            pending,
+            removed=staged.removed_paths,
+            deletes=staged.deletes,
+        )
+    replaced = session.transaction.replacement_of(name)
+    if replaced is None:
+        return scan
+    # A TRUNCATE or INSERT OVERWRITE earlier in the transaction dropped these files.
+    gone = {normalize_path(path) for path in replaced.removed_paths}
+    return replace(scan, files=tuple(f for f in scan.files if f.recorded not in gone))
 
 
 def _with_buffer(
-    session: Session, table: Table, buffered: BufferedRows | None, scan: ScanPlan
+    session: Context, table: Table, buffered: BufferedRows | None, scan: ScanPlan
 ) -> tuple[str, ScanPlan]:
     """The scan's SQL, plus the table's buffered rows that no snapshot holds yet."""
     sql = scan_select(session, scan)
     if buffered is None:
         return sql, scan
-    rows = buffered.after(flushed_sequence(table.metadata, scan.snapshot_id))
+    flushed = flushed_sequence(table.metadata, scan.snapshot_id)
+    rows = buffered.after(flushed)
     if session.isolated:
-        pin = Pin(scan.snapshot_id, tuple(rows))
-        rows = list(session.transaction.pinned.setdefault(scan.table, pin).buffered)
+        mark = max([flushed, *(seq for seq, _ in buffered.batches)])
+        pin = Pin(scan.snapshot_id, tuple(rows), mark)
+        rows = list(session.transaction.pin(scan.table, pin).buffered)
         rows += session.transaction.held_rows(scan.table)  # this transaction's own INSERTs
     if not rows:
         return sql, scan
     arrow = pa.Table.from_batches([align(batch, table) for batch in rows])
     view = session.engine.register(arrow)
-    union = f'SELECT * FROM ({sql}) UNION ALL SELECT * FROM "{view}"'
+    union = f"SELECT * FROM ({sql}) UNION ALL SELECT * FROM {quote_identifier(view)}"
     return union, replace(scan, buffered_rows=arrow.num_rows)
 
 
-def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
+def prepare(session: Context, query: nodes.Query) -> PreparedQuery:
     """The DuckDB SQL of ``query`` with every lakehouse table read from a pruned scan."""
     tree = query.tree.copy()
     scans = []
@@ -191,7 +194,7 @@ def prepare(session: Session, query: nodes.Query) -> PreparedQuery:
     return PreparedQuery(tree.sql(dialect=DIALECT, copy=False), tuple(scans))
 
 
-def run_query(session: Session, plan: nodes.Query, params: Sequence[Any]) -> Result:
+def run_query(session: Context, plan: nodes.Query, params: Sequence[Any]) -> Result:
     check_parameters(plan, params)
     prepared = prepare(session, plan)
     stream = session.engine.stream(prepared.sql, params)
@@ -217,7 +220,7 @@ def _scan_line(scan: ScanPlan) -> str:
     )
 
 
-def explain(session: Session, plan: nodes.Explain, params: Sequence[Any]) -> Result:
+def explain(session: Context, plan: nodes.Explain, params: Sequence[Any]) -> Result:
     """The scan plan of every lakehouse table, then DuckDB's plan.
 
     EXPLAIN ANALYZE also runs the query and reports planning time, bytes of the data

@@ -12,10 +12,10 @@ from sqllake.result import Result
 from sqllake.write.refs import change_ref
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
-def alter_ref(session: Session, plan: ChangeRef, params: Sequence[Any]) -> Result:
+def alter_ref(session: Context, plan: ChangeRef, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.table)
     table = session.load(name, plan.table.offset)
     refuse_relocated_write(table, name)

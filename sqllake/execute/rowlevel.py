@@ -22,12 +22,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.expressions.visitors import _StrictMetricsEvaluator
 from pyiceberg.table import Table
 
 from sqllake.catalog import TableName, refuse_relocated_write
+from sqllake.compat.row_delta import every_row_matches
 from sqllake.errors import NotSupportedError, ProgrammingError
-from sqllake.execute.query import Pin, prepare
+from sqllake.execute.context import Pin
+from sqllake.execute.query import prepare
 from sqllake.execute.rowlevel_sql import change_set_sql
 from sqllake.execute.rowlevel_write import Change, write_change
 from sqllake.execute.scans import scan_select
@@ -48,10 +49,10 @@ from sqllake.write.rowlevel import (
 )
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
-def _refuse(session: Session, name: TableName, table: Table, mode: str, statement: str) -> None:
+def _refuse(session: Context, name: TableName, table: Table, mode: str, statement: str) -> None:
     refuse_relocated_write(table, name)
     blocking = unwritable(table.schema())
     if blocking is not None:
@@ -63,15 +64,20 @@ def _refuse(session: Session, name: TableName, table: Table, mode: str, statemen
             "('format-version' = '2')"
         )
     transaction = session.transaction
-    others = [t for t in {*transaction.pending, *transaction.rows} if t != name]
-    if others and transaction.wrote(others[0]) and not session.lakehouse.is_sql_catalog:
+    others = [t for t in transaction.tables_written() if t != name]
+    if others and not session.lakehouse.is_sql_catalog:
         raise NotSupportedError(
             f"this transaction already wrote {others[0]}: writing a second table in one "
             "transaction needs a SQL catalog, which commits all tables atomically"
         )
+    if transaction.replacement_of(name) is not None:
+        raise NotSupportedError(
+            f"{statement.upper()} of table {name} after TRUNCATE or INSERT OVERWRITE of it "
+            "in the same transaction is not supported: commit first"
+        )
 
 
-def _settle(session: Session, name: TableName) -> Table:
+def _settle(session: Context, name: TableName) -> Table:
     """The table with every row the statement may change in a file (see step 1)."""
     if session.buffer is not None:
         table = session.lakehouse.load(name)
@@ -79,7 +85,7 @@ def _settle(session: Session, name: TableName) -> Table:
             session.buffer.flush(name, session.lakehouse)
     session.transaction.write_held(session.lakehouse, name)
     table = session.lakehouse.load(name)
-    staged = session.transaction.rows.get(name)
+    staged = session.transaction.staged_rows(name)
     head = table.current_snapshot()
     head_id = head.snapshot_id if head is not None else None
     if staged is not None and staged.base != head_id:
@@ -88,7 +94,7 @@ def _settle(session: Session, name: TableName) -> Table:
     return table
 
 
-def _pruning(plan: nodes.ChangeRows, table: Table, session: Session) -> BooleanExpression:
+def _pruning(plan: nodes.ChangeRows, table: Table, session: Context) -> BooleanExpression:
     """The filter that may prune the target's files: the WHERE of a DELETE or UPDATE,
     and a MERGE's ON when target rows it does not match are left alone."""
     if plan.condition is None:
@@ -115,7 +121,7 @@ def _resolver(plan: nodes.ChangeRows, table: Table):  # type: ignore[no-untyped-
 
 
 def _whole_files(
-    session: Session, plan: nodes.ChangeRows, table: Table, scan: ScanPlan
+    session: Context, plan: nodes.ChangeRows, table: Table, scan: ScanPlan
 ) -> tuple[ScanPlan, list[Any], int]:
     """Files a DELETE removes whole, read from metadata only (their column metrics
     prove every row matches); the scan without them, the files, their live rows."""
@@ -133,9 +139,9 @@ def _whole_files(
     for ref in scan.files:
         if ref.entry is None:
             continue
-        if isinstance(condition, AlwaysTrue) or _StrictMetricsEvaluator(
-            table.schema(), condition
-        ).eval(ref.entry):
+        if isinstance(condition, AlwaysTrue) or every_row_matches(
+            table.schema(), condition, ref.entry
+        ):
             whole.append(ref)
     if not whole:
         return scan, [], 0
@@ -149,7 +155,7 @@ def _whole_files(
     return rest, [ref.entry for ref in whole if ref.entry is not None], rows
 
 
-def _cardinality(session: Session, changes: str, plan: nodes.ChangeRows, name: TableName) -> None:
+def _cardinality(session: Context, changes: str, plan: nodes.ChangeRows, name: TableName) -> None:
     twice = session.engine.row(
         f"SELECT {ROW_FILE}, {ROW_POS} FROM {changes} WHERE {ROW_FILE} IS NOT NULL "
         f"GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
@@ -162,7 +168,7 @@ def _cardinality(session: Session, changes: str, plan: nodes.ChangeRows, name: T
         )
 
 
-def change_rows(session: Session, plan: nodes.ChangeRows, params: Sequence[Any]) -> Result:
+def change_rows(session: Context, plan: nodes.ChangeRows, params: Sequence[Any]) -> Result:
     if plan.parameters != len(params):
         raise ProgrammingError(
             f"the statement has {plan.parameters} parameters (?) "
@@ -176,7 +182,7 @@ def change_rows(session: Session, plan: nodes.ChangeRows, params: Sequence[Any])
     table = _settle(session, name)
     transaction = session.transaction
     head = table.current_snapshot()
-    staged = transaction.rows.get(name) or StagedRows(head.snapshot_id if head else None)
+    staged = transaction.staged_rows(name) or StagedRows(head.snapshot_id if head else None)
     pruning = _pruning(plan, table, session)
     scan = plan_scan(
         table,
@@ -201,7 +207,7 @@ def change_rows(session: Session, plan: nodes.ChangeRows, params: Sequence[Any])
     change = Change(name, table, scan, changes, mode, dropped)
     write_change(session, change, staged)
     staged.note(plan.statement.upper(), isolation_level(table.properties, plan.statement), pruning)
-    transaction.rows[name] = staged
+    transaction.stage_rows(name, staged)
     if session.isolated:  # later reads in the transaction see the snapshot changed
-        transaction.pinned[name] = Pin(staged.base, ())
+        transaction.repin(name, Pin(staged.base, ()))
     return Result.status_only(f"{plan.statement.upper()} {count}", rowcount=count)

@@ -19,7 +19,8 @@ from sqllake.errors import ProgrammingError
 from sqllake.plan import nodes
 from sqllake.read.scan_sql import ROW_FILE, ROW_POS
 from sqllake.sql.dialect import DIALECT
-from sqllake.types import default_sql, duckdb_type, quote_ident
+from sqllake.sql.text import quote_identifier, quote_string
+from sqllake.types import default_sql, duckdb_type
 
 CLAUSE = "__sqllake_clause"
 WRITE = "__sqllake_write"
@@ -46,7 +47,7 @@ def _sql_with_files(node: exp.Expr, text: str) -> str:
             table.set("this", exp.to_identifier(marker, quoted=True))
     sql = copy.sql(dialect=DIALECT)
     for marker, path in files.items():
-        sql = sql.replace(f'"{marker}"', "'" + path.replace("'", "''") + "'")
+        sql = sql.replace(quote_identifier(marker), quote_string(path))
     return sql
 
 
@@ -55,7 +56,7 @@ class _Builder:
         self.plan = plan
         self.fields = fields
         self.table_name = table_name
-        self.target = quote_ident(plan.alias)
+        self.target = quote_identifier(plan.alias)
         self.source_alias = ""
 
     def sql(self, node: exp.Expr) -> str:
@@ -74,11 +75,11 @@ class _Builder:
             if isinstance(copy, exp.Subquery)
             else f"SELECT * FROM {self.sql(copy)}"
         )
-        named = f"({', '.join(quote_ident(c) for c in columns)})" if columns else ""
+        named = f"({', '.join(quote_identifier(c) for c in columns)})" if columns else ""
         return f"(SELECT *, TRUE AS {_SOURCE_MARK} FROM ({inner}) AS __sqllake_in{named})", alias
 
     def match_sql(self, match: str) -> str:
-        source = f"{quote_ident(self.source_alias)}.{_SOURCE_MARK}"
+        source = f"{quote_identifier(self.source_alias)}.{_SOURCE_MARK}"
         target = f"{self.target}.{ROW_FILE}"
         return {
             "matched": f"({target} IS NOT NULL AND {source} IS NOT NULL)",
@@ -101,7 +102,9 @@ class _Builder:
         return f"CAST({value} AS {duckdb_type(field.field_type)})"
 
     def _from_source(self, field: NestedField) -> str:
-        return self._cast(f"{quote_ident(self.source_alias)}.{quote_ident(field.name)}", field)
+        return self._cast(
+            f"{quote_identifier(self.source_alias)}.{quote_identifier(field.name)}", field
+        )
 
     def _update_values(self, clause: nodes.WhenClause) -> list[str]:
         if clause.assignments is None:  # UPDATE SET *
@@ -120,7 +123,8 @@ class _Builder:
                 )
             assigned[field.field_id] = self._cast(self.sql(item.value), field)
         return [
-            assigned.get(f.field_id, f"{self.target}.{quote_ident(f.name)}") for f in self.fields
+            assigned.get(f.field_id, f"{self.target}.{quote_identifier(f.name)}")
+            for f in self.fields
         ]
 
     def _insert_values(self, clause: nodes.WhenClause) -> list[str]:
@@ -179,7 +183,7 @@ class _Builder:
         return [f"{write} AS {WRITE}", *columns]
 
     def from_sql(self, target_view: str) -> str:
-        target = f'"{target_view}" AS {self.target}'
+        target = f"{quote_identifier(target_view)} AS {self.target}"
         plan = self.plan
         if plan.statement != "merge":
             sources = "".join(f", {self.sql(s)}" for s in plan.sources)
@@ -197,7 +201,7 @@ class _Builder:
         }[(keep_target, keep_source)]
         assert plan.condition is not None
         return (
-            f"{target} {join} {source} AS {quote_ident(self.source_alias)} "
+            f"{target} {join} {source} AS {quote_identifier(self.source_alias)} "
             f"ON {self.sql(plan.condition)}"
         )
 

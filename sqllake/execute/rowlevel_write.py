@@ -30,14 +30,14 @@ from sqllake.read.deletion_vectors import read_vectors
 from sqllake.read.locations import normalize, opened_path
 from sqllake.read.scan import ScanPlan
 from sqllake.read.scan_sql import ROW_FILE, ROW_POS
+from sqllake.sql.text import quote_identifier
 from sqllake.storage import remove_files
-from sqllake.types import quote_ident
 from sqllake.write.deletes import deletion_vector_file, position_delete_files
 from sqllake.write.rowlevel import MERGE_ON_READ, StagedRows
 from sqllake.write.rows import write_rows
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,16 @@ class Change:
 
 def _new_rows_sql(change: Change) -> str:
     fields = change.table.schema().fields
-    columns = ", ".join(f"{value_column(i)} AS {quote_ident(f.name)}" for i, f in enumerate(fields))
+    columns = ", ".join(
+        f"{value_column(i)} AS {quote_identifier(f.name)}" for i, f in enumerate(fields)
+    )
     return f"SELECT {columns} FROM {change.changes} WHERE {WRITE}"
 
 
-def _survivors_sql(session: Session, change: Change, paths: set[str]) -> str:
+def _survivors_sql(session: Context, change: Change, paths: set[str]) -> str:
     """The rows of the files ``paths`` that the change set leaves alone."""
     scan = replace(change.scan, files=tuple(f for f in change.scan.files if f.recorded in paths))
-    columns = ", ".join(f"__x.{quote_ident(f.name)}" for f in change.table.schema().fields)
+    columns = ", ".join(f"__x.{quote_identifier(f.name)}" for f in change.table.schema().fields)
     return (
         f"SELECT {columns} FROM ({scan_select(session, scan, row_ids=True)}) AS __x "
         f"ANTI JOIN (SELECT {ROW_FILE}, {ROW_POS} FROM {change.changes} "
@@ -70,13 +72,13 @@ def _survivors_sql(session: Session, change: Change, paths: set[str]) -> str:
     )
 
 
-def _write(session: Session, change: Change, sql: str) -> list[DataFile]:
+def _write(session: Context, change: Change, sql: str) -> list[DataFile]:
     ordered = f"SELECT * FROM ({sql}){write_order(change.table)}"
     with session.engine.stream(ordered) as stream:
         return write_rows(change.table, str(change.name), stream.batches, session.engine.threads)
 
 
-def _positions(session: Session, change: Change) -> dict[str, list[int]]:
+def _positions(session: Context, change: Change) -> dict[str, list[int]]:
     rows = session.engine.relation(
         f"SELECT {ROW_FILE}, list({ROW_POS} ORDER BY {ROW_POS}) FROM {change.changes} "
         f"WHERE {ROW_FILE} IS NOT NULL GROUP BY {ROW_FILE}"
@@ -121,11 +123,11 @@ def _referenced(entry: DataFile) -> str | None:
     return normalize(found) if found else None
 
 
-def _own_files(session: Session, change: Change) -> dict[str, DataFile]:
+def _own_files(session: Context, change: Change) -> dict[str, DataFile]:
     return {normalize(f.file_path): f for f in session.transaction.files(change.name)}
 
 
-def write_change(session: Session, change: Change, staged: StagedRows) -> None:
+def write_change(session: Context, change: Change, staged: StagedRows) -> None:
     """Write the change and stage it (see the module docs)."""
     affected = {
         str(row[0])
@@ -164,7 +166,7 @@ def write_change(session: Session, change: Change, staged: StagedRows) -> None:
 
 
 def _stage(
-    session: Session,
+    session: Context,
     change: Change,
     staged: StagedRows,
     rewrite: set[str],
@@ -175,12 +177,8 @@ def _stage(
 ) -> None:
     transaction = session.transaction
     gone = [own[p] for p in rewrite if p in own]
-    if gone:
-        paths = {f.file_path for f in gone}
-        transaction.pending[change.name] = [
-            f for f in transaction.files(change.name) if f.file_path not in paths
-        ]
-        remove_files(paths)
+    if gone:  # this transaction's own files, rewritten: never committed
+        transaction.forget_files(change.name, gone)
     for path in rewrite:
         if path in committed:
             staged.removed[path] = committed[path]

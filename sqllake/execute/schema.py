@@ -10,16 +10,16 @@ from sqllake.plan import nodes
 from sqllake.result import Result
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
-def create_schema(session: Session, plan: nodes.CreateSchema, params: Sequence[Any]) -> Result:
+def create_schema(session: Context, plan: nodes.CreateSchema, params: Sequence[Any]) -> Result:
     with located(plan.name.offset):
         session.lakehouse.create_namespace(plan.name.parts, plan.if_not_exists)
     return Result.status_only("CREATE SCHEMA")
 
 
-def drop_schema(session: Session, plan: nodes.DropSchema, params: Sequence[Any]) -> Result:
+def drop_schema(session: Context, plan: nodes.DropSchema, params: Sequence[Any]) -> Result:
     with located(plan.name.offset):
         if plan.name.parts == session.schema and session.lakehouse.namespace_exists(
             plan.name.parts
@@ -29,12 +29,12 @@ def drop_schema(session: Session, plan: nodes.DropSchema, params: Sequence[Any])
     return Result.status_only("DROP SCHEMA")
 
 
-def show_schemas(session: Session, plan: nodes.ShowSchemas, params: Sequence[Any]) -> Result:
+def show_schemas(session: Context, plan: nodes.ShowSchemas, params: Sequence[Any]) -> Result:
     rows = [(name,) for name in session.lakehouse.namespaces()]
     return Result.rows("SHOW SCHEMAS", [("schema_name", "VARCHAR")], rows)
 
 
-def use_schema(session: Session, plan: nodes.UseSchema, params: Sequence[Any]) -> Result:
+def use_schema(session: Context, plan: nodes.UseSchema, params: Sequence[Any]) -> Result:
     if not session.lakehouse.namespace_exists(plan.name.parts):
         raise ProgrammingError(
             f"schema {'.'.join(plan.name.parts)} does not exist", offset=plan.name.offset

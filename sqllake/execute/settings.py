@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from sqllake.catalog import DEFAULT_NAMESPACE
 from sqllake.errors import NotSupportedError, ProgrammingError, translate
+from sqllake.execute import overwrite
 from sqllake.execute import schema as schemas
 from sqllake.execute import table as tables
 from sqllake.plan import nodes
@@ -30,7 +31,7 @@ from sqllake.result import Column, Result
 from sqllake.sql.dialect import DIALECT
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
 _TRUE = frozenset({"true", "1", "on", "yes", "t", "y"})
@@ -104,7 +105,7 @@ GUARDS: dict[str, Guard] = {
 _SCHEMA_SETTINGS = frozenset({"schema", "search_path"})
 
 
-def _canonical(session: Session, name: str) -> str:
+def _canonical(session: Context, name: str) -> str:
     """The setting's own name (lower case) for any spelling or alias of it."""
     found = session.engine.row(
         "SELECT lower(name) FROM duckdb_settings() WHERE lower(name) = lower($1) "
@@ -114,7 +115,7 @@ def _canonical(session: Session, name: str) -> str:
     return str(found[0]) if found else name.lower()
 
 
-def _value_text(session: Session, value: exp.Expr | None, lower: bool = True) -> str:
+def _value_text(session: Context, value: exp.Expr | None, lower: bool = True) -> str:
     """A setting's value as text (DEFAULT: empty), evaluated by the engine; lower-cased
     unless ``lower`` is false."""
     if value is None:
@@ -128,7 +129,7 @@ def _value_text(session: Session, value: exp.Expr | None, lower: bool = True) ->
 
 
 def _check(
-    session: Session, name: str, value: exp.Expr | None, offset: int, shown: str = ""
+    session: Context, name: str, value: exp.Expr | None, offset: int, shown: str = ""
 ) -> str:
     """The canonical name of a setting about to change; refused if the lakehouse forbids
     the value. ``shown`` is the statement as the error names it."""
@@ -142,7 +143,7 @@ def _check(
     return canonical
 
 
-def _apply(session: Session, sql: str, offset: int) -> Stream | None:
+def _apply(session: Context, sql: str, offset: int) -> Stream | None:
     """Run a settings statement in the engine; its errors point at the setting's name.
 
     DuckDB reports some bad values (an unknown TimeZone) as not implemented: a value
@@ -158,7 +159,7 @@ def _apply(session: Session, sql: str, offset: int) -> Stream | None:
         raise error from exc
 
 
-def _use(session: Session, name: str, value: exp.Expr | None, offset: int) -> Result:
+def _use(session: Context, name: str, value: exp.Expr | None, offset: int) -> Result:
     """SET schema / search_path = 's': the current schema, as USE s sets it."""
     text = _value_text(session, value, lower=False) if value is not None else "default"
     if "," in text:
@@ -171,7 +172,27 @@ def _use(session: Session, name: str, value: exp.Expr | None, offset: int) -> Re
     return Result.status_only("SET")
 
 
-def set_setting(session: Session, plan: nodes.SetSetting, params: Sequence[Any]) -> Result:
+# sqllake's own settings: name -> the values they take (the first is a new session's).
+OWN_SETTINGS: dict[str, tuple[str, ...]] = {
+    overwrite.MODE_SETTING: (overwrite.STATIC, overwrite.DYNAMIC),
+}
+
+
+def _own(session: Context, name: str, value: exp.Expr | None, offset: int) -> Result:
+    """SET partition_overwrite_mode = 'dynamic' (Spark's setting of that name)."""
+    allowed = OWN_SETTINGS[name]
+    text = _value_text(session, value) if value is not None else allowed[0]
+    if text not in allowed:
+        raise ProgrammingError(
+            f"{name} is {' or '.join(repr(a) for a in allowed)}, not {text!r}", offset=offset
+        )
+    session.overwrite_mode = text
+    return Result.status_only("SET")
+
+
+def set_setting(session: Context, plan: nodes.SetSetting, params: Sequence[Any]) -> Result:
+    if plan.name.lower() in OWN_SETTINGS and plan.scope != "VARIABLE":
+        return _own(session, plan.name.lower(), plan.value, plan.offset)
     if plan.scope == "VARIABLE":
         _apply(session, plan.text, plan.offset)
         return Result.status_only("SET")
@@ -185,7 +206,7 @@ def set_setting(session: Session, plan: nodes.SetSetting, params: Sequence[Any])
     return Result.status_only("SET")
 
 
-def _reset(session: Session, canonical: str, scope: str | None, text: str, offset: int) -> None:
+def _reset(session: Context, canonical: str, scope: str | None, text: str, offset: int) -> None:
     """A setting back to its value in a new sqllake session."""
     own = {name.lower(): (name, value) for name, value in SESSION_SETTINGS.items()}
     if canonical in _SCHEMA_SETTINGS:
@@ -197,12 +218,14 @@ def _reset(session: Session, canonical: str, scope: str | None, text: str, offse
         _apply(session, text, offset)
 
 
-def reset_setting(session: Session, plan: nodes.ResetSetting, params: Sequence[Any]) -> Result:
+def reset_setting(session: Context, plan: nodes.ResetSetting, params: Sequence[Any]) -> Result:
     if plan.name is None:
         raise NotSupportedError(
             "RESET ALL is not supported: reset each setting by name (RESET threads)", offset=0
         )
-    if plan.scope != "VARIABLE":
+    if plan.name.lower() in OWN_SETTINGS and plan.scope != "VARIABLE":
+        _own(session, plan.name.lower(), None, plan.offset)
+    elif plan.scope != "VARIABLE":
         _reset(session, _canonical(session, plan.name), plan.scope, plan.text, plan.offset)
     else:
         _apply(session, plan.text, plan.offset)
@@ -225,7 +248,7 @@ def _table_argument(plan: nodes.Pragma) -> nodes.Name:
     return name_of(argument)
 
 
-def _table_info(session: Session, plan: nodes.Pragma) -> Result:
+def _table_info(session: Context, plan: nodes.Pragma) -> Result:
     """PRAGMA table_info('t'): DuckDB's columns, for a lakehouse table."""
     name = _table_argument(plan)
     table = session.load(session.table_name(name), name.offset)
@@ -252,16 +275,16 @@ def _table_info(session: Session, plan: nodes.Pragma) -> Result:
     return Result.rows("PRAGMA", columns, rows)
 
 
-def _show(session: Session, plan: nodes.Pragma) -> Result:
+def _show(session: Context, plan: nodes.Pragma) -> Result:
     return tables.describe_table(session, nodes.DescribeTable(_table_argument(plan)), ())
 
 
-def _show_tables(session: Session, plan: nodes.Pragma) -> Result:
+def _show_tables(session: Context, plan: nodes.Pragma) -> Result:
     return tables.show_tables(session, nodes.ShowTables(None), ())
 
 
 # PRAGMAs that describe the database: answered for the lakehouse.
-_LAKEHOUSE_PRAGMAS: dict[str, Callable[[Session, nodes.Pragma], Result]] = {
+_LAKEHOUSE_PRAGMAS: dict[str, Callable[[Context, nodes.Pragma], Result]] = {
     "table_info": _table_info,
     "show": _show,
     "show_tables": _show_tables,
@@ -287,7 +310,7 @@ _SETTING_PRAGMAS = {
 }
 
 
-def pragma(session: Session, plan: nodes.Pragma, params: Sequence[Any]) -> Result:
+def pragma(session: Context, plan: nodes.Pragma, params: Sequence[Any]) -> Result:
     word = plan.name.lower()
     if plan.value is not None:
         _check(session, plan.name, plan.value, plan.offset, f"PRAGMA {plan.name}")

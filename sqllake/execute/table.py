@@ -26,25 +26,25 @@ from sqllake.plan import nodes
 from sqllake.read.information_schema import STATISTICS, table_statistics
 from sqllake.result import Result
 from sqllake.secrets import mask_properties
+from sqllake.sql.text import qualified_name, quote_identifier, quote_string
 from sqllake.types import (
     default_literal,
     duckdb_type,
     field_ids,
     iceberg_type,
     parse_sql_type,
-    quote_ident,
     v3_feature,
 )
 from sqllake.write.partitioning import build_spec
 from sqllake.write.purge import purge
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 NAME_MAPPING = "schema.name-mapping.default"
 
 
-def _query_schema(session: Session, query: nodes.Query, params: Sequence[Any]) -> Schema:
+def _query_schema(session: Context, query: nodes.Query, params: Sequence[Any]) -> Schema:
     check_parameters(query, params)
     relation = session.engine.relation(prepare(session, query).sql, params)
     columns = session.engine.columns(relation)
@@ -56,7 +56,7 @@ def _query_schema(session: Session, query: nodes.Query, params: Sequence[Any]) -
     return Schema(*fields)
 
 
-def create_table(session: Session, plan: nodes.CreateTable, params: Sequence[Any]) -> Result:
+def create_table(session: Context, plan: nodes.CreateTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     with located(plan.name.offset):
         exists = session.lakehouse.exists(name)
@@ -97,7 +97,7 @@ DEFAULT_FORMAT_VERSION = 2  # what Spark and the Iceberg library create, and mos
 
 
 def _with_defaults(
-    session: Session, schema: Schema, defaults: tuple[tuple[str, nodes.Default], ...]
+    session: Context, schema: Schema, defaults: tuple[tuple[str, nodes.Default], ...]
 ) -> Schema:
     """``schema`` with each column's DEFAULT as its write default."""
     if not defaults:
@@ -135,7 +135,7 @@ def format_version(plan: nodes.CreateTable, schema: Schema) -> str:
     return stated
 
 
-def drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -> Result:
+def drop_table(session: Context, plan: nodes.DropTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     with located(plan.name.offset):
         if plan.if_exists and not session.lakehouse.exists(name):
@@ -151,7 +151,7 @@ def drop_table(session: Session, plan: nodes.DropTable, params: Sequence[Any]) -
     return Result.status_only("DROP TABLE")
 
 
-def rename_table(session: Session, plan: nodes.RenameTable, params: Sequence[Any]) -> Result:
+def rename_table(session: Context, plan: nodes.RenameTable, params: Sequence[Any]) -> Result:
     name = session.table_name(plan.name)
     if plan.if_exists and not session.lakehouse.exists(name):
         return Result.status_only("ALTER TABLE")
@@ -181,7 +181,7 @@ def _like(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 
 
-def show_tables(session: Session, plan: nodes.ShowTables, params: Sequence[Any]) -> Result:
+def show_tables(session: Context, plan: nodes.ShowTables, params: Sequence[Any]) -> Result:
     namespace = plan.schema.parts if plan.schema else session.schema
     with located(plan.schema.offset if plan.schema else 0):
         tables = session.lakehouse.tables(namespace)
@@ -210,7 +210,7 @@ def default_sql(field: NestedField) -> str | None:
     return default_literal(field.write_default, field.field_type)
 
 
-def describe_table(session: Session, plan: nodes.DescribeTable, params: Sequence[Any]) -> Result:
+def describe_table(session: Context, plan: nodes.DescribeTable, params: Sequence[Any]) -> Result:
     table = session.load(session.table_name(plan.name), plan.name.offset)
     rows = [
         (f.name, duckdb_type(f.field_type), "NO" if f.required else "YES", f.doc, f.field_id)
@@ -226,13 +226,9 @@ def describe_table(session: Session, plan: nodes.DescribeTable, params: Sequence
     return Result.rows("DESCRIBE", columns, rows)
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _partition_sql(schema: Schema, field: PartitionField) -> str | None:
     """A partition field in PARTITIONED BY syntax (None for a void field, which is inert)."""
-    column = quote_ident(schema.find_column_name(field.source_id) or "")
+    column = quote_identifier(schema.find_column_name(field.source_id) or "")
     transform = field.transform
     if isinstance(transform, IdentityTransform):
         return column
@@ -246,24 +242,24 @@ def _partition_sql(schema: Schema, field: PartitionField) -> str | None:
 
 
 def show_create_table(
-    session: Session, plan: nodes.ShowCreateTable, params: Sequence[Any]
+    session: Context, plan: nodes.ShowCreateTable, params: Sequence[Any]
 ) -> Result:
     name = session.table_name(plan.name)
     table = session.load(name, plan.name.offset)
     columns = []
     for f in table.schema().fields:
-        line = f"  {quote_ident(f.name)} {duckdb_type(f.field_type, declared=True)}"
+        line = f"  {quote_identifier(f.name)} {duckdb_type(f.field_type, declared=True)}"
         line += " NOT NULL" if f.required else ""
         line += f" DEFAULT {default_sql(f)}" if f.write_default is not None else ""
-        line += f" COMMENT {_sql_string(f.doc)}" if f.doc else ""
+        line += f" COMMENT {quote_string(f.doc)}" if f.doc else ""
         columns.append(line)
     schema = table.schema()
     if schema.identifier_field_ids:
         key = ", ".join(
-            quote_ident(schema.find_column_name(i) or "") for i in schema.identifier_field_ids
+            quote_identifier(schema.find_column_name(i) or "") for i in schema.identifier_field_ids
         )
         columns.append(f"  PRIMARY KEY ({key})")
-    qualified = ".".join(quote_ident(p) for p in name.identifier)
+    qualified = qualified_name(name.identifier)
     text = f"CREATE TABLE {qualified} (\n" + ",\n".join(columns) + "\n)"
     partitioning = [_partition_sql(schema, f) for f in table.spec().fields]
     if any(partitioning):
@@ -275,7 +271,7 @@ def show_create_table(
     properties = {**mask_properties(shown), "format-version": str(table.format_version)}
     if properties:
         listed = ",\n".join(
-            f"  {_sql_string(k)} = {_sql_string(v)}" for k, v in sorted(properties.items())
+            f"  {quote_string(k)} = {quote_string(v)}" for k, v in sorted(properties.items())
         )
         text += f"\nWITH (\n{listed}\n)"
     statements = [text]
@@ -295,7 +291,7 @@ def _write_order_sql(table: Table) -> str | None:
         return None
     schema = table.schema()
     return ", ".join(
-        f"{quote_ident(schema.find_column_name(f.source_id) or '')} "
+        f"{quote_identifier(schema.find_column_name(f.source_id) or '')} "
         f"{'DESC' if f.direction == SortDirection.DESC else 'ASC'} "
         f"NULLS {'FIRST' if f.null_order == NullOrder.NULLS_FIRST else 'LAST'}"
         for f in fields

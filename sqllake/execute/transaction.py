@@ -9,19 +9,19 @@ from sqllake.plan import nodes
 from sqllake.result import Result
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.execute.context import Context
 
 
-def begin(session: Session, plan: nodes.Begin, params: Sequence[Any]) -> Result:
+def begin(session: Context, plan: nodes.Begin, params: Sequence[Any]) -> Result:
     session.begin()
     return Result.status_only("BEGIN")
 
 
-def commit(session: Session, plan: nodes.Commit, params: Sequence[Any]) -> Result:
+def commit(session: Context, plan: nodes.Commit, params: Sequence[Any]) -> Result:
     session.commit()
     return Result.status_only("COMMIT")
 
 
-def rollback(session: Session, plan: nodes.Rollback, params: Sequence[Any]) -> Result:
+def rollback(session: Context, plan: nodes.Rollback, params: Sequence[Any]) -> Result:
     session.rollback()
     return Result.status_only("ROLLBACK")

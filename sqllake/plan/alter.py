@@ -10,8 +10,8 @@ from sqllake.errors import NotSupportedError, located
 from sqllake.plan import nodes
 from sqllake.plan.common import name_of, properties_of, property_value, refuse
 from sqllake.plan.partition import partition_item, partition_items
-from sqllake.read.query import offset_of
 from sqllake.sql import alter
+from sqllake.sql.syntax import offset_of
 from sqllake.types import field_ids, iceberg_type
 
 

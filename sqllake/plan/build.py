@@ -25,9 +25,9 @@ from sqllake.plan.partition import partition_items, trino_partitioning
 from sqllake.plan.refs import plan_ref
 from sqllake.plan.rowlevel import PLANNERS as ROW_PLANNERS
 from sqllake.plan.settings import PLANNERS as SETTINGS_PLANNERS
-from sqllake.read.query import offset_of
 from sqllake.sql import alter as alter_sql
 from sqllake.sql import dialect, refs
+from sqllake.sql.syntax import normalize, offset_of
 from sqllake.types import check_identifier_field, field_ids, iceberg_type
 
 Planner = Callable[[exp.Expr, str], nodes.Plan]
@@ -187,20 +187,61 @@ def _drop(tree: exp.Expr, text: str) -> nodes.Plan:
     return nodes.DropTable(name_of(tables[0]), exists, bool(tree.args.get("purge")))
 
 
+def _partition_values(target: exp.Expr) -> tuple[nodes.PartitionValue, ...]:
+    """The PARTITION (c = v, d, ...) clause of an INSERT's target."""
+    table = target.this if isinstance(target, exp.Schema) else target
+    clause = table.args.get("partition") if isinstance(table, exp.Table) else None
+    if clause is None:
+        return ()
+    values = []
+    for item in clause.expressions:
+        column, value = (item.this, item.expression) if isinstance(item, exp.EQ) else (item, None)
+        if not isinstance(column, exp.Column | exp.Identifier) or (
+            isinstance(column, exp.Column) and column.table
+        ):
+            raise ProgrammingError(
+                "PARTITION takes column names, each with an optional = value",
+                offset=offset_of(item),
+            )
+        if value is not None and list(value.find_all(exp.Column)):
+            raise ProgrammingError(
+                f"the value of partition column {column.name} must be a constant",
+                offset=offset_of(value),
+            )
+        values.append(nodes.PartitionValue(normalize(column.this), value, offset_of(column)))
+    return tuple(values)
+
+
 def _insert(tree: exp.Expr, text: str) -> nodes.Plan:
     assert isinstance(tree, exp.Insert)
-    for option in ("overwrite", "conflict", "returning", "by_name", "alternative"):
+    for option in ("conflict", "returning", "by_name", "alternative"):
         if tree.args.get(option):
             raise refuse(f"INSERT with {option.replace('_', ' ').upper()}", tree)
     target, source = tree.this, tree.expression
+    overwrite = bool(tree.args.get("overwrite"))
+    partition = _partition_values(target)
     if source is None and tree.args.get("default") and not isinstance(target, exp.Schema):
+        if overwrite or partition:
+            raise refuse("INSERT OVERWRITE or PARTITION with DEFAULT VALUES", tree)
         return nodes.Insert(name_of(target), None, None)  # DEFAULT VALUES
     if source is None:
         raise refuse("INSERT without VALUES or SELECT", tree)
     columns = None
     if isinstance(target, exp.Schema):
         columns = tuple((c.name, offset_of(c)) for c in target.expressions)
-    return nodes.Insert(name_of(target), columns, query_of(source, text))
+    return nodes.Insert(
+        name_of(target), columns, query_of(source, text), overwrite=overwrite, partition=partition
+    )
+
+
+def _truncate(tree: exp.Expr, text: str) -> nodes.Plan:
+    assert isinstance(tree, exp.TruncateTable)
+    if tree.args.get("is_database") or len(tree.expressions) != 1:
+        raise refuse("TRUNCATE of several tables or a database", tree)
+    for option in ("exists", "only", "cluster", "identity", "option", "partition"):
+        if tree.args.get(option):
+            raise refuse(f"TRUNCATE with {option.upper()}", tree)
+    return nodes.Truncate(name_of(tree.expressions[0]))
 
 
 def _describe(tree: exp.Expr, text: str) -> nodes.Plan:
@@ -255,6 +296,7 @@ PLANNERS: dict[type[exp.Expr], Planner] = {
     exp.Except: query_of,
     exp.Values: query_of,
     exp.Insert: _insert,
+    exp.TruncateTable: _truncate,
     exp.Transaction: lambda tree, text: nodes.Begin(),
     exp.Commit: lambda tree, text: nodes.Commit(),
     exp.Rollback: lambda tree, text: nodes.Rollback(),

@@ -7,8 +7,8 @@ from sqlglot import exp
 from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.plan import nodes
 from sqllake.properties import check_table_property
-from sqllake.read.query import normalize, offset_of
 from sqllake.secrets import is_secret_key
+from sqllake.sql.syntax import normalize, offset_of
 
 
 def name_of(node: exp.Expr) -> nodes.Name:

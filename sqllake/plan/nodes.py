@@ -284,10 +284,29 @@ class Query(Plan):
 
 
 @dataclass(frozen=True)
+class PartitionValue:
+    """One column of an INSERT's ``PARTITION (...)`` clause: ``c = value`` (static) or
+    ``c`` alone (dynamic: the query gives it)."""
+
+    column: str
+    value: exp.Expr | None
+    offset: int
+
+
+@dataclass(frozen=True)
 class Insert(Plan):
     name: Name
     columns: tuple[tuple[str, int], ...] | None  # (column, offset) as listed, or all
     source: Query | None  # None: DEFAULT VALUES, one row of every column's default
+    overwrite: bool = False  # INSERT OVERWRITE: replaces the rows of the partitions written
+    partition: tuple[PartitionValue, ...] = ()  # the PARTITION (...) clause
+
+
+@dataclass(frozen=True)
+class Truncate(Plan):
+    """TRUNCATE [TABLE] t: every row goes, in one ``delete`` snapshot."""
+
+    name: Name
 
 
 @dataclass(frozen=True)

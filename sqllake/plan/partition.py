@@ -24,7 +24,7 @@ from sqlglot.errors import ParseError
 
 from sqllake.errors import ProgrammingError, located
 from sqllake.plan import nodes
-from sqllake.read.query import offset_of
+from sqllake.sql.syntax import offset_of
 
 _TEMPORAL: dict[str, Callable[[], Transform]] = {  # type: ignore[type-arg]
     "year": YearTransform,

@@ -10,7 +10,7 @@ from sqlglot import exp
 from sqllake.errors import ProgrammingError
 from sqllake.plan import nodes
 from sqllake.plan.common import name_of
-from sqllake.read.query import offset_of
+from sqllake.sql.syntax import offset_of
 from sqllake.write.refs import RefChange, Retention
 
 _MS = {"DAYS": 24 * 3600 * 1000, "HOURS": 3600 * 1000, "MINUTES": 60 * 1000}

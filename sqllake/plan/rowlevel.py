@@ -16,7 +16,7 @@ from sqlglot import exp
 from sqllake.errors import ProgrammingError
 from sqllake.plan import nodes
 from sqllake.plan.common import name_of, refuse
-from sqllake.read.query import offset_of
+from sqllake.sql.syntax import offset_of
 
 _MATCHED = "matched"
 _NOT_MATCHED = "not_matched"

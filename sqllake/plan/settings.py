@@ -7,8 +7,8 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from sqllake.plan import nodes
-from sqllake.read.query import offset_of
 from sqllake.sql import settings
+from sqllake.sql.syntax import offset_of
 
 
 def _scope(tree: exp.Expr) -> str | None:

@@ -9,6 +9,11 @@ manifest entry but the file's path, so PyIceberg's v2-era entries are enough.
 
 Each data file has at most one live vector, and a newer vector holds every position of
 the one it replaces, so applying every vector a Puffin file holds is exact.
+
+PyIceberg 0.12 has a public reader (``PuffinFile`` and ``deletion_vectors_from_puffin_file``)
+but it is not used: it reads the whole file rather than the footer and the blobs, takes
+every blob for a deletion vector whatever its type, checks no CRC, and decodes 4 to 5
+times slower (one million positions: 1.19 s against 0.31 s here, measured with 0.12.0).
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ batches: a relation's reader does not materialize rows ahead of the consumer (a 
 
 A query that streams is handed to DuckDB once. The client's relation API parses and binds
 a statement when the relation is made and again when its reader runs it; the one-pass
-submit those readers end in (``DuckDBPyConnection._submit``, internal to the client) is
-used where the installed client has it, and the relation API where it does not.
+submit those readers end in (internal to the client, reached through ``compat/duckdb.py``)
+is used where the installed client has it, and the relation API where it does not.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from sqllake.compat.duckdb import ONE_PASS, submit_stream
+from sqllake.sql.text import string_list
 from sqllake.storage import OBJECT_STORE_SCHEMES, DuckDBFileSystem
 
 DEFAULT_BATCH_ROWS = 10_000
@@ -56,8 +58,6 @@ class Stream:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-ONE_PASS = hasattr(duckdb.DuckDBPyConnection, "_submit")
 
 # What sqllake sets in every session's engine (RESET of one of them comes back here):
 # timestamps with a zone convert in UTC unless the session says otherwise; footers are
@@ -156,7 +156,7 @@ class Engine:
 
     def field_ids(self, paths: Sequence[str]) -> dict[str, set[int]]:
         """The Iceberg field ids each Parquet file holds, from the file footers."""
-        listed = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+        listed = string_list(paths)
         found: dict[str, set[int]] = {path: set() for path in paths}
         query = (
             f"SELECT file_name, field_id FROM parquet_schema({listed}) WHERE field_id IS NOT NULL"
@@ -194,7 +194,7 @@ class Engine:
             relation = self.relation(sql, params)
             return Stream(self.columns(relation), relation.to_arrow_reader(batch_rows))
         values = list(params) if params else None
-        result = self._con._submit(self._statement(sql), values, "stream", batch_rows)
+        result = submit_stream(self._con, self._statement(sql), values, batch_rows)
         if not result.description:
             raise duckdb.InvalidInputException("statement returned no result")
         names = tuple(str(column[0]) for column in result.description)

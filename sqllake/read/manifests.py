@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from functools import partial
 from typing import TypeVar
 from uuid import UUID
 
@@ -28,7 +29,6 @@ from pyiceberg.manifest import (
     ManifestEntry,
     ManifestEntryStatus,
     ManifestFile,
-    _inherit_from_manifest,
     read_manifest_list,
 )
 from pyiceberg.table import ManifestGroupPlanner
@@ -36,6 +36,13 @@ from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.typedef import KeyDefaultDict
 from pyiceberg.utils.concurrent import ExecutorFactory
 
+from sqllake.compat.pyiceberg import (
+    inherit_from_manifest,
+    manifest_evaluator,
+    may_apply,
+    metrics_evaluator,
+    partition_evaluator,
+)
 from sqllake.read import avro
 from sqllake.read.locations import RelocatedFileIO, read_whole
 
@@ -106,7 +113,7 @@ def _read_live_entries(io: FileIO, manifest: ManifestFile) -> tuple[ManifestEntr
     # As PyIceberg's fetch_manifest_entry: deleted entries dropped, the rest inheriting
     # sequence numbers, snapshot id and partition spec from the list that names them.
     return tuple(
-        _inherit_from_manifest(entry, manifest)
+        inherit_from_manifest(entry, manifest)
         for entry in entries
         if entry.status != ManifestEntryStatus.DELETED
     )
@@ -165,22 +172,21 @@ def matching_entries(
     entry's partition and metrics; delete manifests older than all data skipped), with
     the decoded entries taken from the cache.
     """
-    # PyIceberg's planner builds its evaluators in methods it keeps internal; the
-    # version is pinned (pyproject.toml), and the results are compared with its own
-    # planner in the tests.
+    # PyIceberg's planner builds its evaluators in methods it keeps internal (reached
+    # through compat/); the results are compared with its own planner in the tests.
     by_spec: KeyDefaultDict[int, Callable[[ManifestFile], bool]] = KeyDefaultDict(
-        lambda spec_id: _evaluator(planner, spec_id, planner._build_manifest_evaluator)
+        lambda spec_id: _evaluator(planner, spec_id, partial(manifest_evaluator, planner))
     )
     kept = [m for m in listed if by_spec[m.partition_spec_id](m)]
     partition_filters: KeyDefaultDict[int, Callable[[DataFile], bool]] = KeyDefaultDict(
-        lambda spec_id: _evaluator(planner, spec_id, planner._build_partition_evaluator)
+        lambda spec_id: _evaluator(planner, spec_id, partial(partition_evaluator, planner))
     )
-    metrics = planner._build_metrics_evaluator()
+    metrics = metrics_evaluator(planner)
     oldest = min(
         (m.min_sequence_number or 0 for m in kept if m.content == ManifestContent.DATA),
         default=0,
     )
-    kept = [m for m in kept if planner._check_sequence_number(oldest, m)]
+    kept = [m for m in kept if may_apply(planner, oldest, m)]
 
     def matching(manifest: ManifestFile) -> list[ManifestEntry]:
         matches = partition_filters[manifest.partition_spec_id]

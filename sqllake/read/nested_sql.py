@@ -23,18 +23,15 @@ from pyiceberg.types import (
 )
 
 from sqllake.read.nested import ROOT, NestedLayout
+from sqllake.sql.text import quote_identifier, quote_string
 from sqllake.types import default_text as initial_text
-from sqllake.types import duckdb_type, quote_ident
+from sqllake.types import duckdb_type
 
 
 @dataclass(frozen=True)
 class ColumnRead:
     read_type: str  # the DuckDB type the file's column is read as
     value: str  # SQL giving the column under the table's names and types
-
-
-def string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def default_text(field: NestedField) -> str | None:
@@ -51,7 +48,9 @@ def default_text(field: NestedField) -> str | None:
 
 def _missing(field: NestedField) -> str:
     text = default_text(field)
-    return f"CAST({'NULL' if text is None else string(text)} AS {duckdb_type(field.field_type)})"
+    return (
+        f"CAST({'NULL' if text is None else quote_string(text)} AS {duckdb_type(field.field_type)})"
+    )
 
 
 def _unchanged(owner: int, itype: IcebergType, layout: NestedLayout) -> bool:
@@ -106,7 +105,7 @@ def _value(source: str, owner: int, itype: IcebergType, layout: NestedLayout, de
         for f in itype.fields:
             member = (
                 _value(
-                    f"struct_extract({source}, {string(held[f.field_id])})",
+                    f"struct_extract({source}, {quote_string(held[f.field_id])})",
                     f.field_id,
                     f.field_type,
                     layout,
@@ -115,7 +114,7 @@ def _value(source: str, owner: int, itype: IcebergType, layout: NestedLayout, de
                 if f.field_id in held
                 else _missing(f)
             )
-            members.append(f"{quote_ident(f.name)} := {member}")
+            members.append(f"{quote_identifier(f.name)} := {member}")
         return f"CASE WHEN {source} IS NULL THEN NULL ELSE struct_pack({', '.join(members)}) END"
     item = f"__n{depth}"
     if isinstance(itype, ListType):
@@ -138,7 +137,9 @@ def column_by_name(field: NestedField, layout: NestedLayout) -> str:
         return _missing(field)
     # The file's own types: the cast promotes them, and, for structs, matches members by
     # name, leaving out the ones the table dropped.
-    value = _value(quote_ident(held[field.field_id]), field.field_id, field.field_type, layout, 0)
+    value = _value(
+        quote_identifier(held[field.field_id]), field.field_id, field.field_type, layout, 0
+    )
     return f"CAST({value} AS {duckdb_type(field.field_type)})"
 
 

@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from sqllake.errors import NotSupportedError
 from sqllake.read.information_schema import VIEWS
+from sqllake.sql.syntax import normalize, offset_of
 
 _ENGINE_SCHEMAS = {"information_schema", "pg_catalog"}
 # The engine's own views (see ``Engine.view``): a statement sqllake builds reads them.
@@ -36,20 +37,6 @@ class TableReference:
     @property
     def alias(self) -> str:
         return self.node.alias or self.parts[-1]
-
-
-def normalize(identifier: exp.Expr) -> str:
-    name = identifier.name
-    quoted = isinstance(identifier, exp.Identifier) and identifier.quoted
-    return name if quoted else name.lower()
-
-
-def offset_of(node: exp.Expr) -> int:
-    """The character offset where ``node`` starts in the statement (0 if unknown)."""
-    starts = [i.meta["start"] for i in node.find_all(exp.Identifier) if "start" in i.meta]
-    if "start" in node.meta:  # functions carry their own position
-        starts.append(node.meta["start"])
-    return min(starts) if starts else 0
 
 
 def _is_file_literal(identifier: exp.Identifier, text: str) -> bool:

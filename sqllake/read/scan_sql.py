@@ -21,13 +21,9 @@ from sqllake.errors import NotSupportedError
 from sqllake.read.locations import SQL_NORMALIZE
 from sqllake.read.nested import NestedLayout
 from sqllake.read.nested_sql import ColumnRead, column_by_name, column_read, default_text
-from sqllake.read.nested_sql import string as _string
 from sqllake.read.scan import DataFileRef, DeleteFileRef, ScanPlan
-from sqllake.types import duckdb_type, quote_ident
-
-
-def _file_list(paths: list[str]) -> str:
-    return "[" + ", ".join(_string(p) for p in paths) + "]"
+from sqllake.sql.text import quote_identifier, quote_string, string_list
+from sqllake.types import duckdb_type
 
 
 def _schema_map(fields: Sequence[NestedField], reads: dict[int, ColumnRead] | None = None) -> str:
@@ -40,8 +36,8 @@ def _schema_map(fields: Sequence[NestedField], reads: dict[int, ColumnRead] | No
         name = _read_name(f) if read else f.name
         type_sql = read.read_type if read else duckdb_type(f.field_type)
         entries.append(
-            f"{f.field_id}: {{name: {_string(name)}, type: {_string(type_sql)}, "
-            f"default_value: {'NULL::VARCHAR' if text is None else _string(text)}}}"
+            f"{f.field_id}: {{name: {quote_string(name)}, type: {quote_string(type_sql)}, "
+            f"default_value: {'NULL::VARCHAR' if text is None else quote_string(text)}}}"
         )
     return "MAP {" + ", ".join(entries) + "}"
 
@@ -52,7 +48,8 @@ def _read_name(field: NestedField) -> str:
 
 def _empty(schema: Schema) -> str:
     columns = ", ".join(
-        f"CAST(NULL AS {duckdb_type(f.field_type)}) AS {quote_ident(f.name)}" for f in schema.fields
+        f"CAST(NULL AS {duckdb_type(f.field_type)}) AS {quote_identifier(f.name)}"
+        for f in schema.fields
     )
     return f"SELECT {columns} LIMIT 0"
 
@@ -63,7 +60,7 @@ _POSITIONS = ("filename", "file_row_number")
 def _read(paths: list[str], schema_map: str, positions: bool) -> str:
     extra = ", filename = true, file_row_number = true" if positions else ""
     return (
-        f"read_parquet({_file_list(paths)}, schema = {schema_map}, "
+        f"read_parquet({string_list(paths)}, schema = {schema_map}, "
         f"hive_partitioning = false{extra})"
     )
 
@@ -72,7 +69,7 @@ def _layout_read(
     fields: Sequence[NestedField], layout: NestedLayout, paths: list[str], positions: bool
 ) -> str:
     reads = {f.field_id: column_read(f, layout, _read_name(f)) for f in fields}
-    columns = [f"{reads[f.field_id].value} AS {quote_ident(f.name)}" for f in fields]
+    columns = [f"{reads[f.field_id].value} AS {quote_identifier(f.name)}" for f in fields]
     if positions:
         columns.extend(_POSITIONS)
     return f"SELECT {', '.join(columns)} FROM {_read(paths, _schema_map(fields, reads), positions)}"
@@ -81,12 +78,12 @@ def _layout_read(
 def _name_read(
     fields: Sequence[NestedField], layout: NestedLayout, paths: list[str], positions: bool
 ) -> str:
-    columns = [f"{column_by_name(f, layout)} AS {quote_ident(f.name)}" for f in fields]
+    columns = [f"{column_by_name(f, layout)} AS {quote_identifier(f.name)}" for f in fields]
     if positions:
         columns.extend(_POSITIONS)
     extra = ", filename = true, file_row_number = true" if positions else ""
     return (
-        f"SELECT {', '.join(columns)} FROM read_parquet({_file_list(paths)}, "
+        f"SELECT {', '.join(columns)} FROM read_parquet({string_list(paths)}, "
         f"union_by_name = true, hive_partitioning = false{extra})"
     )
 
@@ -106,7 +103,7 @@ def _source(plan: ScanPlan, positions: bool) -> str:
         return _read(by_name, _schema_map(fields), positions)
     # Explicit columns in every part: UNION ALL matches them by position, and ``*`` puts
     # file_row_number before filename.
-    columns = [quote_ident(f.name) for f in fields] + list(_POSITIONS if positions else ())
+    columns = [quote_identifier(f.name) for f in fields] + list(_POSITIONS if positions else ())
     plain = f"SELECT {', '.join(columns)} FROM {_read(by_name, _schema_map(fields), positions)}"
     parts = [plain] if by_name else []
     parts += [
@@ -128,7 +125,12 @@ def _files_relation(files: tuple[DataFileRef, ...], fill: dict[int, NestedField]
             values.get(fid, f"CAST(NULL AS {duckdb_type(field.field_type)})")
             for fid, field in fill.items()
         ]
-        row = [_string(f.path), _string(f.recorded), str(f.sequence), _string(f.partition_key)]
+        row = [
+            quote_string(f.path),
+            quote_string(f.recorded),
+            str(f.sequence),
+            quote_string(f.partition_key),
+        ]
         rows.append("(" + ", ".join(row + filled) + ")")
     names = ["__path", "__recorded", "__seq", "__part", *(f"__p{fid}" for fid in fill)]
     return f"(VALUES {', '.join(rows)}) AS __f({', '.join(names)})"
@@ -138,11 +140,11 @@ def _position_deletes(deletes: tuple[DeleteFileRef, ...], vectors_view: str | No
     recorded = SQL_NORMALIZE.format("file_path")
     parts = [
         f"SELECT {recorded} AS __recorded, pos AS __pos, {d.sequence} AS __seq "
-        f"FROM read_parquet([{_string(d.path)}])"
+        f"FROM read_parquet([{quote_string(d.path)}])"
         for d in deletes
     ]
     if vectors_view is not None:
-        parts.append(f"SELECT __recorded, __pos, __seq FROM {quote_ident(vectors_view)}")
+        parts.append(f"SELECT __recorded, __pos, __seq FROM {quote_identifier(vectors_view)}")
     return (
         f"NOT EXISTS (SELECT 1 FROM ({' UNION ALL '.join(parts)}) AS __pd "
         "WHERE __pd.__recorded = __x.__recorded AND __pd.__pos = __x.file_row_number "
@@ -161,15 +163,16 @@ def _equality_deletes(
             f"columns of the schema read (field ids {missing})"
         )
     fields = [by_id[i] for i in ids]
-    names = ", ".join(quote_ident(f.name) for f in fields)
+    names = ", ".join(quote_identifier(f.name) for f in fields)
     parts = [
         f"SELECT {names}, {d.sequence} AS __seq, "
-        f"{_string(d.partition_key) if d.partition_key else 'NULL::VARCHAR'} AS __part "
-        f"FROM read_parquet([{_string(d.path)}], schema = {_schema_map(fields)})"
+        f"{quote_string(d.partition_key) if d.partition_key else 'NULL::VARCHAR'} AS __part "
+        f"FROM read_parquet([{quote_string(d.path)}], schema = {_schema_map(fields)})"
         for d in deletes
     ]
     matches = " AND ".join(
-        f"__ed.{quote_ident(f.name)} IS NOT DISTINCT FROM {_row_value(f, fill)}" for f in fields
+        f"__ed.{quote_identifier(f.name)} IS NOT DISTINCT FROM {_row_value(f, fill)}"
+        for f in fields
     )
     return (
         f"NOT EXISTS (SELECT 1 FROM ({' UNION ALL '.join(parts)}) AS __ed "
@@ -180,7 +183,7 @@ def _equality_deletes(
 
 def _row_value(field: NestedField, fill: set[int]) -> str:
     """A data row's value of a column, from the manifest where the file lacks it."""
-    column = f"__x.{quote_ident(field.name)}"
+    column = f"__x.{quote_identifier(field.name)}"
     return f"COALESCE({column}, __x.__p{field.field_id})" if field.field_id in fill else column
 
 
@@ -194,7 +197,7 @@ def _joined(plan: ScanPlan, vectors_view: str | None, row_ids: bool = False) -> 
     fill_ids = {fid for f in plan.files for fid, _ in f.identity}
     fill = {f.field_id: f for f in plan.schema.fields if f.field_id in fill_ids}
     columns = ", ".join(
-        [f"{_row_value(f, set(fill))} AS {quote_ident(f.name)}" for f in plan.schema.fields]
+        [f"{_row_value(f, set(fill))} AS {quote_identifier(f.name)}" for f in plan.schema.fields]
         + (
             [f"__x.__recorded AS {ROW_FILE}", f"__x.file_row_number AS {ROW_POS}"]
             if row_ids

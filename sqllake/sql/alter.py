@@ -131,46 +131,46 @@ class AlterParsing(RefParsing):
 
     def _refuse_phrase(self, phrases: tuple[tuple[str, ...], ...], what: str) -> None:
         """Refuse ``what ... PHRASE`` if the statement goes on with one of ``phrases``."""
-        start = self._curr
+        start = self.curr
         for phrase in phrases:
-            if self._match_text_seq(*phrase):
+            if self.match_text_seq(*phrase):
                 self.refuse(f"{what} ... {' '.join(phrase)}", start)
 
     def _alter_column_path(self) -> ColumnPath:
-        parts = [self._parse_id_var(any_token=True)]
-        while self._match(TokenType.DOT):
-            parts.append(self._parse_id_var(any_token=True))
+        parts = [self.parse_id_var(any_token=True)]
+        while self.match(TokenType.DOT):
+            parts.append(self.parse_id_var(any_token=True))
         if any(part is None for part in parts):
             self.raise_error("Expected a column name")
         return self.expression(ColumnPath(expressions=parts))
 
     def _alter_add_column(self) -> exp.Expr:
-        exists = self._match_text_seq("IF", "NOT", "EXISTS")
+        exists = self.match_text_seq("IF", "NOT", "EXISTS")
         path = self._alter_column_path()
-        kind = self._parse_types(check_func=False, schema=True)
+        kind = self.parse_types(check_func=False, schema=True)
         if kind is None:
             self.raise_error("Expected a column type")
         action = AddColumn(this=path, kind=kind, exists=exists)
-        while self._curr and self._curr.token_type != TokenType.COMMA:
-            if self._match_text_seq("NOT", "NULL"):
+        while self.curr and self.curr.token_type != TokenType.COMMA:
+            if self.match_text_seq("NOT", "NULL"):
                 action.set("not_null", True)
-            elif self._match_text_seq("NULL"):
+            elif self.match_text_seq("NULL"):
                 action.set("not_null", False)
-            elif self._match_text_seq("DEFAULT"):
+            elif self.match_text_seq("DEFAULT"):
                 action.set("default", self._alter_default_value())
-            elif self._match_text_seq("COMMENT"):
-                action.set("comment", self._parse_string())
-            elif self._match_text_seq("FIRST"):
+            elif self.match_text_seq("COMMENT"):
+                action.set("comment", self.parse_string())
+            elif self.match_text_seq("FIRST"):
                 action.set("first", True)
-            elif self._match_text_seq("AFTER"):
+            elif self.match_text_seq("AFTER"):
                 action.set("after", self._alter_column_path())
             else:
                 break
         return self.expression(action)
 
     def _alter_default_value(self) -> exp.Expr:
-        start = self._curr.start if self._curr else 0
-        value = self._parse_bitwise()
+        start = self.curr.start if self.curr else 0
+        value = self.parse_bitwise()
         if value is None:
             self.raise_error("Expected a default value")
             raise AssertionError  # raise_error raises
@@ -178,61 +178,61 @@ class AlterParsing(RefParsing):
         return value
 
     def _alter_partition_alias(self) -> exp.Expr | None:
-        return self._parse_id_var(any_token=True) if self._match_text_seq("AS") else None
+        return self.parse_id_var(any_token=True) if self.match_text_seq("AS") else None
 
     def _alter_add(self) -> list[exp.Expr]:
-        if self._match_text_seq("PARTITION", "FIELD"):
-            exists = self._match_text_seq("IF", "NOT", "EXISTS")
-            field = self._parse_bitwise()
+        if self.match_text_seq("PARTITION", "FIELD"):
+            exists = self.match_text_seq("IF", "NOT", "EXISTS")
+            field = self.parse_bitwise()
             alias = self._alter_partition_alias()
             return [self.expression(AddPartitionField(this=field, alias=alias, exists=exists))]
-        if self._match(TokenType.PRIMARY_KEY):  # one token
-            paths = self._parse_wrapped_csv(self._alter_column_path)
+        if self.match(TokenType.PRIMARY_KEY):  # one token
+            paths = self.parse_wrapped_csv(self._alter_column_path)
             return [self.expression(AddPrimaryKey(expressions=paths))]
-        if self._match_text_seq("COLUMNS") or (
-            self._match_text_seq("COLUMN")
-            and self._curr
-            and self._curr.token_type == TokenType.L_PAREN
+        if self.match_text_seq("COLUMNS") or (
+            self.match_text_seq("COLUMN")
+            and self.curr
+            and self.curr.token_type == TokenType.L_PAREN
         ):
-            return list(self._parse_wrapped_csv(self._alter_add_column))
-        self._match_text_seq("COLUMN")
-        if self._curr and self._curr.token_type == TokenType.L_PAREN:
-            return list(self._parse_wrapped_csv(self._alter_add_column))
+            return list(self.parse_wrapped_csv(self._alter_add_column))
+        self.match_text_seq("COLUMN")
+        if self.curr and self.curr.token_type == TokenType.L_PAREN:
+            return list(self.parse_wrapped_csv(self._alter_add_column))
         return [self._alter_add_column()]
 
     def _alter_drop_action(self) -> list[exp.Expr]:
-        if self._match_text_seq("PARTITION", "FIELD"):
-            exists = self._match_text_seq("IF", "EXISTS")
-            return [self.expression(DropPartitionField(this=self._parse_bitwise(), exists=exists))]
-        self._match_text_seq("COLUMN")
-        exists = self._match_text_seq("IF", "EXISTS")
+        if self.match_text_seq("PARTITION", "FIELD"):
+            exists = self.match_text_seq("IF", "EXISTS")
+            return [self.expression(DropPartitionField(this=self.parse_bitwise(), exists=exists))]
+        self.match_text_seq("COLUMN")
+        exists = self.match_text_seq("IF", "EXISTS")
         return [self.expression(DropColumn(this=self._alter_column_path(), exists=exists))]
 
     def _alter_rename_action(self) -> list[exp.Expr]:
-        if self._match_text_seq("TO"):
-            return [self.expression(RenameTo(this=self._parse_table_parts()))]
-        self._match_text_seq("COLUMN")
+        if self.match_text_seq("TO"):
+            return [self.expression(RenameTo(this=self.parse_table_parts()))]
+        self.match_text_seq("COLUMN")
         path = self._alter_column_path()
-        if not self._match_text_seq("TO"):
+        if not self.match_text_seq("TO"):
             self.raise_error("Expected TO")
-        return [self.expression(RenameColumn(this=path, to=self._parse_id_var(any_token=True)))]
+        return [self.expression(RenameColumn(this=path, to=self.parse_id_var(any_token=True)))]
 
     def _alter_alter_column(self) -> list[exp.Expr]:
-        self._match_text_seq("COLUMN")
+        self.match_text_seq("COLUMN")
         path = self._alter_column_path()
-        if self._match_text_seq("SET", "DATA", "TYPE") or self._match_text_seq("TYPE"):
-            kind = self._parse_types(check_func=False, schema=True)
+        if self.match_text_seq("SET", "DATA", "TYPE") or self.match_text_seq("TYPE"):
+            kind = self.parse_types(check_func=False, schema=True)
             return [self.expression(SetColumnType(this=path, kind=kind))]
-        if self._match_text_seq("DROP", "NOT", "NULL"):
+        if self.match_text_seq("DROP", "NOT", "NULL"):
             return [self.expression(SetColumnNullability(this=path, not_null=False))]
-        if self._match_text_seq("SET", "NOT", "NULL"):
+        if self.match_text_seq("SET", "NOT", "NULL"):
             return [self.expression(SetColumnNullability(this=path, not_null=True))]
-        if self._match_text_seq("COMMENT"):
-            return [self.expression(SetColumnComment(this=path, comment=self._parse_string()))]
-        if self._match_text_seq("SET", "DEFAULT"):
+        if self.match_text_seq("COMMENT"):
+            return [self.expression(SetColumnComment(this=path, comment=self.parse_string()))]
+        if self.match_text_seq("SET", "DEFAULT"):
             value = self._alter_default_value()
             return [self.expression(SetColumnDefault(this=path, expression=value))]
-        if self._match_text_seq("DROP", "DEFAULT"):
+        if self.match_text_seq("DROP", "DEFAULT"):
             return [self.expression(SetColumnDefault(this=path))]
         self.raise_error(
             "Expected TYPE, SET NOT NULL, DROP NOT NULL, SET DEFAULT, DROP DEFAULT or COMMENT"
@@ -241,26 +241,26 @@ class AlterParsing(RefParsing):
 
     def _alter_property_pairs(self) -> list[exp.Expr]:
         def pair() -> exp.Expr:
-            key = self._parse_string() or self._parse_id_var(any_token=True)
-            if key is None or not self._match(TokenType.EQ):
+            key = self.parse_string() or self.parse_id_var(any_token=True)
+            if key is None or not self.match(TokenType.EQ):
                 self.raise_error("Expected 'key' = 'value'")
-            return exp.Property(this=key, value=self._parse_primary())
+            return exp.Property(this=key, value=self.parse_primary())
 
-        if self._curr and self._curr.token_type == TokenType.L_PAREN:
-            return list(self._parse_wrapped_csv(pair))
-        return list(self._parse_csv(pair))
+        if self.curr and self.curr.token_type == TokenType.L_PAREN:
+            return list(self.parse_wrapped_csv(pair))
+        return list(self.parse_csv(pair))
 
     def _alter_set_action(self) -> list[exp.Expr]:
-        if self._match_text_seq("TBLPROPERTIES") or self._match_text_seq("PROPERTIES"):
+        if self.match_text_seq("TBLPROPERTIES") or self.match_text_seq("PROPERTIES"):
             return [self.expression(SetProperties(expressions=self._alter_property_pairs()))]
-        if self._match_text_seq("IDENTIFIER", "FIELDS"):
-            paths = self._parse_csv(self._alter_column_path)
+        if self.match_text_seq("IDENTIFIER", "FIELDS"):
+            paths = self.parse_csv(self._alter_column_path)
             return [self.expression(SetIdentifierFields(expressions=paths))]
-        if self._match(TokenType.PARTITION_BY):  # one token: PARTITIONED BY
-            fields = self._parse_wrapped_csv(self._parse_bitwise)
+        if self.match(TokenType.PARTITION_BY):  # one token: PARTITIONED BY
+            fields = self.parse_wrapped_csv(self.parse_bitwise)
             return [self.expression(SetPartitioning(expressions=fields))]
-        if self._match_text_seq("SORTED", "BY"):
-            order = self._parse_wrapped_csv(self._parse_ordered)
+        if self.match_text_seq("SORTED", "BY"):
+            order = self.parse_wrapped_csv(self.parse_ordered)
             return [self.expression(WriteOrderedBy(expressions=order))]
         self.raise_error(
             "Expected TBLPROPERTIES, PROPERTIES, IDENTIFIER FIELDS, PARTITIONED BY or "
@@ -269,43 +269,42 @@ class AlterParsing(RefParsing):
         return []
 
     def _alter_reset_action(self) -> list[exp.Expr]:
-        if self._match(TokenType.PARTITION_BY):
+        if self.match(TokenType.PARTITION_BY):
             return [self.expression(SetPartitioning(expressions=[]))]
-        if self._match_text_seq("SORTED", "BY"):
+        if self.match_text_seq("SORTED", "BY"):
             return [self.expression(WriteOrderedBy(expressions=[]))]
         self.raise_error("Expected PARTITIONED BY or SORTED BY after RESET")
         return []
 
     def _alter_unset_action(self) -> list[exp.Expr]:
-        if not self._match_text_seq("TBLPROPERTIES"):
+        if not self.match_text_seq("TBLPROPERTIES"):
             self.raise_error("Expected TBLPROPERTIES after UNSET")
-        exists = self._match_text_seq("IF", "EXISTS")
-        keys = self._parse_wrapped_csv(lambda: self._parse_string() or self._parse_id_var())
+        exists = self.match_text_seq("IF", "EXISTS")
+        keys = self.parse_wrapped_csv(lambda: self.parse_string() or self.parse_id_var())
         return [self.expression(UnsetProperties(expressions=keys, exists=exists))]
 
     def _alter_replace_action(self) -> list[exp.Expr]:
-        if not self._match_text_seq("PARTITION", "FIELD"):
+        if not self.match_text_seq("PARTITION", "FIELD"):
             self.raise_error("Expected PARTITION FIELD after REPLACE")
-        old = self._parse_bitwise()
-        if not self._match_text_seq("WITH"):
+        old = self.parse_bitwise()
+        if not self.match_text_seq("WITH"):
             self.raise_error("Expected WITH")
-        new = self._parse_bitwise()
+        new = self.parse_bitwise()
         alias = self._alter_partition_alias()
         return [self.expression(ReplacePartitionField(this=old, expression=new, alias=alias))]
 
     def _alter_write_action(self) -> list[exp.Expr]:
-        if self._match_text_seq("UNORDERED"):
+        if self.match_text_seq("UNORDERED"):
             return [self.expression(WriteOrderedBy(expressions=[]))]
         if not (
-            self._match_text_seq("LOCALLY", "ORDERED", "BY")
-            or self._match_text_seq("ORDERED", "BY")
+            self.match_text_seq("LOCALLY", "ORDERED", "BY") or self.match_text_seq("ORDERED", "BY")
         ):
             self.raise_error("Expected ORDERED BY or UNORDERED after WRITE")
-        wrapped = self._curr is not None and self._curr.token_type == TokenType.L_PAREN
+        wrapped = self.curr is not None and self.curr.token_type == TokenType.L_PAREN
         order = (
-            self._parse_wrapped_csv(self._parse_ordered)
+            self.parse_wrapped_csv(self.parse_ordered)
             if wrapped
-            else self._parse_csv(self._parse_ordered)
+            else self.parse_csv(self.parse_ordered)
         )
         return [self.expression(WriteOrderedBy(expressions=order))]
 
@@ -339,25 +338,25 @@ class AlterParsing(RefParsing):
     )
 
     def _parse_alter_lakehouse(self) -> exp.Expr:
-        word = self._curr.text.upper() if self._curr else ""
+        word = self.curr.text.upper() if self.curr else ""
         if word in self.REFUSED_ALTER_OBJECTS:
             self.refuse(f"ALTER {word}")
-        if self._match_text_seq("SCHEMA") or self._match_text_seq("DATABASE"):
-            name = self._parse_table_parts()
+        if self.match_text_seq("SCHEMA") or self.match_text_seq("DATABASE"):
+            name = self.parse_table_parts()
             self._refuse_phrase(self.REFUSED_SCHEMA_ACTIONS, "ALTER SCHEMA")
-            if self._match_text_seq("SET", "PROPERTIES") or self._match_text_seq(
+            if self.match_text_seq("SET", "PROPERTIES") or self.match_text_seq(
                 "SET", "DBPROPERTIES"
             ):
                 action: exp.Expr = SetProperties(expressions=self._alter_property_pairs())
-            elif self._match_text_seq("RENAME", "TO"):
-                action = RenameTo(this=self._parse_table_parts())
+            elif self.match_text_seq("RENAME", "TO"):
+                action = RenameTo(this=self.parse_table_parts())
             else:
                 self.raise_error("Expected SET PROPERTIES or RENAME TO")
             return self.expression(AlterSchema(this=name, expressions=[action]))
-        if not self._match_text_seq("TABLE"):
+        if not self.match_text_seq("TABLE"):
             self.raise_error("Expected TABLE or SCHEMA after ALTER")
-        exists = self._match_text_seq("IF", "EXISTS")
-        table = self._parse_table_parts()
+        exists = self.match_text_seq("IF", "EXISTS")
+        table = self.parse_table_parts()
         ref = self._alter_table_ref(table)  # branches and tags: statements of their own
         if ref is not None:
             return ref
@@ -366,7 +365,7 @@ class AlterParsing(RefParsing):
             self._refuse_phrase(self.REFUSED_TABLE_ACTIONS, "ALTER TABLE")
             if actions and self._at_ref_action():
                 self.refuse("a branch or tag change together with other changes")
-            word = self._curr.text.upper() if self._curr else ""
+            word = self.curr.text.upper() if self.curr else ""
             handler = self.ALTER_TABLE_ACTIONS.get(word)
             if handler is None:
                 self.raise_error(
@@ -374,8 +373,8 @@ class AlterParsing(RefParsing):
                     "in ALTER TABLE"
                 )
                 return exp.Null()  # raise_error raises; this keeps type checkers informed
-            self._advance()
+            self.advance()
             actions.extend(handler(self))
-            if not self._match(TokenType.COMMA):
+            if not self.match(TokenType.COMMA):
                 break
         return self.expression(AlterTable(this=table, expressions=actions, exists=exists))

@@ -85,74 +85,74 @@ _SCHEMA_WORDS = {"SCHEMAS", "DATABASES", "NAMESPACES"}
 
 class SqlLakeParser(AlterParsing, SettingsParsing):
     def _parse_show_lakehouse(self) -> exp.Expr:
-        word = self._curr.text.upper() if self._curr else ""
+        word = self.curr.text.upper() if self.curr else ""
         if word in _SCHEMA_WORDS:
-            self._advance()
+            self.advance()
             return self.expression(ShowSchemas())
-        extended = self._match_text_seq("TABLE", "EXTENDED")
+        extended = self.match_text_seq("TABLE", "EXTENDED")
         if extended or word == "TABLES":
             if not extended:
-                self._advance()
+                self.advance()
             schema = None
-            if self._curr and self._curr.text.upper() in ("FROM", "IN"):
-                self._advance()
-                schema = self._parse_table_parts()
-            like = self._parse_string() if self._match_text_seq("LIKE") else None
+            if self.curr and self.curr.text.upper() in ("FROM", "IN"):
+                self.advance()
+                schema = self.parse_table_parts()
+            like = self.parse_string() if self.match_text_seq("LIKE") else None
             return self.expression(ShowTables(this=schema, like=like, extended=extended))
-        if self._match_text_seq("CREATE", "TABLE"):
-            return self.expression(ShowCreateTable(this=self._parse_table_parts()))
+        if self.match_text_seq("CREATE", "TABLE"):
+            return self.expression(ShowCreateTable(this=self.parse_table_parts()))
         self.raise_error("Expected SCHEMAS, TABLES, TABLE EXTENDED or CREATE TABLE after SHOW")
         return exp.Null()
 
-    def _parse_describe(self) -> exp.Describe:
+    def parse_describe(self) -> exp.Describe:
         # A table name that starts with a statement keyword (a schema named ``copy``)
         # would otherwise be read as DESCRIBE of that statement: a dotted name that ends
         # the statement is the table.
-        index = self._index
-        kind = "TABLE" if self._match_text_seq("TABLE") else None
+        index = self.index
+        kind = "TABLE" if self.match_text_seq("TABLE") else None
         ends = (TokenType.SEMICOLON, TokenType.SENTINEL)
         parts: list[exp.Identifier] = []
         while (
-            self._curr is not None
-            and self._curr.token_type not in ends
-            and (self._curr.text.isidentifier() or self._curr.token_type == TokenType.IDENTIFIER)
+            self.curr is not None
+            and self.curr.token_type not in ends
+            and (self.curr.text.isidentifier() or self.curr.token_type == TokenType.IDENTIFIER)
         ):
-            token = self._curr
+            token = self.curr
             parts.append(
                 exp.to_identifier(token.text, quoted=token.token_type == TokenType.IDENTIFIER)
             )
             parts[-1].meta.update(start=token.start, end=token.end, line=token.line, col=token.col)
-            self._advance()
-            if not self._match(TokenType.DOT):
+            self.advance()
+            if not self.match(TokenType.DOT):
                 break
-        at_end = self._curr is None or self._curr.token_type in ends
+        at_end = self.curr is None or self.curr.token_type in ends
         if parts and len(parts) <= 3 and at_end:
             names = dict(zip(("this", "db", "catalog"), reversed(parts), strict=False))
             return self.expression(exp.Describe(this=exp.Table(**names), kind=kind))
-        self._retreat(index)
-        return super()._parse_describe()
+        self.retreat(index)
+        return super().parse_describe()
 
     def _parse_explain(self) -> exp.Expr:
-        analyze = self._match_text_seq("ANALYZE")
-        inner = self._parse_statement()
+        analyze = self.match_text_seq("ANALYZE")
+        inner = self.parse_statement()
         if inner is None:
             self.raise_error("Expected a statement after EXPLAIN")
         return self.expression(Explain(this=inner, analyze=analyze))
 
     def _parse_call_argument(self) -> exp.Expr | None:
-        start = self._curr.start if self._curr else 0
-        argument = self._parse_lambda()
+        start = self.curr.start if self.curr else 0
+        argument = self.parse_lambda()
         if argument is not None:
             argument.meta["start"] = start  # so errors point at the argument
         return argument
 
     def _parse_call(self) -> exp.Expr:
-        parts = [self._parse_id_var(any_token=True)]
-        while self._match(TokenType.DOT):
-            parts.append(self._parse_id_var(any_token=True))
+        parts = [self.parse_id_var(any_token=True)]
+        while self.match(TokenType.DOT):
+            parts.append(self.parse_id_var(any_token=True))
         if any(part is None for part in parts):
             self.raise_error("Expected a procedure name after CALL")
-        args = self._parse_wrapped_csv(self._parse_call_argument) if self._curr else []
+        args = self.parse_wrapped_csv(self._parse_call_argument) if self.curr else []
         # Built from the parsed identifiers, so the name keeps its position.
         *qualifiers, last = parts
         name = exp.Table(this=last, db=qualifiers[-1] if qualifiers else None)
@@ -161,33 +161,33 @@ class SqlLakeParser(AlterParsing, SettingsParsing):
         return self.expression(Call(this=name, expressions=args))
 
     def _parse_flush(self) -> exp.Expr:
-        self._match(TokenType.TABLE)
-        return self.expression(Flush(this=self._parse_table_parts()))
+        self.match(TokenType.TABLE)
+        return self.expression(Flush(this=self.parse_table_parts()))
 
-    def _parse_map(self) -> exp.ToMap | exp.Map:
+    def parse_map(self) -> exp.ToMap | exp.Map:
         """DuckDB's ``map(keys, values)`` and ``MAP {k: v}``, and Spark's ``map(k1, v1,
         k2, v2, ...)`` (procedure options are written so): keys that are constants, not
         lists, are Spark's pairs (sqlglot would keep the first pair only)."""
-        index = self._index
-        if self._match(TokenType.L_BRACE, advance=False):
-            return super()._parse_map()
-        args = self._parse_wrapped_csv(self._parse_assignment)
+        index = self.index
+        if self.match(TokenType.L_BRACE, advance=False):
+            return super().parse_map()
+        args = self.parse_wrapped_csv(self.parse_assignment)
         if not args or not isinstance(args[0], exp.Literal) or len(args) % 2:
-            self._retreat(index)
-            return super()._parse_map()
+            self.retreat(index)
+            return super().parse_map()
         pairs = [
             exp.PropertyEQ(this=key, expression=value)
             for key, value in zip(args[::2], args[1::2], strict=True)
         ]
         return self.expression(exp.ToMap(this=exp.Struct(expressions=pairs)))
 
-    def _parse_version(self) -> exp.Version | None:
-        start = self._curr
-        version = super()._parse_version()
+    def parse_version(self) -> exp.Version | None:
+        start = self.curr
+        version = super().parse_version()
         if version is None or start is None:
             return version
         if version.args.get("kind") != "AS OF":  # ALL, FROM ... TO, BETWEEN, CONTAINED IN
-            clause = self._find_sql(start, self._prev)
+            clause = self.find_sql(start, self.prev)
             hint = "time travel reads one snapshot (FOR VERSION AS OF, FOR TIMESTAMP AS OF)"
             self.refuse(clause, start, hint)
         if not version.expression:  # sqlglot accepts AS OF with nothing after it
@@ -226,25 +226,25 @@ class SqlLakeParser(AlterParsing, SettingsParsing):
         "LOCK": "",
     }
 
-    def _parse_statement(self) -> exp.Expr | None:
-        if self._curr is not None:
-            word = self._curr.text.upper()
-            if word in self.REFUSED_STATEMENTS and self._curr.token_type != TokenType.IDENTIFIER:
-                self.refuse(word, self._curr, self.REFUSED_STATEMENTS[word])
+    def parse_statement(self) -> exp.Expr | None:
+        if self.curr is not None:
+            word = self.curr.text.upper()
+            if word in self.REFUSED_STATEMENTS and self.curr.token_type != TokenType.IDENTIFIER:
+                self.refuse(word, self.curr, self.REFUSED_STATEMENTS[word])
             handler = self.LAKEHOUSE_STATEMENTS.get(word)
             if handler is not None:
-                self._advance()
+                self.advance()
                 return handler(self)
-        return super()._parse_statement()
+        return super().parse_statement()
 
     def refuse(self, what: str, token: Token | None = None, hint: str = "") -> NoReturn:
-        token = token or self._curr or self._prev
+        token = token or self.curr or self.prev
         message = f"{what} is not supported" + (f": {hint}" if hint else "")
         offset = token.start if token is not None else 0
         raise UnsupportedSyntax(message, offset, [{"description": message}])
 
     def raise_error(self, message: str, token: Token | None = None) -> None:
-        token = token or self._curr or self._prev
+        token = token or self.curr or self.prev
         offset = token.start if token is not None else 0
         at_end = token is None or token.token_type == TokenType.SENTINEL
         near = " at end of statement" if at_end else f" near {token.text!r}"

@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 from sqlglot import exp
-from sqlglot.parsers.duckdb import DuckDBParser
 from sqlglot.tokenizer_core import TokenType
+
+from sqllake.compat.sqlglot import ParserBase
 
 REF_KINDS = ("BRANCH", "TAG")
 TIME_UNITS = {"DAYS": "DAYS", "DAY": "DAYS", "HOURS": "HOURS", "HOUR": "HOURS"}
@@ -40,61 +41,61 @@ class AlterTableRef(exp.Expression):
     }
 
 
-class RefParsing(DuckDBParser):
+class RefParsing(ParserBase):
     """The branch and tag actions; :class:`~sqllake.sql.alter.AlterParsing` extends it."""
 
     def _ref_kind(self) -> str | None:
-        word = self._curr.text.upper() if self._curr else ""
+        word = self.curr.text.upper() if self.curr else ""
         if word not in REF_KINDS:
             return None
-        self._advance()
+        self.advance()
         return word
 
     def _at_ref_action(self) -> bool:
         """Whether an ALTER TABLE action here changes a branch or tag (nothing consumed)."""
-        index = self._index
+        index = self.index
         try:
-            if self._match_text_seq("CREATE"):
-                self._match_text_seq("OR", "REPLACE")
-            elif not (self._match_text_seq("REPLACE") or self._match_text_seq("DROP")):
+            if self.match_text_seq("CREATE"):
+                self.match_text_seq("OR", "REPLACE")
+            elif not (self.match_text_seq("REPLACE") or self.match_text_seq("DROP")):
                 return False
             if self._ref_kind() is None:
                 return False
             # ``DROP TAG`` with nothing after it drops a column named tag.
-            return self._curr is not None and self._curr.token_type not in (
+            return self.curr is not None and self.curr.token_type not in (
                 TokenType.COMMA,
                 TokenType.SEMICOLON,
                 TokenType.SENTINEL,
             )
         finally:
-            self._retreat(index)
+            self.retreat(index)
 
     def _ref_interval(self, what: str) -> exp.Expr:
-        number = self._parse_number()
-        unit = self._curr.text.upper() if self._curr else ""
+        number = self.parse_number()
+        unit = self.curr.text.upper() if self.curr else ""
         if number is None or unit not in TIME_UNITS:
             self.raise_error(f"Expected a number of DAYS, HOURS or MINUTES after {what}")
-        self._advance()
+        self.advance()
         return exp.Interval(this=number, unit=exp.var(TIME_UNITS[unit]))
 
     def _ref_options(self, ref: AlterTableRef) -> None:
-        if self._match_text_seq("AS", "OF", "VERSION"):
-            version = self._parse_number()
+        if self.match_text_seq("AS", "OF", "VERSION"):
+            version = self.parse_number()
             if version is None:
                 self.raise_error("Expected a snapshot id after AS OF VERSION")
             ref.set("version", version)
-        if self._match_text_seq("RETAIN"):
+        if self.match_text_seq("RETAIN"):
             ref.set("retain", self._ref_interval("RETAIN"))
-        if self._match_text_seq("WITH", "SNAPSHOT", "RETENTION"):
+        if self.match_text_seq("WITH", "SNAPSHOT", "RETENTION"):
             if ref.args["kind"] != "BRANCH":
                 self.raise_error("Only branches keep snapshots: WITH SNAPSHOT RETENTION")
-            index = self._index
-            number = self._parse_number()
-            if number is not None and self._match_text_seq("SNAPSHOTS"):
+            index = self.index
+            number = self.parse_number()
+            if number is not None and self.match_text_seq("SNAPSHOTS"):
                 ref.set("snapshots", number)
             else:
-                self._retreat(index)
-            if self._curr is not None and self._curr.token_type == TokenType.NUMBER:
+                self.retreat(index)
+            if self.curr is not None and self.curr.token_type == TokenType.NUMBER:
                 ref.set("snapshot_age", self._ref_interval("WITH SNAPSHOT RETENTION"))
             if ref.args.get("snapshots") is None and ref.args.get("snapshot_age") is None:
                 self.raise_error("Expected n SNAPSHOTS or n DAYS after WITH SNAPSHOT RETENTION")
@@ -104,19 +105,19 @@ class RefParsing(DuckDBParser):
         if not self._at_ref_action():
             return None
         ref = AlterTableRef(this=table)
-        if self._match_text_seq("DROP"):
+        if self.match_text_seq("DROP"):
             ref.set("drop", True)
             ref.set("kind", self._ref_kind())
-            ref.set("exists", self._match_text_seq("IF", "EXISTS"))
+            ref.set("exists", self.match_text_seq("IF", "EXISTS"))
         else:
-            create = self._match_text_seq("CREATE")
-            replace = self._match_text_seq("OR", "REPLACE") or self._match_text_seq("REPLACE")
+            create = self.match_text_seq("CREATE")
+            replace = self.match_text_seq("OR", "REPLACE") or self.match_text_seq("REPLACE")
             ref.set("create", create)
             ref.set("replace", replace)
             ref.set("kind", self._ref_kind())
             if create and not replace:
-                ref.set("exists", self._match_text_seq("IF", "NOT", "EXISTS"))
-        name = self._parse_id_var()
+                ref.set("exists", self.match_text_seq("IF", "NOT", "EXISTS"))
+        name = self.parse_id_var()
         if name is None:
             self.raise_error(f"Expected the {str(ref.args['kind']).lower()}'s name")
         ref.set("name", name)

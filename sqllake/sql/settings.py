@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from sqlglot import exp
-from sqlglot.parsers.duckdb import DuckDBParser
 from sqlglot.tokenizer_core import TokenType
+
+from sqllake.compat.sqlglot import ParserBase
 
 
 class SetSetting(exp.Expression):
@@ -46,31 +47,31 @@ _SCOPES = ("SESSION", "GLOBAL", "LOCAL", "VARIABLE")
 _NOISE = ("TRANSACTION", "WORK")
 
 
-class SettingsParsing(DuckDBParser):
+class SettingsParsing(ParserBase):
     """The settings and transaction grammar; the dialect's parser extends it."""
 
     def _settings_at_end(self) -> bool:
-        return self._curr is None or self._curr.token_type in (
+        return self.curr is None or self.curr.token_type in (
             TokenType.SEMICOLON,
             TokenType.SENTINEL,
         )
 
     def _settings_scope(self) -> str | None:
-        word = self._curr.text.upper() if self._curr else ""
-        following = self._next
+        word = self.curr.text.upper() if self.curr else ""
+        following = self.next
         # ``SET session = ...`` names a setting called session; a scope is followed by one.
         names_a_setting = following is not None and (
             following.token_type not in (TokenType.EQ, TokenType.SEMICOLON)
             and following.text.upper() != "TO"
         )
         if word in _SCOPES and names_a_setting:
-            self._advance()
+            self.advance()
             return word
         return None
 
     def _settings_name(self) -> exp.Identifier:
-        token = self._curr
-        name = self._parse_id_var(any_token=True)
+        token = self.curr
+        name = self.parse_id_var(any_token=True)
         if token is None or not isinstance(name, exp.Identifier):
             self.raise_error("Expected a setting name")
             raise AssertionError  # raise_error raises
@@ -80,38 +81,38 @@ class SettingsParsing(DuckDBParser):
     def _parse_set_setting(self) -> exp.Expr:
         scope = self._settings_scope()
         name = self._settings_name()
-        if not (self._match(TokenType.EQ) or self._match_text_seq("TO")):
+        if not (self.match(TokenType.EQ) or self.match_text_seq("TO")):
             self.raise_error("Expected = or TO after the setting name")
         value: exp.Expr | None
-        if self._match_text_seq("DEFAULT") and self._settings_at_end():
+        if self.match_text_seq("DEFAULT") and self._settings_at_end():
             value = None
         else:
-            value = self._parse_assignment()
+            value = self.parse_assignment()
             if value is None:
                 self.raise_error("Expected a value")
         return self.expression(SetSetting(this=name, expression=value, kind=scope))
 
     def _parse_reset_setting(self) -> exp.Expr:
         scope = self._settings_scope()
-        if self._match(TokenType.ALL) or self._match_text_seq("ALL"):
+        if self.match(TokenType.ALL) or self.match_text_seq("ALL"):
             return self.expression(ResetSetting(this=None, kind=scope))
         return self.expression(ResetSetting(this=self._settings_name(), kind=scope))
 
     def _parse_pragma_statement(self) -> exp.Expr:
         name = self._settings_name()
-        if self._match(TokenType.EQ):
-            value = self._parse_assignment()
+        if self.match(TokenType.EQ):
+            value = self.parse_assignment()
             if value is None:
                 self.raise_error("Expected a value")
             return self.expression(PragmaStatement(this=name, expression=value))
-        if self._curr is not None and self._curr.token_type == TokenType.L_PAREN:
-            arguments = self._parse_wrapped_csv(self._parse_assignment)
+        if self.curr is not None and self.curr.token_type == TokenType.L_PAREN:
+            arguments = self.parse_wrapped_csv(self.parse_assignment)
             return self.expression(PragmaStatement(this=name, expressions=arguments, call=True))
         return self.expression(PragmaStatement(this=name))
 
     def _transaction_end(self, statement: exp.Expr) -> exp.Expr:
         for word in _NOISE:
-            if self._match_text_seq(word):
+            if self.match_text_seq(word):
                 break
         if not self._settings_at_end():
             self.raise_error("Unexpected words after the transaction statement")
@@ -121,7 +122,7 @@ class SettingsParsing(DuckDBParser):
         return self._transaction_end(exp.Transaction())
 
     def _parse_start_statement(self) -> exp.Expr:
-        if not self._match_text_seq("TRANSACTION"):
+        if not self.match_text_seq("TRANSACTION"):
             self.raise_error("Expected TRANSACTION after START")
         return self._transaction_end(exp.Transaction())
 

@@ -2,17 +2,17 @@
 
 One splitter serves the script runner, the REPL (is the buffer complete?) and the
 DB-API. A statement ends at ``;`` outside string literals, quoted identifiers,
-dollar-quoted strings and comments. At the start of a statement, a line beginning
-with ``.`` is a dot command that ends at the end of its line.
+dollar-quoted strings and comments, which the shared lexer (:mod:`sqllake.sql.lexer`) finds.
+At the start of a statement, a line beginning with ``.`` is a dot command that ends
+at the end of its line.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+from sqllake.sql.lexer import literal_end
 
 
 @dataclass(frozen=True)
@@ -24,55 +24,13 @@ class Statement:
     is_dot_command: bool = False
 
 
-def _skip_quoted(text: str, i: int, quote: str, backslash: bool) -> int:
-    """Index just past the literal opened at ``i`` (or ``len(text)`` if unterminated)."""
-    i += 1
-    while i < len(text):
-        ch = text[i]
-        if backslash and ch == "\\":
-            i += 2
-            continue
-        if ch == quote:
-            if i + 1 < len(text) and text[i + 1] == quote:
-                i += 2
-                continue
-            return i + 1
-        i += 1
-    return len(text)
-
-
-def _skip_token(text: str, i: int) -> int | None:
-    """If a literal or comment opens at ``i``, the index just past it; else None."""
-    ch = text[i]
-    nxt = text[i + 1] if i + 1 < len(text) else ""
-    if ch == "-" and nxt == "-":
-        end = text.find("\n", i)
-        return len(text) if end < 0 else end
-    if ch == "/" and nxt == "*":
-        end = text.find("*/", i + 2)
-        return len(text) if end < 0 else end + 2
-    if ch in "'\"":
-        escaped = ch == "'" and i > 0 and text[i - 1] in "eE" and not _is_word(text, i - 2)
-        return _skip_quoted(text, i, ch, backslash=escaped)
-    if ch == "$":
-        match = _DOLLAR_TAG.match(text, i)
-        if match and not (i > 0 and _is_word(text, i - 1)):
-            end = text.find(match.group(0), match.end())
-            return len(text) if end < 0 else end + len(match.group(0))
-    return None
-
-
-def _is_word(text: str, i: int) -> bool:
-    return i >= 0 and (text[i].isalnum() or text[i] == "_")
-
-
 def _skip_blank(text: str, i: int) -> int:
     """Skip whitespace and comments before a statement."""
     while i < len(text):
         if text[i].isspace():
             i += 1
         elif text.startswith("--", i) or text.startswith("/*", i):
-            i = _skip_token(text, i) or i + 1
+            i = literal_end(text, i) or i + 1
         else:
             break
     return i
@@ -90,7 +48,7 @@ def split(text: str) -> Iterator[Statement]:
             continue
         start = i
         while i < len(text) and text[i] != ";":
-            skipped = _skip_token(text, i)
+            skipped = literal_end(text, i)
             i = skipped if skipped is not None else i + 1
         body = text[start:i].rstrip()
         if body.strip(";"):
@@ -111,7 +69,7 @@ def is_complete(text: str) -> bool:
         return True
     last_end_is_semicolon = False
     while i < len(text):
-        skipped = _skip_token(text, i)
+        skipped = literal_end(text, i)
         if skipped is not None:
             i = skipped
             continue
@@ -131,7 +89,7 @@ def unterminated_at(text: str) -> int | None:
     """Where a string, quoted identifier or comment that never ends begins, if one does."""
     i = 0
     while i < len(text):
-        skipped = _skip_token(text, i)
+        skipped = literal_end(text, i)
         if skipped is None:
             i += 1
             continue

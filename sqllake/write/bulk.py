@@ -33,7 +33,7 @@ from pyiceberg.types import FixedType, IcebergType, ListType, MapType, NestedFie
 
 from sqllake.errors import IntegrityError
 from sqllake.read.locations import local_path
-from sqllake.types import quote_ident
+from sqllake.sql.text import quote_identifier, quote_string
 from sqllake.write.commit import data_file
 from sqllake.write.parquet import WriterOptions, WrittenFile
 from sqllake.write.rows import not_null_message, writer_options
@@ -93,11 +93,11 @@ def eligible(table: Table) -> bool:
 
 def _field_ids(fields: Sequence[NestedField]) -> str:
     """DuckDB's FIELD_IDS value: every column's Iceberg id, nested ones included."""
-    return "{" + ", ".join(f"{quote_ident(f.name)}: {_ids_of(f)}" for f in fields) + "}"
+    return "{" + ", ".join(f"{quote_identifier(f.name)}: {_ids_of(f)}" for f in fields) + "}"
 
 
 def _ids_of(field: NestedField) -> str:
-    inner = [f"{quote_ident(name)}: {_ids_of(f)}" for name, f in _inner(field.field_type)]
+    inner = [f"{quote_identifier(name)}: {_ids_of(f)}" for name, f in _inner(field.field_type)]
     if not inner:
         return str(field.field_id)
     return "{" + ", ".join([f"__duckdb_field_id: {field.field_id}", *inner]) + "}"
@@ -117,7 +117,7 @@ def not_null_paths(schema: Schema, alias: str) -> list[NotNullPath]:
 
     def visit(fields: Sequence[NestedField], path: str, sql: str, present: list[str]) -> None:
         for field in fields:
-            name, ref = f"{path}{field.name}", f"{sql}.{quote_ident(field.name)}"
+            name, ref = f"{path}{field.name}", f"{sql}.{quote_identifier(field.name)}"
             if field.required:
                 found.append(NotNullPath(name, " AND ".join([*present, f"{ref} IS NULL"])))
             if isinstance(field.field_type, StructType):
@@ -179,7 +179,7 @@ class _Target:
 def _copy_sql(select_sql: str, schema: Schema, target: _Target, options: WriterOptions) -> str:
     group_bytes = max(min(options.row_group_bytes, options.target_file_size // _ROW_GROUP_SHARE), 1)
     return (
-        f"COPY ({select_sql}) TO {_sql_string(target.folder)} (FORMAT parquet, "
+        f"COPY ({select_sql}) TO {quote_string(target.folder)} (FORMAT parquet, "
         f"COMPRESSION {options.compression.lower()}, "
         f"FIELD_IDS {_field_ids(schema.fields)}, "
         f"FILE_SIZE_BYTES {options.target_file_size}, "
@@ -232,12 +232,8 @@ def copy_rows(run: Run, table: Table, table_name: str, select_sql: str, order: s
 
 def read_back(files: Sequence[DataFile]) -> str:
     """A query of the rows of ``files``, in the order they were written."""
-    listed = ", ".join(_sql_string(local_path(f.file_path)) for f in files)
+    listed = ", ".join(quote_string(local_path(f.file_path)) for f in files)
     return f"SELECT * FROM read_parquet([{listed}])"
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _written(target: _Target, row: tuple[Any, ...]) -> WrittenFile:

@@ -17,11 +17,6 @@ import time
 from collections.abc import Callable, Sequence
 
 from pyiceberg.exceptions import CommitFailedException
-from pyiceberg.io.pyarrow import (
-    compute_statistics_plan,
-    data_file_statistics_from_parquet_metadata,
-    parquet_path_to_id_mapping,
-)
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
 from pyiceberg.table import Table, Transaction
 from pyiceberg.typedef import Record
@@ -39,13 +34,7 @@ COMMIT_BACKOFF_SECONDS = 0.05
 def data_file(table: Table, written: WrittenFile, partition: Record) -> DataFile:
     """The manifest entry of a file: its path, size, row count and column metrics."""
     schema = table.schema()
-    stats = data_file_statistics_from_parquet_metadata(
-        parquet_metadata=written.metadata,
-        stats_columns=compute_statistics_plan(
-            schema, iceberg_v3.statistics_properties(schema, table.properties)
-        ),
-        parquet_column_mapping=parquet_path_to_id_mapping(schema),
-    )
+    properties = iceberg_v3.statistics_properties(schema, table.properties)
     return DataFile.from_args(
         content=DataFileContent.DATA,
         file_path=written.location,
@@ -56,7 +45,7 @@ def data_file(table: Table, written: WrittenFile, partition: Record) -> DataFile
         spec_id=table.metadata.default_spec_id,
         equality_ids=None,
         key_metadata=None,
-        **stats.to_serialized_dict(),
+        **compat.file_statistics(schema, properties, written.metadata),
     )
 
 

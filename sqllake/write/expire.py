@@ -130,6 +130,21 @@ def _retained_refs(
     return kept
 
 
+def may_expire(metadata: TableMetadata, now_ms: int) -> bool:
+    """Whether an expiry by the table's own settings could remove anything at all: one
+    look at each snapshot's time, where a plan walks every branch (automatic maintenance
+    asks after every flush, and most of the time nothing is old enough)."""
+    refs = metadata.refs
+    if MAX_REF_AGE in metadata.properties or any(
+        ref.max_ref_age_ms is not None for name, ref in refs.items() if name != MAIN_BRANCH
+    ):
+        return True
+    ages = [_int_property(metadata, MAX_SNAPSHOT_AGE, DEFAULT_MAX_SNAPSHOT_AGE_MS)]
+    ages += [r.max_snapshot_age_ms for r in refs.values() if r.max_snapshot_age_ms is not None]
+    older_than = now_ms - min(ages)
+    return any(snapshot.timestamp_ms < older_than for snapshot in metadata.snapshots)
+
+
 def plan_expiry(metadata: TableMetadata, request: ExpiryRequest) -> ExpiryPlan:
     """The snapshots and refs an expiry removes (see the module documentation)."""
     now = request.now_ms

@@ -23,7 +23,7 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
-from sqllake.types import quote_ident
+from sqllake.sql.text import quote_identifier
 
 MARKER = "sqllake-out-of-range:"
 
@@ -65,7 +65,7 @@ def _struct(value: str, itype: IcebergType) -> str | None:
     tests = [
         found
         for field in itype.fields
-        if (found := outside(f"{value}.{quote_ident(field.name)}", field.field_type))
+        if (found := outside(f"{value}.{quote_identifier(field.name)}", field.field_type))
     ]
     return "(" + " OR ".join(f"coalesce({t}, false)" for t in tests) + ")" if tests else None
 

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.expressions.visitors import _InclusiveMetricsEvaluator
 from pyiceberg.io import FileIO
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat, ManifestEntryStatus
 from pyiceberg.schema import Schema
@@ -166,7 +165,7 @@ def _may_match(schema: Schema, conditions: list[BooleanExpression], file: DataFi
         if isinstance(condition, AlwaysTrue):
             return True
         try:
-            if _InclusiveMetricsEvaluator(schema, condition).eval(file):
+            if row_delta.some_row_may_match(schema, condition, file):
                 return True
         except (ValueError, TypeError, KeyError):
             return True

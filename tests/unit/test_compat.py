@@ -5,21 +5,36 @@ from __future__ import annotations
 import json
 from io import BytesIO
 from pathlib import Path
+from typing import Any, ClassVar
 
+import duckdb
 import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import pytest
+from fsspec.implementations.arrow import ArrowFSWrapper
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
+from pyiceberg.expressions import AlwaysTrue, EqualTo, GreaterThanOrEqual
 from pyiceberg.manifest import DataFile
+from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.serializers import FromByteStream
-from pyiceberg.table import Table
+from pyiceberg.table import ManifestGroupPlanner, Table
 from pyiceberg.table.snapshots import Operation
+from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import LongType, NestedField, TimestampNanoType
+from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
 
+from sqllake.compat import duckdb as duckdb_compat
+from sqllake.compat import fsspec as fsspec_compat
 from sqllake.compat import iceberg_v3
 from sqllake.compat import pyiceberg as compat
+from sqllake.compat import sqlglot as sqlglot_compat
+from sqllake.read import avro
 from sqllake.read.metadata_tables import metadata_table
+from sqllake.types import arrow_schema
 from sqllake.write.rows import write_rows
 from tests.conftest import CORPUS
 
@@ -233,3 +248,216 @@ def test_rewrite_manifests_keeps_entries_their_snapshot_and_sequence_numbers(
     assert after == before
     assert snapshot.summary["total-records"] == "6"
     assert table.scan().to_arrow().num_rows == 6
+
+
+def test_snapshot_lookup_by_id_finds_every_snapshot_of_a_long_history(
+    catalog: SqlCatalog,
+) -> None:
+    table = catalog.create_table("ns.long", schema=pa.schema([("a", pa.int64())]))
+    for value in range(compat._SCAN_BELOW + 4):
+        table.append(pa.table({"a": [value]}))
+    metadata = table.metadata
+    for snapshot in metadata.snapshots:
+        assert metadata.snapshot_by_id(snapshot.snapshot_id) is snapshot
+    assert metadata.snapshot_by_id(-1) is None
+    # A later metadata (a new snapshot list) is looked up in its own list.
+    table.append(pa.table({"a": [0]}))
+    newest = table.metadata.current_snapshot()
+    assert newest is not None and newest.snapshot_id not in {
+        s.snapshot_id for s in metadata.snapshots
+    }
+    assert table.metadata.snapshot_by_id(newest.snapshot_id) is newest
+    assert metadata.snapshot_by_id(newest.snapshot_id) is None
+
+
+# Scan planning: the planner's internal evaluators, and entries inheriting from their list.
+
+
+def _partitioned(tmp_path: Path) -> Table:
+    catalog = SqlCatalog("p", uri=f"sqlite:///{tmp_path}/p.db", warehouse=f"file://{tmp_path}")
+    catalog.create_namespace("ns")
+    schema = Schema(
+        NestedField(1, "k", LongType(), required=False),
+        NestedField(2, "v", LongType(), required=False),
+    )
+    spec = PartitionSpec(PartitionField(1, 1000, IdentityTransform(), "k"))
+    table = catalog.create_table("ns.p", schema, partition_spec=spec)
+    for k in range(3):  # one manifest per append; values 10k .. 10k+9
+        rows = {"k": [k] * 10, "v": list(range(10 * k, 10 * k + 10))}
+        table.append(pa.table({n: pa.array(c, pa.int64()) for n, c in rows.items()}))
+    return catalog.load_table("ns.p")
+
+
+def test_planner_evaluators_prune_as_pyiceberg_plans(tmp_path: Path) -> None:
+    table = _partitioned(tmp_path)
+    snapshot = table.current_snapshot()
+    assert snapshot is not None
+    listed = snapshot.manifests(table.io)
+    for row_filter in (EqualTo("k", 1), GreaterThanOrEqual("v", 25), AlwaysTrue()):
+        planner = ManifestGroupPlanner(table.metadata, table.io, row_filter)
+        kept = [m for m in listed if compat.manifest_evaluator(planner, 0)(m)]
+        kept = [m for m in kept if compat.may_apply(planner, 0, m)]
+        partition = compat.partition_evaluator(planner, 0)
+        metrics = compat.metrics_evaluator(planner)
+        ours = {
+            e.data_file.file_path
+            for m in kept
+            for e in m.fetch_manifest_entry(table.io)
+            if partition(e.data_file) and metrics(e.data_file)
+        }
+        theirs = {t.file.file_path for t in table.scan(row_filter=row_filter).plan_files()}
+        assert ours == theirs
+    # Partition summaries alone keep one of the three manifests for k = 1.
+    planner = ManifestGroupPlanner(table.metadata, table.io, EqualTo("k", 1))
+    assert sum(compat.manifest_evaluator(planner, 0)(m) for m in listed) == 1
+
+
+def test_entries_inherit_sequence_numbers_from_the_list_that_names_their_manifest(
+    tmp_path: Path,
+) -> None:
+    table = _partitioned(tmp_path)
+    snapshot = table.current_snapshot()
+    assert snapshot is not None
+    for manifest in snapshot.manifests(table.io):
+        with table.io.new_input(manifest.manifest_path).open() as src:
+            raw = avro.manifest_entries(src.read())
+        assert all(e.sequence_number is None for e in raw)  # null in the file: inherited
+        inherited = [compat.inherit_from_manifest(e, manifest) for e in raw]
+        assert {e.sequence_number for e in inherited} == {manifest.sequence_number}
+        assert {e.snapshot_id for e in inherited} == {manifest.added_snapshot_id}
+
+
+def test_a_file_io_makes_its_filesystems_in_its_hook(tmp_path: Path) -> None:
+    made: list[str] = []
+
+    class Counting(compat.ArrowFileIO):
+        def make_filesystem(self, scheme: str, netloc: str | None = None) -> pafs.FileSystem:
+            made.append(scheme)
+            return super().make_filesystem(scheme, netloc)
+
+    io = Counting()
+    path = tmp_path / "f.bin"
+    with io.new_output(str(path)).create() as out:
+        out.write(b"abc")
+    with io.new_input(str(path)).open() as src:
+        assert src.read() == b"abc"
+    assert made == ["file"]  # made once, then cached by PyIceberg's file IO
+
+
+# DuckDB: the one-pass submit of a streaming query.
+
+
+def test_submit_runs_a_query_once_and_streams_its_batches() -> None:
+    assert duckdb_compat.ONE_PASS
+    con = duckdb.connect()
+    result = duckdb_compat.submit_stream(con, "SELECT range AS n FROM range(25000)", None, 10_000)
+    assert [c[0] for c in result.description] == ["n"]
+    reader = result.arrow_reader()
+    sizes = [batch.num_rows for batch in reader]
+    assert sum(sizes) == 25_000 and max(sizes) <= 10_000 * 2
+    params = duckdb_compat.submit_stream(con, "SELECT ? + 1 AS x", [41], 100)
+    assert params.arrow_reader().read_all().to_pylist() == [{"x": 42}]
+
+
+# fsspec: a filesystem implements ``_open``; the Arrow wrapper opens files for writing.
+
+
+def test_fsspec_opens_through_the_public_hook(tmp_path: Path) -> None:
+    opened: list[tuple[str, str]] = []
+    local = ArrowFSWrapper(pafs.LocalFileSystem())
+
+    class Recording(fsspec_compat.FileSystemBase):
+        protocol = ("recorded",)
+        cachable = False
+
+        def open_raw(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+            opened.append((path, mode))
+            return fsspec_compat.open_raw(local, path, mode, **kwargs)
+
+    fs = Recording()
+    target = str(tmp_path / "x.txt")
+    with fs.open(target, "wb") as out:
+        out.write(b"hello")
+    with fs.open(target, "rb") as src:
+        assert src.read() == b"hello"
+    assert [mode for _, mode in opened] == ["wb", "rb"]
+
+
+# sqlglot: the parser's cursor, sub-parsers and hooks under public names.
+
+
+class _Probe(sqlglot_compat.ParserBase):
+    seen: ClassVar[list[str]] = []
+
+    def parse_statement(self) -> exp.Expr | None:
+        if self.curr and self.curr.text.upper() == "PROBE":
+            start = self.curr
+            self.advance()
+            assert self.prev is start and self.index == 1
+            name = self.parse_id_var()
+            if self.match_text_seq("WITH", "OPTIONS"):
+                options = self.parse_wrapped_csv(self.parse_assignment)
+            else:
+                options = []
+            self.seen.append(self.find_sql(start, self.prev))
+            return exp.Tuple(expressions=[name, *options])
+        if self.match_text_seq("PARTS"):
+            kind = self.parse_types()
+            table = self.parse_table_parts()
+            mark = self.index
+            if self.parse_primary() is not None:  # read the string twice: step back
+                self.retreat(mark)
+                self.seen.append("stepped back")
+            text, number = self.parse_string(), self.parse_number()
+            ordered = self.parse_csv(self.parse_ordered)
+            return exp.Tuple(expressions=[kind, table, text, number, *ordered])
+        return super().parse_statement()
+
+    def parse_describe(self) -> exp.Describe:
+        self.seen.append("describe")
+        return super().parse_describe()
+
+
+class _ProbeDialect(DuckDB):
+    Parser = _Probe
+
+
+def _parse_one(text: str) -> exp.Expr:
+    (tree,) = _ProbeDialect().parse(text)
+    assert tree is not None
+    return tree
+
+
+def test_the_parser_base_exposes_the_cursor_and_routes_hooks() -> None:
+    _Probe.seen.clear()
+    tree = _parse_one("PROBE p WITH OPTIONS (a = 1, b = 2)")
+    assert isinstance(tree, exp.Tuple) and len(tree.expressions) == 3
+    assert _Probe.seen == ["PROBE p WITH OPTIONS (a = 1, b = 2)"]
+    assert _parse_one("SELECT 1").sql() == "SELECT 1"  # the default is sqlglot's
+    _parse_one("DESCRIBE t")
+    assert _Probe.seen[-1] == "describe"
+
+
+def test_the_parser_base_sub_parsers_and_stepping_back() -> None:
+    _Probe.seen.clear()
+    tree = _parse_one("PARTS INT s.t 'text' 42 x DESC, y")
+    assert isinstance(tree, exp.Tuple)
+    kinds = [type(e).__name__ for e in tree.expressions]
+    assert kinds == ["DataType", "Table", "Literal", "Literal", "Ordered", "Ordered"]
+    assert _Probe.seen == ["stepped back"]
+
+
+def test_file_statistics_are_the_metrics_pyiceberg_writes(tmp_path: Path) -> None:
+    schema = Schema(NestedField(1, "a", LongType(), required=False))
+    path = tmp_path / "f.parquet"
+    arrow = pa.table({"a": pa.array([3, None, 7], pa.int64())})
+    pq.write_table(arrow.cast(arrow_schema(schema)), path)
+    stats = compat.file_statistics(schema, {}, pq.read_metadata(path))
+    assert stats["record_count"] == 3
+    assert stats["value_counts"] == {1: 3} and stats["null_value_counts"] == {1: 1}
+    assert stats["lower_bounds"][1] == (3).to_bytes(8, "little")
+    assert stats["upper_bounds"][1] == (7).to_bytes(8, "little")
+    truncated = compat.file_statistics(
+        schema, {"write.metadata.metrics.default": "counts"}, pq.read_metadata(path)
+    )
+    assert truncated["value_counts"] == {1: 3} and not truncated["lower_bounds"]

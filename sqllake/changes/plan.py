@@ -34,7 +34,7 @@ from sqllake.catalog import TableName
 from sqllake.errors import OperationalError, ProgrammingError
 from sqllake.read.scan import DataFileRef, DeleteFileRef, ScanPlan, plan_scan
 from sqllake.read.timetravel import snapshot_as_of, snapshot_by_version
-from sqllake.types import quote_ident
+from sqllake.sql.text import quote_identifier, quote_string
 
 # The columns the feed adds to the table's own, in order, with their DuckDB types.
 CHANGE_COLUMNS = (
@@ -254,12 +254,12 @@ def plan_changes(
 
 def _timestamp(snapshot: Snapshot) -> str:
     moment = datetime.datetime.fromtimestamp(snapshot.timestamp_ms / 1000, datetime.UTC)
-    return f"TIMESTAMPTZ '{moment.isoformat()}'"
+    return f"TIMESTAMPTZ {quote_string(moment.isoformat())}"
 
 
 def _tagged(select: str, kind: str, change: SnapshotChange) -> str:
     return (
-        f"SELECT *, '{kind}' AS _change_type, {change.snapshot.snapshot_id}::BIGINT AS "
+        f"SELECT *, {quote_string(kind)} AS _change_type, {change.snapshot.snapshot_id}::BIGINT AS "
         f"_snapshot_id, {_timestamp(change.snapshot)} AS _commit_timestamp, "
         f"{change.ordinal}::INTEGER AS _change_ordinal FROM ({select})"
     )
@@ -267,8 +267,8 @@ def _tagged(select: str, kind: str, change: SnapshotChange) -> str:
 
 def _paired(select: str, schema: Schema, keys: Sequence[str]) -> str:
     """Turn a key deleted once and inserted once into an update pair."""
-    partition = ", ".join(quote_ident(k) for k in keys)
-    columns = ", ".join(quote_ident(f.name) for f in schema.fields)
+    partition = ", ".join(quote_identifier(k) for k in keys)
+    columns = ", ".join(quote_identifier(f.name) for f in schema.fields)
     counted = (
         f"SELECT *, count(*) FILTER (WHERE _change_type = 'delete') OVER __k AS __deletes, "
         f"count(*) FILTER (WHERE _change_type = 'insert') OVER __k AS __inserts "
