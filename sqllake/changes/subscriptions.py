@@ -56,6 +56,7 @@ class FeedSource(Protocol):
 
     def changes(self, name: TableName, parent: int | None, snapshot: int) -> Result: ...
 
+
 KINDS = ("created", "schema", "partition", "snapshot", "renamed", "dropped")
 EARLIEST = "earliest"
 
