@@ -88,7 +88,8 @@ _DUCKLAKE = (
 import pathlib, duckdb, duckdb_extension_ducklake
 (path,) = pathlib.Path(duckdb_extension_ducklake.__file__).parent.glob(
     "extensions/*/ducklake.duckdb_extension")
-con = duckdb.connect(config={"enable_progress_bar": False})
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 con.execute(f"LOAD '{path}'")
 folder = args["warehouse"]
 con.execute(f"ATTACH 'ducklake:{folder}/meta.ducklake' AS lake (DATA_PATH '{folder}/data/')")
@@ -277,7 +278,8 @@ def _stage(folder: Path, lineitem: str, scale: float) -> tuple[str, tuple[int, i
     source = folder / "merge_source.parquet"
     script = f"""
 import duckdb
-con = duckdb.connect(config={{"enable_progress_bar": False}})
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 src = "read_parquet({literal(lineitem)})"
 con.execute(f'''COPY (
   (SELECT * REPLACE (CAST(l_quantity + 1 AS DECIMAL(15, 2)) AS l_quantity,
