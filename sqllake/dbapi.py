@@ -11,10 +11,10 @@ import pyarrow as pa
 
 from sqllake import errors
 from sqllake.catalog import CatalogSettings
+from sqllake.changes.subscriptions import Subscription
 from sqllake.execute.changes import table_name_of
 from sqllake.result import Result, python_values
 from sqllake.session import Session, WriteSettings
-from sqllake.subscriptions import Subscription
 
 apilevel = "2.0"
 threadsafety = 1  # threads may share the module, not connections
@@ -144,7 +144,7 @@ class Connection:
 
         A new subscription starts now (``since="earliest"``: from each table's creation);
         an existing one resumes after its last acknowledged event, and tables new to it
-        start now. See :mod:`sqllake.subscriptions`.
+        start now. See :mod:`sqllake.changes.subscriptions`.
         """
         session = self.session
         names = [table_name_of(session, table) for table in tables]

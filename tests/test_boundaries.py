@@ -277,7 +277,11 @@ def test_versions_of_the_dependencies_whose_internals_we_use_are_bounded() -> No
 
 
 def test_handlers_never_import_the_session() -> None:
-    narrow = [*(PACKAGE / "execute").glob("*.py"), PACKAGE / "maintenance.py"]
+    narrow = [
+        *(PACKAGE / "execute").glob("*.py"),
+        *(PACKAGE / "changes").glob("*.py"),
+        PACKAGE / "maintenance.py",
+    ]
     for path in narrow:
         bad = {m for m in _imports(path) if m == "sqllake.session" or m.startswith("sqllake.dbapi")}
         assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}: use execute/context.py"
@@ -298,4 +302,58 @@ def test_only_the_session_reaches_into_its_transaction() -> None:
             ):
                 raise AssertionError(
                     f"{path.relative_to(PACKAGE)}:{node.lineno} reads .transaction.{node.attr}"
+                )
+
+
+# The change feed has one home (sqllake/changes/); faces call it with typed arguments.
+
+
+def test_the_change_feed_is_used_by_its_faces_only() -> None:
+    faces = {
+        PACKAGE / "execute" / "changes.py",
+        PACKAGE / "cli" / "changes.py",
+        PACKAGE / "dbapi.py",
+        PACKAGE / "session.py",
+    }
+    for path in _modules():
+        if PACKAGE / "changes" in path.parents or path in faces:
+            continue
+        bad = {m for m in _imports(path) if m.startswith("sqllake.changes")}
+        assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}: go through a face"
+
+
+def _runs_sql_through_a_session(tree: ast.AST) -> list[int]:
+    lines = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "execute"
+            and "session" in ast.unparse(node.func.value).lower()
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_core_never_runs_sql_text_through_a_session() -> None:
+    # SQL text is what users write; the core calls typed functions instead of writing
+    # ``table_changes(...)`` or ``SELECT count(*) FROM ...`` and parsing it back.
+    for path, tree in _trees().items():
+        if "cli" in path.relative_to(PACKAGE).parts or path.name in ("dbapi.py", "session.py"):
+            continue
+        found = _runs_sql_through_a_session(tree)
+        assert not found, f"{path.relative_to(PACKAGE)} runs SQL through a session at {found}"
+    assert _runs_sql_through_a_session(ast.parse("self._session.execute(sql)"))
+
+
+def test_no_module_writes_a_table_changes_query() -> None:
+    for path, tree in _trees().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = ast.unparse(node)
+                assert not ("SELECT" in text and "FUNCTION}(" in text), (
+                    f"{path.relative_to(PACKAGE)}:{node.lineno} writes a table_changes query"
+                )
+                assert "table_changes(" not in text or "SELECT" not in text, (
+                    f"{path.relative_to(PACKAGE)}:{node.lineno} writes a table_changes query"
                 )

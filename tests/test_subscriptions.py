@@ -14,7 +14,7 @@ import pytest
 
 import sqllake
 from sqllake.catalog import TableName
-from sqllake.subscriptions import Event
+from sqllake.changes.subscriptions import Event
 from tests.conftest import REPO_ROOT, CatalogTarget
 
 

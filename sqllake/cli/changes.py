@@ -1,7 +1,8 @@
 """``sqllake changes schema.t``: print a table's changes, and with ``--follow`` keep
 printing them as commits land, like ``tail -f``, until Ctrl-C.
 
-Rows are those of ``table_changes``, one snapshot at a time in commit order. Without
+Rows are those of ``table_changes``, one snapshot at a time in commit order (a face of
+:mod:`sqllake.changes`). Without
 ``--since`` the whole history is printed, or with ``--follow`` only what lands from
 now on. ``--subscription NAME`` reads from the durable cursor ``NAME`` instead and
 acknowledges each snapshot once its rows are written, so a later run resumes after it;
@@ -20,15 +21,15 @@ from typing import TextIO
 
 import sqllake
 from sqllake.catalog import TableName
+from sqllake.changes.plan import Bound, snapshot_range
+from sqllake.changes.subscriptions import Event
 from sqllake.cli.options import add_connection_options, connect
 from sqllake.cli.render import RENDERERS
 from sqllake.errors import Error
-from sqllake.execute.changes import snapshot_feed_sql, table_name_of
+from sqllake.execute.changes import table_name_of
 from sqllake.execute.constants import moment
-from sqllake.read.changes import Bound, snapshot_range
 from sqllake.session import Session
 from sqllake.sql.text import quote_string
-from sqllake.subscriptions import Event
 
 FORMATS = ("table", "jsonl", "csv")
 
@@ -65,8 +66,8 @@ class _Printer:
         self._table = fmt == "table"
         self._out = out
 
-    def snapshot(self, table: str, parent: int | None, snapshot: int) -> None:
-        result = self._session.execute(snapshot_feed_sql(table, parent, snapshot))
+    def snapshot(self, table: TableName, parent: int | None, snapshot: int) -> None:
+        result = self._session.changes(table, parent, snapshot)
         assert result.reader is not None
         width = shutil.get_terminal_size().columns if self._table and self._out.isatty() else None
         self._render(result.columns, result.reader, self._out, width=width)
@@ -113,7 +114,7 @@ def _feed(session: Session, name: TableName, args: argparse.Namespace, printer: 
         table = session.load(name)
         start = Bound(snapshot_id=last) if last is not None else None
         for snapshot in snapshot_range(table, name, start, None):
-            printer.snapshot(str(name), snapshot.parent_snapshot_id, snapshot.snapshot_id)
+            printer.snapshot(name, snapshot.parent_snapshot_id, snapshot.snapshot_id)
             last = snapshot.snapshot_id
         if not args.follow:
             return
@@ -137,7 +138,7 @@ def _subscribed(
     events = subscription.events() if args.follow else iter(subscription.poll())
     for event in events:
         if event.kind == "snapshot" and event.snapshot_id is not None:
-            printer.snapshot(event.table, event.parent_id, event.snapshot_id)
+            printer.snapshot(event.name, event.parent_id, event.snapshot_id)
         else:
             _note(event, sys.stderr)
         event.ack()

@@ -1,4 +1,5 @@
-"""``table_changes('schema.t', start, end)``: the change feed as a table function.
+"""``table_changes('schema.t', start, end)``: the change feed as a table function of
+queries (a face of :mod:`sqllake.changes`).
 
 ``start`` (exclusive) and ``end`` (inclusive) are snapshot ids, tag or branch names, or
 moments (a TIMESTAMP, a DATE or a string that casts to one); NULL or left out means
@@ -8,24 +9,20 @@ engine evaluates, so ``now() - INTERVAL 1 HOUR`` works.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from pyiceberg.table import Table
 from sqlglot import exp
 
 from sqllake.catalog import TableName
+from sqllake.changes.feed import feed_sql as changes_sql
+from sqllake.changes.plan import Bound
 from sqllake.errors import ProgrammingError, located
 from sqllake.execute.constants import evaluate, moment, refuse_non_constant
-from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
-from sqllake.read.changes import Bound, change_sql, empty_sql, plan_changes, snapshot_range
-from sqllake.read.locations import SQL_NORMALIZE
-from sqllake.read.timetravel import schema_of
 from sqllake.sql.dialect import DIALECT
 from sqllake.sql.syntax import normalize, offset_of
-from sqllake.sql.text import quote_string, string_list
 
 if TYPE_CHECKING:
     from sqllake.execute.context import Context
@@ -84,19 +81,9 @@ def _table_name(session: Context, argument: exp.Expr, offset: int) -> TableName:
     return table_name_of(session, value, offset)
 
 
-def _referenced(session: Context) -> Callable[[list[str]], set[str]]:
-    def referenced(delete_files: list[str]) -> set[str]:
-        (paths,) = session.engine.row(
-            f"SELECT list(DISTINCT {SQL_NORMALIZE.format('file_path')}) "
-            f"FROM read_parquet({string_list(delete_files)})"
-        )
-        return set(paths or [])
-
-    return referenced
-
-
 def feed_sql(session: Context, node: exp.Table) -> str:
-    """The DuckDB SELECT of one ``table_changes(...)`` call."""
+    """The DuckDB SELECT of one ``table_changes(...)`` call: its arguments evaluated, the
+    feed planned by :mod:`sqllake.changes.feed`."""
     function = node.this
     offset = function.meta.get("start", offset_of(node))
     arguments = list(function.expressions)
@@ -110,22 +97,7 @@ def feed_sql(session: Context, node: exp.Table) -> str:
         name = _table_name(session, arguments[0], offset)
         table = session.load(name, offset)
         bounds = [_bound(session, table, a, offset) for a in arguments[1:]] + [None, None]
-        snapshots = snapshot_range(table, name, bounds[0], bounds[1])
-        end = snapshots[-1] if snapshots else table.current_snapshot()
-        schema = schema_of(table, end)
-        render = functools.partial(scan_select, session)
-        changes = plan_changes(table, name, snapshots, schema, _referenced(session))
-        keys = [schema.find_field(i).name for i in schema.identifier_field_ids]
-        selects = [change_sql(c, schema, keys, render) for c in changes]
-        if not selects:
-            return empty_sql(schema, render, name)
-        return " UNION ALL ".join(f"({s})" for s in selects)
-
-
-def snapshot_feed_sql(table: str, parent: int | None, snapshot: int) -> str:
-    """The query of one snapshot's changes (``parent`` None: the table's first)."""
-    start = "NULL" if parent is None else str(parent)
-    return f"SELECT * FROM {FUNCTION}({quote_string(table)}, {start}, {snapshot})"
+        return changes_sql(session, name, table, bounds[0], bounds[1])
 
 
 def point_at_feed(session: Context, node: exp.Table) -> None:

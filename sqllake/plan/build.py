@@ -23,6 +23,7 @@ from sqllake.plan.common import (
 )
 from sqllake.plan.partition import partition_items, trino_partitioning
 from sqllake.plan.refs import plan_ref
+from sqllake.plan.rowlevel import PLANNERS as ROW_PLANNERS
 from sqllake.plan.settings import PLANNERS as SETTINGS_PLANNERS
 from sqllake.sql import alter as alter_sql
 from sqllake.sql import dialect, refs
@@ -301,6 +302,7 @@ PLANNERS: dict[type[exp.Expr], Planner] = {
     exp.Rollback: lambda tree, text: nodes.Rollback(),
     exp.Command: _command,
     **SETTINGS_PLANNERS,
+    **ROW_PLANNERS,
 }
 
 # Statements sqlglot parses that sqllake does not run (yet).

@@ -30,7 +30,7 @@ import heapq
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -38,13 +38,24 @@ from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Operation, Snapshot
 
 from sqllake.catalog import TableName
+from sqllake.changes.plan import Bound, snapshot_range
 from sqllake.errors import NotSupportedError, ProgrammingError
-from sqllake.execute.changes import snapshot_feed_sql
-from sqllake.read.changes import Bound, snapshot_range
 from sqllake.secrets import mask_properties
 
 if TYPE_CHECKING:
-    from sqllake.session import Session
+    from sqllake.catalog import Lakehouse
+    from sqllake.result import Result
+
+
+class FeedSource(Protocol):
+    """What a subscription needs of its session: the lakehouse, and the changed rows of
+    a snapshot (read at the session's execution boundary, so errors are translated)."""
+
+    @property
+    def lakehouse(self) -> Lakehouse: ...
+
+    def changes(self, name: TableName, parent: int | None, snapshot: int) -> Result: ...
+
 
 KINDS = ("created", "schema", "partition", "snapshot", "renamed", "dropped")
 EARLIEST = "earliest"
@@ -115,6 +126,11 @@ class Event:
     position: Position | None = field(default=None, repr=False, compare=False)
     owner: Subscription | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def name(self) -> TableName:
+        """The table the event happened to, as :attr:`table` names it."""
+        return TableName(*_split(self.table))
+
     def rows(self) -> pa.Table:
         """The rows this snapshot inserted and deleted, as ``table_changes`` gives them."""
         if self.kind != "snapshot" or self.owner is None:
@@ -140,7 +156,7 @@ def _split(name: str) -> tuple[tuple[str, ...], str]:
 class _Tracker:
     """Turns one table's metadata, seen from a position, into its next events."""
 
-    def __init__(self, session: Session, subscription: str) -> None:
+    def __init__(self, session: FeedSource, subscription: str) -> None:
         self._session = session
         self._subscription = subscription
 
@@ -287,7 +303,7 @@ class Subscription:
 
     def __init__(
         self,
-        session: Session,
+        session: FeedSource,
         name: str,
         tables: Sequence[TableName],
         since: str | None = None,
@@ -403,8 +419,8 @@ class Subscription:
 
     def rows(self, event: Event) -> pa.Table:
         assert event.snapshot_id is not None
-        table = str(self._tracker.current(event))
-        result = self._session.execute(snapshot_feed_sql(table, event.parent_id, event.snapshot_id))
+        table = self._tracker.current(event)
+        result = self._session.changes(table, event.parent_id, event.snapshot_id)
         return result.reader.read_all() if result.reader is not None else pa.table({})
 
     def close(self) -> None:
