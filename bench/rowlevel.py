@@ -89,6 +89,7 @@ import pathlib, duckdb, duckdb_extension_ducklake
 (path,) = pathlib.Path(duckdb_extension_ducklake.__file__).parent.glob(
     "extensions/*/ducklake.duckdb_extension")
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 con.execute(f"LOAD '{path}'")
 folder = args["warehouse"]
 con.execute(f"ATTACH 'ducklake:{folder}/meta.ducklake' AS lake (DATA_PATH '{folder}/data/')")
@@ -151,6 +152,7 @@ elif step == "overwrite":
     table.overwrite(data.filter(pc.field("l_shipmode") != "AIR"))
 elif step in ("query", "check"):
     arrow = table.scan(selected_fields=tuple(args.get("fields") or ("*",))).to_arrow()
+    duckdb.execute("SET enable_progress_bar = false")
     result = duckdb.sql(args["sql"][0].replace("lineitem", "arrow")).fetchall()
 elapsed = time.perf_counter() - began
 snapshot = catalog.load_table("default.lineitem").current_snapshot()
@@ -277,6 +279,7 @@ def _stage(folder: Path, lineitem: str, scale: float) -> tuple[str, tuple[int, i
     script = f"""
 import duckdb
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 src = "read_parquet({literal(lineitem)})"
 con.execute(f'''COPY (
   (SELECT * REPLACE (CAST(l_quantity + 1 AS DECIMAL(15, 2)) AS l_quantity,
@@ -392,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
                 table.setdefault(step.name, {})[side.name] = result
                 print(f"{side.name}: {step.name}: {_cell(result)}", file=sys.stderr)
     print(_report(args.scale, sides, plan, table, notes))
-    return 0
+    failed = any(r.get("status") == "error" for results in table.values() for r in results.values())
+    return 1 if failed else 0
 
 
 def _report(
@@ -414,10 +418,12 @@ def _report(
             continue
         cells = [_cell(table[step.name][n]) for n in names]
         lines.append(f"| {step.name} | " + " | ".join(cells) + f" | {step.target} |")
+    # Only sides that ran every step before the check hold comparable tables.
+    before = plan[: [step.name for step in plan].index("check") + 1]
     checks = {
         n: json.dumps(table["check"][n].get("result"))
         for n in names
-        if table["check"][n].get("status") == "ok"
+        if all(table[step.name][n].get("status") == "ok" for step in before)
     }
     if len(checks) > 1:
         agree = "the same" if len(set(checks.values())) == 1 else "ANSWER DIFFERS"
