@@ -51,10 +51,12 @@ from pyiceberg.table.snapshots import (
     Summary,
     update_snapshot_summaries,
 )
-from pyiceberg.table.update.snapshot import _OverwriteFiles
+from pyiceberg.table.update.snapshot import _MergeAppendFiles, _OverwriteFiles
 from pyiceberg.typedef import EMPTY_DICT
+from pyiceberg.utils.properties import property_as_bool
 
 from sqllake.compat import iceberg_v3
+from sqllake.compat.pyiceberg import MERGE_ON_APPEND_DEFAULT
 from sqllake.read.locations import normalize
 
 _V3_FIELDS = [f.name for f in DATA_FILE_TYPE[3].fields]
@@ -126,6 +128,12 @@ def commit(transaction: Transaction, delta: RowDelta) -> None:
     if transaction.table_metadata.format_version >= iceberg_v3.FORMAT_VERSION:
         _commit_v3(transaction, delta)
         return
+    if not delta.removed:
+        append = _RowDeltaAppend(transaction, delta)
+        for file in delta.added:
+            append.append_data_file(file)
+        append.commit()
+        return
     producer = _RowDeltaFiles(transaction, delta)
     for file in delta.removed:
         producer.delete_data_file(file)
@@ -145,7 +153,34 @@ class _DeleteManifestWriterV2(ManifestWriterV2):
         return {**super()._meta, "content": "deletes"}
 
 
-class _RowDeltaFiles(_OverwriteFiles):
+class _WithDeletes:
+    """What a row-level snapshot adds to PyIceberg's producers: a DELETES manifest per
+    partition spec for the new delete files, and those files in the summary."""
+
+    _deletes: list[DataFile]
+
+    def _delete_manifests(self, producer: Any) -> list[ManifestFile]:
+        by_spec: dict[int, list[DataFile]] = defaultdict(list)
+        default = producer._transaction.table_metadata.default_spec_id  # noqa: SLF001
+        for delete in self._deletes:
+            by_spec[spec_of(delete, default)].append(delete)
+        written = []
+        for spec_id, deletes in sorted(by_spec.items()):
+            writer = _DeleteManifestWriterV2(
+                spec=producer.spec(spec_id),
+                schema=producer.schema(),
+                output_file=producer.new_manifest_output(),
+                snapshot_id=producer._snapshot_id,  # noqa: SLF001
+                avro_compression=producer._compression,  # noqa: SLF001
+            )
+            with writer:
+                for delete in deletes:
+                    writer.add(_entry(ManifestEntryStatus.ADDED, producer._snapshot_id, delete))  # noqa: SLF001
+            written.append(writer.to_manifest_file())
+        return written
+
+
+class _RowDeltaFiles(_OverwriteFiles, _WithDeletes):
     """PyIceberg's overwrite (removed and added data files), plus delete manifests."""
 
     def __init__(self, transaction: Transaction, delta: RowDelta) -> None:
@@ -158,27 +193,41 @@ class _RowDeltaFiles(_OverwriteFiles):
         self._deletes = list(delta.deletes)
 
     def _manifests(self) -> list[ManifestFile]:
-        manifests = super()._manifests()
-        by_spec: dict[int, list[DataFile]] = defaultdict(list)
-        default = self._transaction.table_metadata.default_spec_id
-        for delete in self._deletes:
-            by_spec[spec_of(delete, default)].append(delete)
-        for spec_id, deletes in sorted(by_spec.items()):
-            writer = _DeleteManifestWriterV2(
-                spec=self.spec(spec_id),
-                schema=self.schema(),
-                output_file=self.new_manifest_output(),
-                snapshot_id=self._snapshot_id,
-                avro_compression=self._compression,
-            )
-            with writer:
-                for delete in deletes:
-                    writer.add(_entry(ManifestEntryStatus.ADDED, self._snapshot_id, delete))
-            manifests.append(writer.to_manifest_file())
-        return manifests
+        return super()._manifests() + self._delete_manifests(self)
 
     def _summary(self, snapshot_properties: dict[str, str] = EMPTY_DICT) -> Summary:
         # The summary counts what _added_data_files holds: lend it the delete files.
+        data_files = self._added_data_files
+        self._added_data_files = [*data_files, *self._deletes]
+        try:
+            return super()._summary(snapshot_properties)
+        finally:
+            self._added_data_files = data_files
+
+
+class _RowDeltaAppend(_MergeAppendFiles, _WithDeletes):
+    """A row-level snapshot that removes no data file (merge-on-read): the parent's
+    manifests are kept unread (data manifests merged as appends merge them), where the
+    overwrite producer would read every one of them."""
+
+    def __init__(self, transaction: Transaction, delta: RowDelta) -> None:
+        super().__init__(
+            operation=delta.operation,
+            transaction=transaction,
+            io=transaction._table.io,  # noqa: SLF001
+            snapshot_properties=delta.summary,
+        )
+        self._merge_enabled = property_as_bool(
+            transaction.table_metadata.properties,
+            TableProperties.MANIFEST_MERGE_ENABLED,
+            MERGE_ON_APPEND_DEFAULT,
+        )
+        self._deletes = list(delta.deletes)
+
+    def _manifests(self) -> list[ManifestFile]:
+        return super()._manifests() + self._delete_manifests(self)
+
+    def _summary(self, snapshot_properties: dict[str, str] = EMPTY_DICT) -> Summary:
         data_files = self._added_data_files
         self._added_data_files = [*data_files, *self._deletes]
         try:
