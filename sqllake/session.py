@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from sqllake.catalog import Lakehouse
     from sqllake.write.buffer import InsertBuffer
     from sqllake.write.overwrite import Replacement
+    from sqllake.write.rowlevel import StagedRows
 
 # The catalog (PyIceberg, SQLAlchemy) and the write path are imported when a statement
 # first needs them, inside the methods below: a session that runs only statements
@@ -69,6 +70,8 @@ class Transaction:
     # buffered rows then visible (kept, since a later flush removes them from the
     # buffer). Later reads in the transaction see exactly the same.
     pinned: dict[TableName, Pin] = field(default_factory=dict)
+    # What DELETE, UPDATE and MERGE changed besides writing data files, per table.
+    rows: dict[TableName, StagedRows] = field(default_factory=dict)
     # What TRUNCATE and INSERT OVERWRITE removed, per table (see write/overwrite.py).
     replaced: dict[TableName, Replacement] = field(default_factory=dict)
 
@@ -85,13 +88,22 @@ class Transaction:
         return self.held.get(table, [])
 
     def wrote(self, table: TableName) -> bool:
-        return bool(self.files(table) or self.held_rows(table) or table in self.replaced)
+        return bool(
+            self.files(table)
+            or self.held_rows(table)
+            or table in self.replaced
+            or table in self.rows
+        )
 
     def tables_with_files(self) -> list[TableName]:
-        return sorted({t for t, files in self.pending.items() if files} | {*self.replaced})
+        return sorted(
+            {t for t, files in self.pending.items() if files} | {*self.replaced, *self.rows}
+        )
 
     def tables_written(self) -> list[TableName]:
-        return sorted(t for t in {*self.pending, *self.held, *self.replaced} if self.wrote(t))
+        return sorted(
+            t for t in {*self.pending, *self.held, *self.replaced, *self.rows} if self.wrote(t)
+        )
 
     def replacement_of(self, table: TableName) -> Replacement | None:
         return self.replaced.get(table)
@@ -118,6 +130,15 @@ class Transaction:
         self.pending[table] = [f for f in self.files(table) if f.file_path not in paths]
         remove_files(paths)
 
+    def staged_rows(self, table: TableName) -> StagedRows | None:
+        return self.rows.get(table)
+
+    def stage_rows(self, table: TableName, staged: StagedRows) -> None:
+        self.rows[table] = staged
+
+    def repin(self, table: TableName, pin: Pin) -> None:
+        self.pinned[table] = pin
+
     def pin_of(self, table: TableName) -> Pin | None:
         return self.pinned.get(table)
 
@@ -126,7 +147,12 @@ class Transaction:
 
     @property
     def has_writes(self) -> bool:
-        return any(self.pending.values()) or any(self.held.values()) or bool(self.replaced)
+        return (
+            any(self.pending.values())
+            or any(self.held.values())
+            or bool(self.replaced)
+            or bool(self.rows)
+        )
 
     def discard(self, table: TableName) -> None:
         from sqllake.storage import remove_files
@@ -134,9 +160,12 @@ class Transaction:
         self.held.pop(table, None)
         self.replaced.pop(table, None)
         remove_files(f.file_path for f in self.pending.pop(table, []))
+        staged = self.rows.pop(table, None)
+        if staged is not None:
+            staged.discard()
 
     def rollback(self) -> None:
-        for table in {*self.pending, *self.held, *self.replaced}:
+        for table in {*self.pending, *self.held, *self.replaced, *self.rows}:
             self.discard(table)
 
     def commit(self, lakehouse: Lakehouse, buffer: InsertBuffer | None) -> dict[TableName, int]:
@@ -151,7 +180,7 @@ class Transaction:
         (the commit may have landed) and forgotten here: the error says so.
         """
         try:
-            files = any(self.pending.values()) or self.replaced
+            files = any(self.pending.values()) or self.replaced or self.rows
             if buffer is not None and self.held and not files:
                 rows = {t: _one_batch(b) for t, b in sorted(self.held.items()) if b}
                 if not buffer.beside_catalog:  # else the append checks, atomically
@@ -170,19 +199,26 @@ class Transaction:
             self.pending.clear()
             self.held.clear()
             self.replaced.clear()
+            self.rows.clear()
             raise
         except BaseException:
             self.rollback()
             raise
         self.pending.clear()
         self.replaced.clear()
+        self.rows.clear()
         return {}
 
     def _action(self, lakehouse: Lakehouse, table: TableName) -> Callable[[PyTransaction], None]:
-        """An append, or the swap of a TRUNCATE or INSERT OVERWRITE."""
+        """An append, the swap of a TRUNCATE or INSERT OVERWRITE, or the changes of
+        DELETE, UPDATE and MERGE."""
         from sqllake.write.commit import append_action
         from sqllake.write.overwrite import overwrite_action
+        from sqllake.write.rowlevel import row_delta_action
 
+        staged = self.rows.get(table)
+        if staged is not None:
+            return row_delta_action(table, lakehouse.load(table).io, staged, self.files(table))
         replaced = self.replaced.get(table)
         if replaced is None:
             return append_action(self.pending[table])
@@ -190,15 +226,21 @@ class Transaction:
 
     def _write_held(self, lakehouse: Lakehouse) -> None:
         """Held rows as Parquet files, for a commit that also has files or no buffer."""
+        for name in sorted(self.held):
+            self.write_held(lakehouse, name)
+        self.held.clear()
+
+    def write_held(self, lakehouse: Lakehouse, name: TableName) -> None:
+        """One table's held rows as pending Parquet files (before a statement changes
+        rows of the table: it changes them in files)."""
         from sqllake.write.ordering import sort_rows
         from sqllake.write.rows import write_rows
 
-        for name, batches in sorted(self.held.items()):
-            if batches:
-                table = lakehouse.load(name)
-                rows = sort_rows(table, pa.Table.from_batches(batches))
-                self.add(name, write_rows(table, str(name), rows.to_batches()))
-        self.held.clear()
+        batches = self.held.pop(name, [])
+        if batches:
+            table = lakehouse.load(name)
+            rows = sort_rows(table, pa.Table.from_batches(batches))
+            self.add(name, write_rows(table, str(name), rows.to_batches()))
 
 
 def _one_batch(batches: list[pa.RecordBatch]) -> pa.RecordBatch:

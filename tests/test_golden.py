@@ -42,6 +42,9 @@ NOT_ON: dict[str, dict[str, str]] = {
         "partitions/create.test": "the server refuses two time transforms of one column "
         "(as Iceberg's Java library does)",
         "transactions.test": "commits several tables at once: a SQL catalog's transaction",
+        "rowlevel/transactions.test": "commits several tables at once: a SQL catalog's transaction",
+        "rowlevel/deletion_vectors.test": "the server's table bucket stores only Parquet "
+        "and Avro files, not the Puffin files of deletion vectors",
     },
 }
 

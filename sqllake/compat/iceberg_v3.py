@@ -166,7 +166,7 @@ def upgrade(transaction: Transaction, format_version: int) -> None:
         transaction._apply((UpgradeFormatVersionUpdate(format_version=format_version),))  # noqa: SLF001
 
 
-class _ManifestWriterV3(ManifestWriterV2):
+class ManifestWriterV3(ManifestWriterV2):
     """A v3 manifest: v2's entries, with v3's data file fields (null for new files)."""
 
     @property
@@ -222,7 +222,7 @@ class _ManifestListWriterV3(ManifestListWriter):
                 if manifest_file.added_snapshot_id != self._snapshot_id:
                     raise ValueError(f"manifest {manifest_file.manifest_path} has no {key}")
                 fields[key] = self._sequence_number
-        first_row_id = _first_row_id(manifest_file)
+        first_row_id = first_row_id_of(manifest_file)
         if manifest_file.content == ManifestContent.DATA and first_row_id is None:
             first_row_id = self.next_row_id
             self.next_row_id += (manifest_file.added_rows_count or 0) + (
@@ -233,7 +233,7 @@ class _ManifestListWriterV3(ManifestListWriter):
         )
 
 
-def _first_row_id(manifest: ManifestFile) -> int | None:
+def first_row_id_of(manifest: ManifestFile) -> int | None:
     if len(manifest._data) <= _FIRST_ROW_ID:  # noqa: SLF001 (read with a v2 read schema)
         return None
     value: int | None = manifest[_FIRST_ROW_ID]
@@ -289,7 +289,7 @@ def append(transaction: Transaction, files: Sequence[DataFile], properties: dict
     written: list[ManifestFile] = []
     if files:
         output = io.new_output(locations.new_metadata_location(f"{commit}-m0.avro"))
-        with _ManifestWriterV3(
+        with ManifestWriterV3(
             metadata.spec(), metadata.schema(), output, snapshot_id, compression
         ) as writer:
             for file in files:
@@ -307,6 +307,32 @@ def append(transaction: Transaction, files: Sequence[DataFile], properties: dict
         for m in (manifests(io, parent.manifest_list) if parent is not None else [])
         if m.has_added_files() or m.has_existing_files()
     ]
+    stage_snapshot(
+        transaction,
+        written + kept,
+        _summary(metadata, files, properties),
+        snapshot_id,
+        sequence_number,
+        commit,
+        compression,
+    )
+
+
+def stage_snapshot(
+    transaction: Transaction,
+    listed: Sequence[ManifestFile],
+    summary: Summary,
+    snapshot_id: int,
+    sequence_number: int,
+    commit: uuid.UUID,
+    compression: Any,
+) -> None:
+    """Write the manifest list of ``listed`` (assigning row ids to data manifests that
+    have none) and stage the snapshot as the new head of the main branch."""
+    metadata = transaction.table_metadata
+    table = transaction._table  # noqa: SLF001 (its FileIO and location provider)
+    io, locations = table.io, table.location_provider()
+    parent = metadata.current_snapshot()
     first_row_id = getattr(metadata, "next_row_id", None) or 0
     location = locations.new_metadata_location(f"snap-{snapshot_id}-0-{commit}.avro")
     with _ManifestListWriterV3(
@@ -317,13 +343,13 @@ def append(transaction: Transaction, files: Sequence[DataFile], properties: dict
         first_row_id,
         compression,
     ) as manifest_list:
-        manifest_list.add_manifests(written + kept)
+        manifest_list.add_manifests(list(listed))
     snapshot = Snapshot(
         snapshot_id=snapshot_id,
         parent_snapshot_id=parent.snapshot_id if parent is not None else None,
         sequence_number=sequence_number,
         manifest_list=location,
-        summary=_summary(metadata, files, properties),
+        summary=summary,
         schema_id=metadata.current_schema_id,
         first_row_id=first_row_id,
         added_rows=manifest_list.next_row_id - first_row_id,

@@ -86,6 +86,12 @@ def _alter_ref(session: Context, plan: ChangeRef, params: Sequence[Any]) -> Resu
     return refs.alter_ref(session, plan, params)
 
 
+def _change_rows(session: Context, plan: nodes.ChangeRows, params: Sequence[Any]) -> Result:
+    from sqllake.execute import rowlevel
+
+    return rowlevel.change_rows(session, plan, params)
+
+
 def _insert(session: Context, plan: nodes.Insert, params: Sequence[Any]) -> Result:
     from sqllake.execute import overwrite
 
@@ -127,6 +133,7 @@ HANDLERS: dict[type[nodes.Plan], Handler] = {
     nodes.ShowCreateTable: _show_create_table,
     nodes.Query: query.run_query,
     nodes.Explain: query.explain,
+    nodes.ChangeRows: _change_rows,
     nodes.Insert: _insert,
     nodes.Truncate: _truncate,
     nodes.CallProcedure: _call,

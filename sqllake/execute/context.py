@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqllake.read.engine import Engine
     from sqllake.write.buffer import InsertBuffer
     from sqllake.write.overwrite import Replacement
+    from sqllake.write.rowlevel import StagedRows
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,21 @@ class Writes(Protocol):
         ...
 
     def discard(self, table: TableName) -> None: ...
+
+    def staged_rows(self, table: TableName) -> StagedRows | None:
+        """What DELETE, UPDATE and MERGE statements changed in ``table``."""
+        ...
+
+    def stage_rows(self, table: TableName, staged: StagedRows) -> None: ...
+
+    def write_held(self, lakehouse: Lakehouse, table: TableName) -> None:
+        """Write ``table``'s held INSERT rows as its files (a row-level change needs
+        every row it may change in a file)."""
+        ...
+
+    def repin(self, table: TableName, pin: Pin) -> None:
+        """Make ``pin`` what later reads of ``table`` see (after a row-level change)."""
+        ...
 
     def pin_of(self, table: TableName) -> Pin | None: ...
 

@@ -102,7 +102,20 @@ def _scan(session: Context, ref: TableReference, name: TableName, table: Table) 
     resolve = _resolver(ref, schema, unqualified_is_mine)
     predicate = row_filter(where, schema, resolve, session.engine.time_zone)
     pending = session.transaction.files(name)
-    scan = plan_scan(table, name, current, schema, predicate, pending)
+    staged = session.transaction.staged_rows(name)
+    if staged is None:
+        scan = plan_scan(table, name, current, schema, predicate, pending)
+    else:  # what this transaction's DELETE, UPDATE and MERGE statements changed
+        scan = plan_scan(
+            table,
+            name,
+            current,
+            schema,
+            predicate,
+            pending,
+            removed=staged.removed_paths,
+            deletes=staged.deletes,
+        )
     replaced = session.transaction.replacement_of(name)
     if replaced is None:
         return scan

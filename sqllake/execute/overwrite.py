@@ -122,6 +122,11 @@ def _refuse(session: Context, name: TableName, table: Table, statement: str) -> 
             f"this transaction already wrote {others[0]}: writing a second table in one "
             "transaction needs a SQL catalog, which commits all tables atomically"
         )
+    if session.transaction.staged_rows(name) is not None:
+        raise NotSupportedError(
+            f"{statement} of table {name} after DELETE, UPDATE or MERGE of it in the same "
+            "transaction is not supported: commit first"
+        )
 
 
 def _serializable(table: Table) -> bool:

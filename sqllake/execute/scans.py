@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from sqllake.execute.context import Context
 
 
-def scan_select(session: Context, scan: ScanPlan) -> str:
-    return engine_scan_select(session.engine, scan)
+def scan_select(session: Context, scan: ScanPlan, row_ids: bool = False) -> str:
+    return engine_scan_select(session.engine, scan, row_ids)
 
 
 def count_committed(context: Context, name: TableName, table: Table) -> int:
@@ -32,7 +32,7 @@ def count_committed(context: Context, name: TableName, table: Table) -> int:
     return int(context.engine.row(f"SELECT count(*) FROM ({scan_select(context, scan)})")[0])
 
 
-def engine_scan_select(engine: Engine, scan: ScanPlan) -> str:
+def engine_scan_select(engine: Engine, scan: ScanPlan, row_ids: bool = False) -> str:
     """The scan's SELECT for ``engine`` (the one that will run it)."""
     needing = [f.path for f in scan.files if f.identity]
     if needing:
@@ -40,6 +40,7 @@ def engine_scan_select(engine: Engine, scan: ScanPlan) -> str:
         scan = keep_missing_identity(scan, engine.field_ids(needing))
     vectors = None
     if scan.deletion_vectors:
-        files = [(d.path, d.sequence) for d in scan.deletion_vectors]
+        # One Puffin file holds the vectors of many data files, each its own entry.
+        files = list(dict.fromkeys((d.path, d.sequence) for d in scan.deletion_vectors))
         vectors = engine.register(positions_table(files))
-    return scan_sql(scan, vectors)
+    return scan_sql(scan, vectors, row_ids)

@@ -13,6 +13,7 @@ from sqlglot import exp
 from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.plan import nodes
 from sqllake.plan.common import name_of, query_of, refuse
+from sqllake.plan.rowlevel import PLANNERS as ROW_PLANNERS
 from sqllake.plan.settings import PLANNERS as SETTINGS_PLANNERS
 from sqllake.sql import alter as alter_sql
 from sqllake.sql import dialect, refs
@@ -186,6 +187,7 @@ PLANNERS: dict[type[exp.Expr], Planner] = {
     exp.Rollback: lambda tree, text: nodes.Rollback(),
     exp.Command: _command,
     **SETTINGS_PLANNERS,
+    **ROW_PLANNERS,
 }
 
 # Statements sqlglot parses that sqllake does not run (yet).

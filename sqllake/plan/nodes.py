@@ -382,3 +382,45 @@ class Pragma(Plan):
     call: bool
     text: str
     offset: int
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """``column = value`` of an UPDATE or a MERGE's UPDATE SET."""
+
+    column: str
+    offset: int
+    value: exp.Expr
+
+
+@dataclass(frozen=True)
+class WhenClause:
+    """One WHEN clause of a MERGE (a DELETE or UPDATE is one ``matched`` clause).
+
+    ``assignments`` None with ``action`` update is ``UPDATE SET *``; ``values`` None with
+    ``action`` insert is ``INSERT *``; ``columns`` None lists every column."""
+
+    match: str  # "matched", "not_matched" (by target), "not_matched_by_source"
+    condition: exp.Expr | None
+    action: str  # "delete", "update", "insert"
+    offset: int
+    assignments: tuple[Assignment, ...] | None = None
+    columns: tuple[tuple[str, int], ...] | None = None
+    values: tuple[exp.Expr, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ChangeRows(Plan):
+    """DELETE, UPDATE or MERGE: which rows of ``target`` change, and how.
+
+    ``source`` is what target rows are joined with (UPDATE's FROM, DELETE's USING,
+    MERGE's USING); ``condition`` is the WHERE (DELETE, UPDATE) or the ON (MERGE)."""
+
+    statement: str  # "delete", "update", "merge": names the table properties it reads
+    target: Name
+    alias: str  # what the statement calls the target's rows
+    sources: tuple[exp.Expr, ...]
+    condition: exp.Expr | None
+    clauses: tuple[WhenClause, ...]
+    text: str
+    parameters: int

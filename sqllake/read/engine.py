@@ -85,6 +85,7 @@ class Engine:
         self.threads = 1  # settings statement (see apply)
         self._read_settings()
         self._views: list[str] = []
+        self._temporary: list[str] = []  # tables of the statement (see materialize)
         self._counter = 0
         # Placeholders carry a token of this engine so no text a user wrote can match.
         self._token = uuid.uuid4().hex[:12]
@@ -139,6 +140,16 @@ class Engine:
         self._views.append(name)
         return name
 
+    def materialize(self, select_sql: str, params: Sequence[Any] = ()) -> str:
+        """Run a query into a temporary table of this statement (DuckDB spills it to
+        disk when it outgrows memory); its name."""
+        self._counter += 1
+        name = f"__sqllake_temp_{self._counter}"
+        sql = f"CREATE TEMPORARY TABLE {name} AS {self._statement(select_sql)}"
+        self._con.execute(sql, list(params) if params else None)
+        self._temporary.append(name)
+        return name
+
     def row(self, select_sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
         """The first row a constant SELECT returns (an empty tuple if none)."""
         sql = self._statement(select_sql)
@@ -162,6 +173,9 @@ class Engine:
         for name in self._views:
             self._con.unregister(name)
         self._views.clear()
+        for name in self._temporary:
+            self._con.execute(f"DROP TABLE IF EXISTS {name}")
+        self._temporary.clear()
         self._inline.clear()
 
     def relation(self, sql: str, params: Sequence[Any] = ()) -> duckdb.DuckDBPyRelation:

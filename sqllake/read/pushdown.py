@@ -15,7 +15,16 @@ from decimal import Decimal
 from pyiceberg import expressions as ie
 from pyiceberg.expressions.visitors import bind
 from pyiceberg.schema import Schema
-from pyiceberg.types import DateType, IcebergType, TimestampType, TimestamptzType
+from pyiceberg.types import (
+    BooleanType,
+    DateType,
+    IcebergType,
+    IntegerType,
+    LongType,
+    StringType,
+    TimestampType,
+    TimestamptzType,
+)
 from sqlglot import exp
 
 from sqllake.types import is_utc
@@ -213,4 +222,70 @@ def row_filter(
     except (ValueError, TypeError, ArithmeticError, KeyError):
         # A literal that does not convert to the column's type: prune nothing.
         return ie.AlwaysTrue()
+    return predicate
+
+
+# Column types whose comparisons with a literal of the given Python type mean in Iceberg
+# what they mean in SQL (no rounding of the literal to the column's type).
+_EXACT_LITERALS: dict[type[IcebergType], tuple[type, ...]] = {
+    IntegerType: (int,),
+    LongType: (int,),
+    StringType: (str,),
+    DateType: (str,),
+    TimestampType: (str,),
+    TimestamptzType: (str,),
+    BooleanType: (bool,),
+}
+# Iceberg's NOT EQUAL matches NULL, SQL's does not: those are never exact.
+_EXACT_LEAVES = (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In, exp.Is, exp.Not)
+
+
+def _exact_leaf(node: exp.Expr, translator: _Translator, types: dict[str, IcebergType]) -> bool:
+    if isinstance(translator.translate(node), ie.AlwaysTrue):
+        return False
+    for column in node.find_all(exp.Column):
+        name = translator._column(column)  # noqa: SLF001
+        literals = [
+            _literal(item)
+            for item in node.iter_expressions()
+            if not isinstance(item, exp.Column | exp.Null)
+        ]
+        if isinstance(node, exp.In):
+            literals = [_literal(item) for item in node.expressions]
+        if isinstance(node, exp.Between):
+            literals = [_literal(node.args["low"]), _literal(node.args["high"])]
+        if isinstance(node, exp.Is | exp.Not):
+            literals = []
+        allowed = _EXACT_LITERALS.get(type(types.get(name or ""))) if name else None
+        if allowed is None:
+            return False
+        for value in literals:
+            if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+                return False
+    return True
+
+
+def exact_filter(
+    where: exp.Expr, schema: Schema, resolve: ColumnResolver, time_zone: str = "UTC"
+) -> ie.BooleanExpression | None:
+    """``where`` as an Iceberg expression that matches exactly the rows SQL matches, or
+    None when it cannot be translated so (a DELETE then drops files whose metrics prove
+    that every row matches, without reading them: a looser filter would drop rows)."""
+    translator = _Translator(resolve, schema, time_zone)
+    types = {f.name: f.field_type for f in schema.fields}
+
+    def exact(node: exp.Expr) -> bool:
+        if isinstance(node, exp.And | exp.Or):
+            return exact(node.this) and exact(node.expression)
+        if isinstance(node, exp.Paren):
+            return exact(node.this)
+        return isinstance(node, _EXACT_LEAVES) and _exact_leaf(node, translator, types)
+
+    if not exact(where):
+        return None
+    predicate = translator.translate(where)
+    try:
+        bind(schema, predicate, case_sensitive=True)
+    except (ValueError, TypeError, ArithmeticError, KeyError):
+        return None
     return predicate

@@ -23,6 +23,8 @@ from sqllake.sql.syntax import normalize, offset_of
 INFORMATION_VIEWS = frozenset({"schemata", "tables", "columns"})
 FEED_FUNCTION = "table_changes"  # a table's change feed, read in FROM
 _ENGINE_SCHEMAS = {"information_schema", "pg_catalog"}
+# The engine's own views (see ``Engine.view``): a statement sqllake builds reads them.
+ENGINE_VIEW_PREFIX = "__sqllake_scan_"
 
 
 def is_information_view(parts: tuple[str, ...]) -> bool:
@@ -56,7 +58,7 @@ def table_references(tree: exp.Expr, text: str) -> list[TableReference]:
         if not isinstance(ident, exp.Identifier) or _is_file_literal(ident, text):
             continue
         parts = tuple(normalize(p) for p in node.parts)
-        if len(parts) == 1 and parts[0] in ctes:
+        if len(parts) == 1 and (parts[0] in ctes or parts[0].startswith(ENGINE_VIEW_PREFIX)):
             continue
         if len(parts) > 1 and parts[-2] in _ENGINE_SCHEMAS and not is_information_view(parts):
             continue

@@ -15,6 +15,8 @@ matched to data files by Iceberg's rules, which the scan SQL applies:
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
@@ -53,6 +55,8 @@ class DataFileRef:
     size: int = 0
     # the file's own field names and ids, when the plain read by field id would misread it
     layout: NestedLayout | None = None
+    # its manifest entry (None for files this transaction wrote)
+    entry: DataFile | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class DeleteFileRef:
     sequence: int
     partition_key: str | None  # None: applies in every partition
     equality_ids: tuple[int, ...] = ()
+    # its manifest entry (None for files this transaction wrote)
+    entry: DataFile | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -189,13 +195,17 @@ def plan_scan(
     row_filter: BooleanExpression,
     pending: list[DataFile],
     added_only: bool = False,
+    removed: frozenset[str] = frozenset(),
+    deletes: Sequence[DataFile] = (),
 ) -> ScanPlan:
     """Plan a read of ``table`` at ``snapshot`` (None: the table has no snapshot yet).
 
     ``pending`` are files this transaction wrote and has not committed: they are read
     too (read-your-writes), unpruned, and no committed delete applies to them.
     ``added_only`` plans only the files the snapshot itself added, reading only the
-    manifests it wrote (the change feed of an append).
+    manifests it wrote (the change feed of an append). ``removed`` (normalized paths)
+    are committed data files this transaction removed, and ``deletes`` the delete files
+    it wrote (a DELETE, UPDATE or MERGE): they apply after every committed file.
     """
     files: list[DataFileRef] = []
     positions: list[DeleteFileRef] = []
@@ -210,6 +220,8 @@ def plan_scan(
             sequence = entry.sequence_number or 0
             path = opened_path(table.io, file.file_path, str(name))
             if file.content == DataFileContent.DATA:
+                if removed and normalize(file.file_path) in removed:
+                    continue
                 files.append(
                     DataFileRef(
                         path,
@@ -218,10 +230,11 @@ def plan_scan(
                         _partition_key(file),
                         _identity_values(table, schema, file),
                         file.file_size_in_bytes,
+                        entry=file,
                     )
                 )
             elif file.file_format == FileFormat.PUFFIN:
-                vectors.append(DeleteFileRef(path, sequence, None))
+                vectors.append(DeleteFileRef(path, sequence, None, entry=file))
             elif file.content == DataFileContent.POSITION_DELETES:
                 positions.append(DeleteFileRef(path, sequence, None))
             else:
@@ -237,14 +250,21 @@ def plan_scan(
     for file in pending:
         files.append(
             DataFileRef(
-                local_path(file.file_path), normalize(file.file_path), _UNCOMMITTED_SEQUENCE, ""
+                local_path(file.file_path),
+                normalize(file.file_path),
+                _UNCOMMITTED_SEQUENCE,
+                "",
+                size=file.file_size_in_bytes,
             )
         )
+    for delete in deletes:
+        ref = DeleteFileRef(local_path(delete.file_path), _UNCOMMITTED_SEQUENCE, None)
+        (vectors if delete.file_format == FileFormat.PUFFIN else positions).append(ref)
     return ScanPlan(
         table=name,
         schema=schema,
         files=tuple(_with_layouts(table, schema, files)),
-        total_files=total + len(pending),
+        total_files=total + len(pending) - len(removed),
         snapshot_id=snapshot.snapshot_id if snapshot else None,
         position_deletes=tuple(positions),
         equality_deletes=tuple(equalities),

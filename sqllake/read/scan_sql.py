@@ -187,11 +187,22 @@ def _row_value(field: NestedField, fill: set[int]) -> str:
     return f"COALESCE({column}, __x.__p{field.field_id})" if field.field_id in fill else column
 
 
-def _joined(plan: ScanPlan, vectors_view: str | None) -> str:
+# The columns a scan with row ids adds: each row's data file (its recorded path,
+# normalized, as position deletes name it) and position in that file.
+ROW_FILE = "__sqllake_file"
+ROW_POS = "__sqllake_pos"
+
+
+def _joined(plan: ScanPlan, vectors_view: str | None, row_ids: bool = False) -> str:
     fill_ids = {fid for f in plan.files for fid, _ in f.identity}
     fill = {f.field_id: f for f in plan.schema.fields if f.field_id in fill_ids}
     columns = ", ".join(
-        f"{_row_value(f, set(fill))} AS {quote_identifier(f.name)}" for f in plan.schema.fields
+        [f"{_row_value(f, set(fill))} AS {quote_identifier(f.name)}" for f in plan.schema.fields]
+        + (
+            [f"__x.__recorded AS {ROW_FILE}", f"__x.file_row_number AS {ROW_POS}"]
+            if row_ids
+            else []
+        )
     )
     data = (
         f"SELECT __d.*, __f.* FROM {_source(plan, positions=True)} AS __d "
@@ -210,8 +221,10 @@ def _joined(plan: ScanPlan, vectors_view: str | None) -> str:
     return f"SELECT {columns} FROM ({data}) AS __x{where}"
 
 
-def scan_sql(plan: ScanPlan, vectors_view: str | None = None) -> str:
-    """A DuckDB SELECT returning the table's columns, in order, from the planned files.
+def scan_sql(plan: ScanPlan, vectors_view: str | None = None, row_ids: bool = False) -> str:
+    """A DuckDB SELECT returning the table's columns, in order, from the planned files;
+    with ``row_ids``, then each row's file and position (:data:`ROW_FILE`,
+    :data:`ROW_POS`), which a DELETE, UPDATE or MERGE changes rows by.
 
     ``vectors_view`` names a view of the positions the plan's deletion vectors delete
     (``__recorded``, ``__pos``, ``__seq``), needed when it has any.
@@ -219,7 +232,11 @@ def scan_sql(plan: ScanPlan, vectors_view: str | None = None) -> str:
     if plan.deletion_vectors and vectors_view is None:
         raise ValueError("a scan with deletion vectors needs the view of their positions")
     if not plan.files:
-        return _empty(plan.schema)
-    if plan.has_deletes or any(f.identity for f in plan.files):
-        return _joined(plan, vectors_view)
+        empty = _empty(plan.schema)
+        if row_ids:
+            ids = f"CAST(NULL AS VARCHAR) AS {ROW_FILE}, CAST(NULL AS BIGINT) AS {ROW_POS}"
+            empty = empty.replace(" LIMIT 0", f", {ids} LIMIT 0")
+        return empty
+    if row_ids or plan.has_deletes or any(f.identity for f in plan.files):
+        return _joined(plan, vectors_view, row_ids)
     return _plain(plan)

@@ -51,6 +51,18 @@ def test_run_input_prints_rows_and_statuses(shell: Shell) -> None:
     assert out.getvalue() == "CREATE TABLE\nINSERT 2\n n\n---\n 2\n(1 row)\n\n"
 
 
+def test_row_level_statements_print_the_rows_they_changed(shell: Shell) -> None:
+    out = io.StringIO()
+    text = (
+        "CREATE TABLE t (x INT);\nINSERT INTO t VALUES (1), (2), (3);\n"
+        "DELETE FROM t WHERE x > 2;\nUPDATE t SET x = x * 10;\n"
+        "MERGE INTO t USING (SELECT 10 AS x UNION ALL SELECT 4) s ON t.x = s.x "
+        "WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT *;"
+    )
+    assert run_input(shell, text, out) is True
+    assert out.getvalue() == "CREATE TABLE\nINSERT 3\nDELETE 1\nUPDATE 2\nMERGE 2\n"
+
+
 def test_an_error_prints_a_caret_and_the_session_goes_on(shell: Shell) -> None:
     out = io.StringIO()
     assert run_input(shell, "SELECT 1 AS a;\nSELECT * FROM nope;\nSELECT 3 AS c;", out) is True

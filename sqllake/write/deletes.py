@@ -1,0 +1,138 @@
+"""Delete files of a merge-on-read DELETE, UPDATE or MERGE.
+
+Format 2: position delete files (Parquet with the spec's reserved ``file_path`` and
+``pos`` columns, rows sorted by both), one per partition of the data files they name,
+since a position delete file belongs to its data files' partition. Format 3: deletion
+vectors, one per data file, all of one statement in one Puffin file; a data file that
+already has a vector gets a new one holding the old positions too, and the old entry
+is replaced (format 3 allows one live vector per data file).
+
+Nothing here commits: the caller stages the files in its transaction, which deletes
+them when the statement or the transaction fails.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
+from pyiceberg.table import Table
+
+from sqllake.compat.row_delta import deletion_vector, spec_of
+from sqllake.read.deletion_vectors import BLOB_TYPE, PUFFIN_MAGIC, encode
+from sqllake.storage import open_output
+
+# Reserved field ids of the position delete schema (Iceberg spec, "Position Delete Files").
+FILE_PATH_ID = 2147483546
+POS_ID = 2147483545
+_ROW_POSITION_ID = 2147483645  # the deletion vector's field: the row position
+
+_POSITION_SCHEMA = pa.schema(
+    [
+        pa.field("file_path", pa.string(), False, {"PARQUET:field_id": str(FILE_PATH_ID)}),
+        pa.field("pos", pa.int64(), False, {"PARQUET:field_id": str(POS_ID)}),
+    ]
+)
+
+
+def _location(table: Table, suffix: str) -> str:
+    return f"{table.location()}/data/{uuid.uuid4()}-{suffix}"
+
+
+def position_delete_files(
+    table: Table, deleted: Mapping[str, Sequence[int]], entries: Mapping[str, DataFile]
+) -> list[DataFile]:
+    """Position delete files for ``deleted`` (normalized data file path -> positions),
+    one per partition; ``entries`` gives each data file's manifest entry (its recorded
+    path, which the delete file names, and its partition)."""
+    groups: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for path in deleted:
+        entry = entries[path]
+        groups[(spec_of(entry, table.metadata.default_spec_id), repr(entry.partition))].append(path)
+    written = []
+    for paths in groups.values():
+        # Named as the manifests record them, sorted as the spec requires.
+        paths.sort(key=lambda p: entries[p].file_path)
+        names = [entries[p].file_path for p in paths for _ in deleted[p]]
+        positions = [pos for p in paths for pos in sorted(deleted[p])]
+        rows = pa.table(
+            [pa.array(names, pa.string()), pa.array(positions, pa.int64())],
+            schema=_POSITION_SCHEMA,
+        )
+        location = _location(table, "deletes.parquet")
+        with open_output(location, table.io) as sink:
+            pq.write_table(rows, sink, compression="zstd")
+        size = len(table.io.new_input(location))
+        first = entries[paths[0]]
+        file = DataFile.from_args(
+            content=DataFileContent.POSITION_DELETES,
+            file_path=location,
+            file_format=FileFormat.PARQUET,
+            partition=first.partition,
+            record_count=len(positions),
+            file_size_in_bytes=size,
+            sort_order_id=None,
+            equality_ids=None,
+            key_metadata=None,
+            # Readers skip a delete file whose path bounds exclude their data file.
+            lower_bounds={FILE_PATH_ID: entries[paths[0]].file_path.encode()},
+            upper_bounds={FILE_PATH_ID: entries[paths[-1]].file_path.encode()},
+            value_counts={FILE_PATH_ID: len(positions), POS_ID: len(positions)},
+            null_value_counts={FILE_PATH_ID: 0, POS_ID: 0},
+        )
+        file.spec_id = spec_of(first, table.metadata.default_spec_id)
+        written.append(file)
+    return written
+
+
+def deletion_vector_file(
+    table: Table, deleted: Mapping[str, Sequence[int]], entries: Mapping[str, DataFile]
+) -> list[DataFile]:
+    """One Puffin file holding a deletion vector per data file of ``deleted`` (its full
+    set of deleted positions); one manifest entry per vector."""
+    if not deleted:
+        return []
+    body = bytearray(PUFFIN_MAGIC)
+    blobs, placed = [], []
+    for path in sorted(deleted):
+        positions = sorted(set(deleted[path]))
+        blob = encode(positions)
+        blobs.append(
+            {
+                "type": BLOB_TYPE,
+                "fields": [_ROW_POSITION_ID],
+                "snapshot-id": -1,
+                "sequence-number": -1,
+                "offset": len(body),
+                "length": len(blob),
+                "properties": {
+                    "referenced-data-file": entries[path].file_path,
+                    "cardinality": str(len(positions)),
+                },
+            }
+        )
+        placed.append((path, len(body), len(blob), len(positions)))
+        body += blob
+    payload = json.dumps({"blobs": blobs}).encode()
+    body += PUFFIN_MAGIC + payload + len(payload).to_bytes(4, "little") + bytes(4) + PUFFIN_MAGIC
+    location = _location(table, "dv.puffin")
+    with open_output(location, table.io) as sink:
+        sink.write(bytes(body))
+    return [
+        deletion_vector(
+            location,
+            len(body),
+            entries[path].file_path,
+            offset,
+            length,
+            count,
+            spec_of(entries[path], table.metadata.default_spec_id),
+            entries[path].partition,
+        )
+        for path, offset, length, count in placed
+    ]
