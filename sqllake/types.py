@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -301,12 +301,26 @@ def v3_feature(schema: Schema) -> str | None:
     return None
 
 
+def _nested(fields: Iterable[NestedField]) -> Iterator[NestedField]:
+    """Every field of ``fields`` and of their nested types, depth first."""
+    for field in fields:
+        yield field
+        kind = field.field_type
+        if isinstance(kind, StructType):
+            yield from _nested(kind.fields)
+        elif isinstance(kind, ListType):
+            yield from _nested((kind.element_field,))
+        elif isinstance(kind, MapType):
+            yield from _nested((kind.key_field, kind.value_field))
+
+
 def unwritable(schema: Schema) -> str | None:
     """A column of a type sqllake reads but cannot write (format 3's ``unknown``, which
-    Iceberg keeps out of data files), said for an error message; None if none."""
-    for field_id, field in index_by_id(schema).items():
+    Iceberg keeps out of data files), said for an error message; None if none. Asked on
+    every INSERT: walks the fields instead of building PyIceberg's index of them."""
+    for field in _nested(schema.fields):
         if isinstance(field.field_type, UnknownType):
-            return f"column {schema.find_column_name(field_id) or field.name} of type unknown"
+            return f"column {schema.find_column_name(field.field_id) or field.name} of type unknown"
     return None
 
 

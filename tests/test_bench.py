@@ -6,6 +6,7 @@ Not a timing assertion: it keeps ``python -m bench.run`` working as sqllake chan
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.cases import CASES, S3_CASES
+from bench.rowlevel import PEER_ENVIRONMENT
 from tests.seaweed import REQUIRE_S3, weed_binary
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,3 +59,33 @@ def test_suite_runs_every_case_at_a_tiny_scale(tmp_path: Path) -> None:
         if case["status"] == "ok":
             assert case["median_seconds"] is not None and case["peak_rss_mib"] > 0, name
     assert "| load_sqllake |" in done.stdout  # the Markdown table
+
+
+@pytest.mark.slow
+def test_rowlevel_runs_at_a_tiny_scale(tmp_path: Path) -> None:
+    """``bench.rowlevel``: sqllake's statements run or are refused, never fail, and its
+    answers agree with DuckLake's where that DuckDB is prepared. (PyIceberg's side takes
+    minutes even at this scale: its upserts build a filter of every key.)"""
+    sides = "sqllake" + (",ducklake" if os.environ.get(PEER_ENVIRONMENT) else "")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.rowlevel",
+            "--scale",
+            "0.002",
+            "--query-runs",
+            "1",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--sides",
+            sides,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "| TRUNCATE |" in done.stdout
+    assert "ANSWER DIFFERS" not in done.stdout

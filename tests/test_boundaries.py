@@ -13,6 +13,8 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
+from tests.import_graph import part_graph
+
 PACKAGE = Path(__file__).resolve().parent.parent / "sqllake"
 
 
@@ -357,3 +359,15 @@ def test_no_module_writes_a_table_changes_query() -> None:
                 assert "table_changes(" not in text or "SELECT" not in text, (
                     f"{path.relative_to(PACKAGE)}:{node.lineno} writes a table_changes query"
                 )
+
+
+# The pipeline reads front to back: sql/ -> plan/ -> read/ and write/ -> execute/ -> session.
+
+
+def test_each_part_imports_only_the_parts_before_it() -> None:
+    graph = part_graph()
+    assert graph.get("sql", set()) <= {"compat", "errors"}
+    assert not graph.get("compat")
+    behind = {"execute", "session", "changes", "maintenance", "cli", "dbapi", "(root)"}
+    for part in ("plan", "read", "write"):
+        assert not graph.get(part, set()) & behind, f"{part}/ imports {graph[part] & behind}"

@@ -171,3 +171,32 @@ def test_pyiceberg_reads_the_result(target: CatalogTarget) -> None:
     assert sorted(zip(*columns, strict=True)) == ours
     assert len(ours) == 1 + sum(1 for i in range(20000) if i % 3 != 1)
     assert empty.num_rows == 0
+
+
+def test_subscriptions_receive_the_deleted_and_inserted_rows(target: CatalogTarget) -> None:
+    con = target.connect(autocommit=True, inline_rows=0)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE s (id INT, p VARCHAR) PARTITIONED BY (p)")
+    sub = con.subscribe("feed", tables=["s"])
+    cur.execute("INSERT INTO s VALUES (1, 'a'), (2, 'b')")
+    cur.execute("INSERT OVERWRITE s PARTITION (p = 'a') VALUES (3)")
+    cur.execute("TRUNCATE s")
+    seen = []
+    for event in sub.events(timeout=1):
+        if event.kind == "snapshot":
+            rows = event.rows()
+            changes = sorted(
+                zip(
+                    rows.column("_change_type").to_pylist(),
+                    rows.column("id").to_pylist(),
+                    strict=True,
+                )
+            )
+            seen.append((event.operation, changes))
+        event.ack()
+    assert seen == [
+        ("append", [("insert", 1), ("insert", 2)]),
+        ("overwrite", [("delete", 1), ("insert", 3)]),
+        ("delete", [("delete", 2), ("delete", 3)]),
+    ]
+    con.close()

@@ -51,6 +51,24 @@ CASES = {
 }
 
 
+def _row_level(mode: str) -> list[str]:
+    modes = ", ".join(f"'write.{w}.mode' = '{mode}'" for w in ("delete", "update", "merge"))
+    return [f"ALTER TABLE {t} SET TBLPROPERTIES ({modes})" for t in ("u", "p")] + [
+        "DELETE FROM u WHERE id % 7 = 0",
+        "UPDATE u SET note = note || '!', amount = amount + 1 WHERE id % 11 = 0",
+        "DELETE FROM p WHERE region = 'r1' AND id % 5 = 0",
+        "UPDATE p SET ts = ts + INTERVAL 1 HOUR WHERE id % 13 = 0",
+        "MERGE INTO u USING (SELECT range * 3 AS id FROM range(20000)) AS s ON u.id = s.id "
+        "WHEN MATCHED AND s.id % 2 = 0 THEN DELETE "
+        "WHEN MATCHED THEN UPDATE SET note = 'merged' "
+        "WHEN NOT MATCHED THEN INSERT VALUES (s.id, 0, DATE '2026-03-01', 'new')",
+    ]
+
+
+for _mode in ("copy-on-write", "merge-on-read"):
+    CASES[f"delete, update and merge, {_mode}"] = _row_level(_mode)
+
+
 @pytest.fixture(autouse=True)
 def _peer() -> None:
     peer_python()

@@ -75,6 +75,15 @@ def test_statistics_follow_every_kind_of_commit(con: sqllake.Connection) -> None
     _check(con)
     (count,) = rows(con, "SELECT count(*) FROM t")[0]
     assert count == 3  # 2, 7, 8
+    # Rows in the buffer beside delete files: the snapshot is counted by a scan, and the
+    # buffered row is added once.
+    cur.execute("INSERT INTO t VALUES (11, 'y')")
+    table = _table(con)
+    commit_deletes(table, [equality_delete_file(table, ["id"], [(2,)])])
+    _check(con)
+    (count,) = rows(con, "SELECT count(*) FROM t")[0]
+    assert count == 3  # 7, 8 and the buffered 11
+    cur.execute("FLUSH t")
     new = pa.table({"id": pa.array([10], pa.int32()), "name": ["z"]})
     _table(con).overwrite(new)
     _check(con)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from sqllake.catalog import TableName
 from sqllake.session import Session
-from sqllake.sql.lexer import Token, lex
+from sqllake.sql.lexer import Token, lex, semicolons
 from sqllake.sql.text import quote_identifier, unquote_identifier
 
 _KEYWORD_TEXT = """
@@ -79,11 +79,8 @@ def ident(name: str) -> str:
 
 def _current_statement(before: str, after: str) -> tuple[str, str]:
     """The statement the cursor is in: its text before and after the cursor."""
-    start = 0
-    for token in lex(before):
-        if token.text == ";":
-            start = token.end
-    end = next((t.start for t in lex(after) if t.text == ";"), len(after))
+    start = max((i + 1 for i in semicolons(before)), default=0)
+    end = next(semicolons(after), len(after))
     return before[start:], after[:end]
 
 

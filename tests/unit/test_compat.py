@@ -223,6 +223,33 @@ def test_replace_files_refuses_to_remove_a_file_that_is_not_live(catalog: SqlCat
         compat.replace_files(transaction, gone, [], {})
 
 
+def test_overwrite_files_commits_an_overwrite_or_a_delete_with_exact_totals(
+    catalog: SqlCatalog,
+) -> None:
+    table = catalog.load_table("ns.t")
+    table.append(_appended())
+    table.append(_appended())
+    first, second = _data_files(table)
+    added = write_rows(table, "ns.t", pa.table({"a": pa.array([7], pa.int64())}).to_batches())
+    transaction = table.transaction()
+    compat.overwrite_files(transaction, [first], added, {"k": "v"})
+    table = transaction.commit_transaction()
+    summary = table.current_snapshot().summary  # type: ignore[union-attr]
+    assert summary is not None and summary.operation == Operation.OVERWRITE
+    assert (summary["k"], summary["deleted-records"], summary["added-records"]) == ("v", "2", "1")
+    assert summary["total-records"] == "3" and summary["total-data-files"] == "2"
+    transaction = table.transaction()
+    compat.overwrite_files(transaction, _data_files(table), [], {})
+    table = transaction.commit_transaction()
+    summary = table.current_snapshot().summary  # type: ignore[union-attr]
+    assert summary is not None and summary.operation == Operation.DELETE
+    assert summary["total-records"] == "0" and summary["total-data-files"] == "0"
+    assert table.scan().to_arrow().num_rows == 0
+    transaction = table.transaction()
+    with pytest.raises(ValidationException, match="Missing required files to delete"):
+        compat.overwrite_files(transaction, [second], [], {})
+
+
 def test_rewrite_manifests_keeps_entries_their_snapshot_and_sequence_numbers(
     catalog: SqlCatalog,
 ) -> None:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from sqllake.cli.complete import tokens
 from sqllake.sql import split
-from sqllake.sql.lexer import Token, lex
+from sqllake.sql.lexer import Token, lex, literal_end, semicolons
 
 
 def kinds(text: str) -> list[tuple[str, str]]:
@@ -50,7 +50,7 @@ def test_unterminated_literals_run_to_the_end() -> None:
     assert kinds("x /* open") == [("word", "x"), ("comment", "/* open")]
 
 
-@given(st.text(alphabet="ab;'\"$-/*\n E\\", max_size=30))
+@given(st.text(alphabet="ab;'\"$-/*\n E\\t_", max_size=40))
 def test_splitter_and_completion_agree_on_statement_ends(text: str) -> None:
     # Every statement the splitter finds ends at a ";" token of the lexer, or at the end.
     ends = {t.start for t in lex(text) if t.text == ";"}
@@ -60,3 +60,10 @@ def test_splitter_and_completion_agree_on_statement_ends(text: str) -> None:
         semicolon = after + len(rest) - len(rest.lstrip())
         assert semicolon in ends or not rest.strip()
     assert all(isinstance(t, Token) for t in tokens(text))
+    # The one-pass expression and literal_end delimit every literal and comment alike.
+    for token in lex(text):
+        if token.kind in ("string", "quoted", "comment"):
+            assert literal_end(text, token.start) == token.end, token
+        else:
+            assert literal_end(text, token.start) is None, token
+    assert list(semicolons(text)) == sorted(ends)
