@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -57,7 +57,6 @@ from pyiceberg.utils.properties import property_as_bool
 
 from sqllake.compat import iceberg_v3
 from sqllake.compat.pyiceberg import MERGE_ON_APPEND_DEFAULT
-from sqllake.read.locations import normalize
 
 _V3_FIELDS = [f.name for f in DATA_FILE_TYPE[3].fields]
 _FIRST_ROW_ID = _V3_FIELDS.index("first_row_id")
@@ -73,6 +72,8 @@ class RowDelta:
     deletes: Sequence[DataFile] = ()  # new delete files (position deletes, deletion vectors)
     replaced_deletes: Sequence[DataFile] = ()  # live deletion vectors the new ones replace
     summary: dict[str, str] = field(default_factory=dict)
+    # How paths compare (one file may be spelled with or without its scheme).
+    normalize: Callable[[str], str] = str
 
     @property
     def operation(self) -> Operation:
@@ -322,7 +323,7 @@ def live_vectors(io: FileIO, manifest_list: str) -> list[DataFile]:
     return found
 
 
-def _key(file: DataFile) -> tuple[str, str | None]:
+def _key(file: DataFile, normalize: Callable[[str], str]) -> tuple[str, str | None]:
     referenced = referenced_file(file)
     return (file.file_path, normalize(referenced) if referenced else None)
 
@@ -333,6 +334,7 @@ def _rewritten(
     entries: list[ManifestEntry],
     removed: set[tuple[str, str | None]],
     snapshot_id: int,
+    normalize: Callable[[str], str],
 ) -> None:
     """``manifest``'s live entries into ``writer``: removed ones as DELETED, the others as
     EXISTING with their inherited first row id written out."""
@@ -345,7 +347,7 @@ def _rewritten(
         if file.content == DataFileContent.DATA and next_row_id is not None and inherits:
             file._data[_FIRST_ROW_ID] = next_row_id  # noqa: SLF001
             next_row_id += file.record_count
-        gone = _key(entry.data_file) in removed
+        gone = _key(entry.data_file, normalize) in removed
         writer.add_entry(
             ManifestEntry.from_args(
                 status=ManifestEntryStatus.DELETED if gone else ManifestEntryStatus.EXISTING,
@@ -415,7 +417,8 @@ def _commit_v3(transaction: Transaction, delta: RowDelta) -> None:
                 for file in members:
                     new.add_entry(_entry(ManifestEntryStatus.ADDED, snapshot_id, _as_v3(file)))
             written.append(new.to_manifest_file())
-    removed = {_key(f) for f in [*delta.removed, *delta.replaced_deletes]}
+    normalize = delta.normalize
+    removed = {_key(f, normalize) for f in [*delta.removed, *delta.replaced_deletes]}
     gone_data = {normalize(f.file_path) for f in delta.removed}
     parents = iceberg_v3.manifests(io, parent.manifest_list) if parent is not None else []
     read = {m.manifest_path: _entries_v3(io, m) for m in parents if removed}
@@ -426,20 +429,20 @@ def _commit_v3(transaction: Transaction, delta: RowDelta) -> None:
         for e in entries
         if e.status != ManifestEntryStatus.DELETED
         and e.data_file.file_format == FileFormat.PUFFIN
-        and _key(e.data_file)[1] in gone_data
-        and _key(e.data_file) not in removed
+        and _key(e.data_file, normalize)[1] in gone_data
+        and _key(e.data_file, normalize) not in removed
     ]
-    removed |= {_key(f) for f in dangling}
+    removed |= {_key(f, normalize) for f in dangling}
     for manifest in parents:
         if not (manifest.has_added_files() or manifest.has_existing_files()):
             continue
         entries = read.get(manifest.manifest_path, [])
         live = [e for e in entries if e.status != ManifestEntryStatus.DELETED]
-        if not any(_key(e.data_file) in removed for e in live):
+        if not any(_key(e.data_file, normalize) in removed for e in live):
             written.append(manifest)
             continue
         with writer(manifest.content, manifest.partition_spec_id) as new:
-            _rewritten(new, manifest, entries, removed, snapshot_id)
+            _rewritten(new, manifest, entries, removed, snapshot_id, normalize)
         written.append(new.to_manifest_file())
     if dangling:
         delta = replace(delta, replaced_deletes=[*delta.replaced_deletes, *dangling])

@@ -190,6 +190,7 @@ def row_delta_action(
             deletes=staged.deletes,
             replaced_deletes=staged.replaced,
             summary=summary,
+            normalize=normalize,
         )
         row_delta.commit(transaction, delta)
 
