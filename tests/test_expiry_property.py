@@ -137,11 +137,11 @@ def test_expiry_keeps_exactly_what_kept_snapshots_need(
     with tempfile.TemporaryDirectory() as folder:
         warehouse = Path(folder) / "lakehouse"
         con = sqllake.connect(str(warehouse), autocommit=True)
+        cur = con.cursor()
+        cur.execute("CREATE TABLE t (id BIGINT, region VARCHAR) PARTITIONED BY (region)")
         catalog = SqlCatalog(
             "sqllake", uri=f"sqlite:///{warehouse}/catalog.db", warehouse=f"file://{warehouse}"
         )
-        cur = con.cursor()
-        cur.execute("CREATE TABLE t (id BIGINT, region VARCHAR) PARTITIONED BY (region)")
         start = [("append", "eu"), ("append", "us")]  # histories worth expiring
         for step, operation in enumerate(start + operations):
             loaded = catalog.load_table("default.t").metadata

@@ -158,10 +158,12 @@ def test_a_wrong_endpoint_or_key_fails_fast_naming_the_store(
 ) -> None:
     properties = {**seaweed.s3_properties, **change}
     started = time.monotonic()
+    # The catalog and its store open with the first statement that needs them.
+    con = sqllake.connect(
+        seaweed.new_prefix(), catalog=f"sqlite:///{tmp_path}/c.db", properties=properties
+    )
     with pytest.raises(sqllake.OperationalError) as raised:
-        sqllake.connect(
-            seaweed.new_prefix(), catalog=f"sqlite:///{tmp_path}/c.db", properties=properties
-        )
+        con.execute("SHOW TABLES")
     assert time.monotonic() - started < 10
     message = str(raised.value)
     assert "bucket 'lake'" in message and named in message
@@ -169,12 +171,13 @@ def test_a_wrong_endpoint_or_key_fails_fast_naming_the_store(
 
 
 def test_a_missing_bucket_is_named(seaweed: Seaweed, tmp_path: Path) -> None:
+    con = sqllake.connect(
+        "s3://no-such-bucket/wh",
+        catalog=f"sqlite:///{tmp_path}/c.db",
+        properties=seaweed.s3_properties,
+    )
     with pytest.raises(sqllake.OperationalError, match="bucket 'no-such-bucket' at http"):
-        sqllake.connect(
-            "s3://no-such-bucket/wh",
-            catalog=f"sqlite:///{tmp_path}/c.db",
-            properties=seaweed.s3_properties,
-        )
+        con.execute("SHOW TABLES")
 
 
 def test_duckdb_threads_reading_one_file_get_their_own_bytes(s3_con: sqllake.Connection) -> None:

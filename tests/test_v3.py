@@ -161,6 +161,7 @@ def test_format_3_types_of_other_engines_read_or_are_refused(tmp_path: Path) -> 
     """``unknown`` columns read as NULL (writes are refused); geometry is refused."""
     warehouse = tmp_path / "wh"
     con = sqllake.connect(str(warehouse), autocommit=True)
+    con.execute("SHOW TABLES")  # the warehouse and its catalog are made on first use
     catalog = SqlCatalog(
         "sqllake", uri=f"sqlite:///{warehouse}/catalog.db", warehouse=f"file://{warehouse}"
     )
