@@ -13,7 +13,8 @@ One value differs on purpose: a UUID partition value is kept as its 16 bytes, th
 representation PyIceberg's literals and manifest writer use, where its reader would make
 a ``uuid.UUID`` that no bound literal equals.
 
-Only the shapes Iceberg writers produce are decoded: null or deflate blocks, unions of
+The container framing and the value readers are :mod:`sqllake.read.avro_file`'s. Only the
+shapes Iceberg writers produce are decoded: null or deflate blocks, unions of
 null first and one type, Iceberg's logical maps, and the primitive and logical types
 PyIceberg maps the same way. Anything else raises :class:`Unsupported`, and the caller
 reads that file with PyIceberg instead, so a file is never decoded differently.
@@ -22,12 +23,11 @@ reads that file with PyIceberg instead, so a file is never decoded differently.
 from __future__ import annotations
 
 import json
-import struct
 import threading
-import zlib
 from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from pyiceberg.manifest import (
@@ -60,74 +60,18 @@ from pyiceberg.types import (
 )
 from pyiceberg.utils.decimal import bytes_to_decimal, decimal_required_bytes
 
-# A reader takes the buffer and a position and returns the value and the next position.
-Reader = Callable[[bytes, int], tuple[Any, int]]
-
-
-class Unsupported(Exception):
-    """A file this module leaves to PyIceberg's reader."""
-
-
-# What a malformed file raises here; the caller lets PyIceberg read it and report.
-MALFORMED = (Unsupported, ValueError, IndexError, KeyError, TypeError, struct.error, zlib.error)
-
-_MAGIC = b"Obj\x01"
-_SYNC_SIZE = 16
-
-
-def _long(buf: bytes, pos: int) -> tuple[int, int]:
-    """Avro's zig-zag variable-length integer."""
-    byte = buf[pos]
-    if byte < 0x80:
-        return (byte >> 1) ^ -(byte & 1), pos + 1
-    value, shift, pos = byte & 0x7F, 7, pos + 1
-    while True:
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return (value >> 1) ^ -(value & 1), pos
-        shift += 7
-
-
-def _bytes(buf: bytes, pos: int) -> tuple[bytes, int]:
-    size, pos = _long(buf, pos)
-    end = pos + size
-    if size < 0 or end > len(buf):
-        raise Unsupported("a length runs past the block")
-    return buf[pos:end], end
-
-
-def _string(buf: bytes, pos: int) -> tuple[str, int]:
-    raw, pos = _bytes(buf, pos)
-    return raw.decode(), pos
-
-
-def _boolean(buf: bytes, pos: int) -> tuple[bool, int]:
-    return buf[pos] == 1, pos + 1
-
-
-_FLOAT = struct.Struct("<f").unpack_from
-_DOUBLE = struct.Struct("<d").unpack_from
-
-
-def _float(buf: bytes, pos: int) -> tuple[float, int]:
-    return _FLOAT(buf, pos)[0], pos + 4
-
-
-def _double(buf: bytes, pos: int) -> tuple[float, int]:
-    return _DOUBLE(buf, pos)[0], pos + 8
-
-
-_PRIMITIVES: dict[str, Reader] = {
-    "boolean": _boolean,
-    "int": _long,
-    "long": _long,
-    "float": _float,
-    "double": _double,
-    "string": _string,
-    "bytes": _bytes,
-}
+from sqllake.read.avro_file import MALFORMED as MALFORMED
+from sqllake.read.avro_file import (
+    PRIMITIVES,
+    Reader,
+    blocks,
+    fixed,
+    optional,
+    pairs,
+    read_long,
+    records,
+)
+from sqllake.read.avro_file import Unsupported as Unsupported
 
 # The Iceberg types each Avro primitive may be read as: its own, or a promotion.
 _READS_AS: dict[str, tuple[type[IcebergType], ...]] = {
@@ -147,7 +91,7 @@ def _uuid(writer: dict[str, Any]) -> Reader:
     # column would drop every file.
     if writer.get("size") != 16:
         raise Unsupported("uuid of an unexpected size")
-    return _fixed(16)
+    return fixed(16)
 
 
 def _decimal(writer: dict[str, Any]) -> Reader:
@@ -159,70 +103,18 @@ def _decimal(writer: dict[str, Any]) -> Reader:
     def decimal(raw: bytes) -> Decimal:
         return bytes_to_decimal(raw, scale)
 
-    return _fixed(int(writer["size"]), decimal)
+    return fixed(int(writer["size"]), decimal)
 
 
 # (logical type, Avro type) -> reader; dates and times stay integers (days, microseconds)
 # as PyIceberg reads them.
 _LOGICAL: dict[tuple[str, str], Callable[[dict[str, Any]], Reader]] = {
-    ("date", "int"): lambda _: _long,
-    ("time-micros", "long"): lambda _: _long,
-    ("timestamp-micros", "long"): lambda _: _long,
+    ("date", "int"): lambda _: read_long,
+    ("time-micros", "long"): lambda _: read_long,
+    ("timestamp-micros", "long"): lambda _: read_long,
     ("uuid", "fixed"): _uuid,
     ("decimal", "fixed"): _decimal,
 }
-
-
-def _optional(inner: Reader) -> Reader:
-    def read(buf: bytes, pos: int) -> tuple[Any, int]:
-        branch, pos = _long(buf, pos)
-        return inner(buf, pos) if branch > 0 else (None, pos)
-
-    return read
-
-
-def _blocks(item: Reader) -> Reader:
-    def read(buf: bytes, pos: int) -> tuple[list[Any], int]:
-        out: list[Any] = []
-        while True:
-            count, pos = _long(buf, pos)
-            if count == 0:
-                return out, pos
-            if count < 0:  # a negative count is followed by the block's size in bytes
-                count = -count
-                _, pos = _long(buf, pos)
-            for _ in range(count):
-                value, pos = item(buf, pos)
-                out.append(value)
-
-    return read
-
-
-def _pairs(key: Reader, value: Reader) -> Reader:
-    def read(buf: bytes, pos: int) -> tuple[dict[Any, Any], int]:
-        out: dict[Any, Any] = {}
-        while True:
-            count, pos = _long(buf, pos)
-            if count == 0:
-                return out, pos
-            if count < 0:
-                count = -count
-                _, pos = _long(buf, pos)
-            for _ in range(count):
-                k, pos = key(buf, pos)
-                out[k], pos = value(buf, pos)
-
-    return read
-
-
-def _fixed(size: int, convert: Callable[[bytes], Any] = bytes) -> Reader:
-    def read(buf: bytes, pos: int) -> tuple[Any, int]:
-        end = pos + size
-        if end > len(buf):
-            raise Unsupported("a fixed value runs past the block")
-        return convert(buf[pos:end]), end
-
-    return read
 
 
 def _enum(kind: Callable[[Any], Enum], inner: Reader) -> Reader:
@@ -249,7 +141,7 @@ class _Resolver:
             # PyIceberg reads branch 0 as null and any other as the value.
             if len(writer) != 2 or writer[0] != "null":
                 raise Unsupported(f"union {writer}")
-            return _optional(self.resolve(writer[1], expected, context))
+            return optional(self.resolve(writer[1], expected, context))
         if isinstance(writer, str):
             return self._primitive(writer, expected)
         if not isinstance(writer, dict):
@@ -266,16 +158,16 @@ class _Resolver:
             element = expected.element_type if isinstance(expected, ListType) else None
             if expected is not None and element is None:
                 raise Unsupported("array read as a non-list")
-            return _blocks(self.resolve(writer["items"], element, int(writer["element-id"])))
+            return blocks(self.resolve(writer["items"], element, int(writer["element-id"])))
         if kind == "fixed" and expected is None:
-            return _fixed(int(writer["size"]))
+            return fixed(int(writer["size"]))
         if isinstance(kind, str):
             return self._primitive(kind, expected)
         raise Unsupported(f"type {writer}")
 
     @staticmethod
     def _primitive(name: str, expected: IcebergType | None) -> Reader:
-        reader = _PRIMITIVES.get(name)
+        reader = PRIMITIVES.get(name)
         if reader is None:
             raise Unsupported(f"primitive {name}")
         if expected is not None and not isinstance(expected, _READS_AS[name]):
@@ -300,7 +192,7 @@ class _Resolver:
         if items.get("type") != "record" or set(fields) != {"key", "value"}:
             raise Unsupported("malformed key-value record")
         key, value = fields["key"], fields["value"]
-        return _pairs(
+        return pairs(
             self.resolve(key["type"], expected.key_type if expected else None, key["field-id"]),
             self.resolve(
                 value["type"], expected.value_type if expected else None, value["field-id"]
@@ -395,43 +287,11 @@ def _reader(schema_text: str, resolver: _Resolver, expected: StructType) -> Read
     return made
 
 
-_HEADER = _pairs(_string, _bytes)  # the file's metadata: an Avro map of bytes
-
-
-def _records(data: bytes, resolver: _Resolver, expected: StructType) -> list[Any]:
-    """Every record of an Avro object container file."""
-    if data[:4] != _MAGIC:
-        raise Unsupported("not an Avro file")
-    meta, pos = _HEADER(data, len(_MAGIC))
-    sync = data[pos : pos + _SYNC_SIZE]
-    pos += _SYNC_SIZE
-    codec = meta.get("avro.codec")
-    if codec not in (b"null", b"deflate"):
-        raise Unsupported(f"codec {codec!r}")
-    read = _reader(meta["avro.schema"].decode(), resolver, expected)
-    out: list[Any] = []
-    while pos < len(data):
-        count, pos = _long(data, pos)
-        block, pos = _bytes(data, pos)
-        if data[pos : pos + _SYNC_SIZE] != sync:
-            raise Unsupported("a block does not end in the file's sync marker")
-        pos += _SYNC_SIZE
-        if codec == b"deflate":
-            block = zlib.decompress(block, -15)
-        at = 0
-        for _ in range(count):
-            record, at = read(block, at)
-            out.append(record)
-        if at != len(block):
-            raise Unsupported("a block holds more than its records")
-    return out
-
-
 def manifest_list(data: bytes) -> list[ManifestFile]:
     """The manifests a manifest list names, as PyIceberg's ``read_manifest_list`` reads them."""
-    return _records(data, _MANIFEST_LIST, _LIST_SCHEMA)
+    return records(data, partial(_reader, resolver=_MANIFEST_LIST, expected=_LIST_SCHEMA))
 
 
 def manifest_entries(data: bytes) -> list[ManifestEntry]:
     """Every entry of a manifest, deleted ones included, before inheriting from its list."""
-    return _records(data, _MANIFEST, _ENTRY_SCHEMA)
+    return records(data, partial(_reader, resolver=_MANIFEST, expected=_ENTRY_SCHEMA))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,27 +25,12 @@ from pyiceberg.io.pyarrow import PyArrowFile
 from pyiceberg.typedef import EMPTY_DICT, Properties
 
 from sqllake.errors import OperationalError
+from sqllake.read.paths import SCHEME_AND_AUTHORITY as _SCHEME_AND_AUTHORITY
+from sqllake.read.paths import SQL_NORMALIZE as SQL_NORMALIZE
+from sqllake.read.paths import local_path as local_path
+from sqllake.read.paths import normalize as normalize
+from sqllake.read.paths import table_root as table_root
 from sqllake.storage import StorageFileIO
-
-_SCHEME_AND_AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//[^/]*)?")
-
-# The same normalization in DuckDB SQL, for paths stored inside position delete files.
-SQL_NORMALIZE = (
-    "regexp_replace(regexp_replace({}, '^[A-Za-z][A-Za-z0-9+.-]*:(//[^/]*)?', ''), '^\\./', '')"
-)
-
-
-def normalize(path: str) -> str:
-    """A path without scheme, authority, leading ``./`` or trailing ``/``."""
-    bare = _SCHEME_AND_AUTHORITY.sub("", path)
-    while bare.startswith("./"):
-        bare = bare[2:]
-    return bare.rstrip("/") or "/"
-
-
-def table_root(metadata_location: str) -> str:
-    """The table folder: the parent of the ``metadata/`` folder holding ``metadata_location``."""
-    return metadata_location.rsplit("/", 2)[0]
 
 
 def _origin(location: str) -> str | None:
@@ -189,11 +173,6 @@ class RelocatedFileIO(StorageFileIO):
         if isinstance(location, str):
             location = self.relocation.map(location)
         super().delete(location)
-
-
-def local_path(location: str) -> str:
-    """A location as DuckDB reads it (``file://`` URIs become plain paths)."""
-    return location.removeprefix("file://")
 
 
 def opened_location(io: FileIO, location: str) -> str:

@@ -21,25 +21,27 @@ from sqllake.errors import NotSupportedError
 from sqllake.read.locations import SQL_NORMALIZE
 from sqllake.read.nested import NestedLayout
 from sqllake.read.nested_sql import ColumnRead, column_by_name, column_read, default_text
+from sqllake.read.parquet_read import ReadColumn, empty_select, read_parquet, schema_map
 from sqllake.read.scan import DataFileRef, DeleteFileRef, ScanPlan
 from sqllake.sql.text import quote_identifier, quote_string, string_list
 from sqllake.types import duckdb_type
 
 
 def _schema_map(fields: Sequence[NestedField], reads: dict[int, ColumnRead] | None = None) -> str:
-    """``read_parquet``'s map from field id to column name, type and default; ``reads``
-    gives the columns that a group of files holds under other nested names."""
-    entries = []
+    """``read_parquet``'s map of ``fields``; ``reads`` gives the columns that a group of
+    files holds under other nested names."""
+    columns = []
     for f in fields:
-        text = default_text(f)
         read = reads.get(f.field_id) if reads else None
-        name = _read_name(f) if read else f.name
-        type_sql = read.read_type if read else duckdb_type(f.field_type)
-        entries.append(
-            f"{f.field_id}: {{name: {quote_string(name)}, type: {quote_string(type_sql)}, "
-            f"default_value: {'NULL::VARCHAR' if text is None else quote_string(text)}}}"
+        columns.append(
+            ReadColumn(
+                f.field_id,
+                _read_name(f) if read else f.name,
+                read.read_type if read else duckdb_type(f.field_type),
+                default_text(f),
+            )
         )
-    return "MAP {" + ", ".join(entries) + "}"
+    return schema_map(columns)
 
 
 def _read_name(field: NestedField) -> str:
@@ -47,22 +49,10 @@ def _read_name(field: NestedField) -> str:
 
 
 def _empty(schema: Schema) -> str:
-    columns = ", ".join(
-        f"CAST(NULL AS {duckdb_type(f.field_type)}) AS {quote_identifier(f.name)}"
-        for f in schema.fields
-    )
-    return f"SELECT {columns} LIMIT 0"
+    return empty_select([(f.name, duckdb_type(f.field_type)) for f in schema.fields])
 
 
 _POSITIONS = ("filename", "file_row_number")
-
-
-def _read(paths: list[str], schema_map: str, positions: bool) -> str:
-    extra = ", filename = true, file_row_number = true" if positions else ""
-    return (
-        f"read_parquet({string_list(paths)}, schema = {schema_map}, "
-        f"hive_partitioning = false{extra})"
-    )
 
 
 def _layout_read(
@@ -72,7 +62,8 @@ def _layout_read(
     columns = [f"{reads[f.field_id].value} AS {quote_identifier(f.name)}" for f in fields]
     if positions:
         columns.extend(_POSITIONS)
-    return f"SELECT {', '.join(columns)} FROM {_read(paths, _schema_map(fields, reads), positions)}"
+    source = read_parquet(paths, _schema_map(fields, reads), positions)
+    return f"SELECT {', '.join(columns)} FROM {source}"
 
 
 def _name_read(
@@ -100,11 +91,13 @@ def _source(plan: ScanPlan, positions: bool) -> str:
         if f.layout is not None:
             layouts[f.layout].append(f.path)
     if not layouts:
-        return _read(by_name, _schema_map(fields), positions)
+        return read_parquet(by_name, _schema_map(fields), positions)
     # Explicit columns in every part: UNION ALL matches them by position, and ``*`` puts
     # file_row_number before filename.
     columns = [quote_identifier(f.name) for f in fields] + list(_POSITIONS if positions else ())
-    plain = f"SELECT {', '.join(columns)} FROM {_read(by_name, _schema_map(fields), positions)}"
+    plain = (
+        f"SELECT {', '.join(columns)} FROM {read_parquet(by_name, _schema_map(fields), positions)}"
+    )
     parts = [plain] if by_name else []
     parts += [
         (_name_read if layout.by_name else _layout_read)(fields, layout, paths, positions)
