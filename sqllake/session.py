@@ -287,6 +287,10 @@ class Session:
         return self._lakehouse
 
     @property
+    def unopened_catalog(self) -> CatalogSettings | None:
+        return self.settings if self._lakehouse is None else None
+
+    @property
     def buffer(self) -> InsertBuffer | None:
         """The insert buffer, where the catalog (or the state database) can hold one."""
         if self._lakehouse is None:

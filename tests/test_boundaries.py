@@ -137,6 +137,26 @@ def test_the_command_line_imports_the_repl_only_for_the_repl(tmp_path: Path) -> 
     assert {m for m in loaded if m.startswith("pyiceberg.")} <= {"pyiceberg.exceptions"}
 
 
+def test_a_query_of_a_small_table_imports_no_catalog_library(tmp_path: Path) -> None:
+    # The light read path (execute/light_scans.py) looks the table up on the SQLite
+    # catalog with the standard library's driver and decodes its manifests itself.
+    warehouse = str(tmp_path / "wh")
+    code = (
+        "import contextlib, io\nfrom sqllake.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['--warehouse', {warehouse!r}, '-c', 'SELECT count(*) FROM t']) == 0"
+    )
+    setup = "CREATE TABLE t (id BIGINT); INSERT INTO t VALUES (1); FLUSH t"
+    subprocess.run(
+        [sys.executable, "-m", "sqllake", "--warehouse", warehouse, "-c", setup],
+        check=True,
+        capture_output=True,
+    )
+    loaded = _loaded(code, tmp_path)
+    assert not loaded & {*_CATALOG, *_INTERFACE}, loaded & {*_CATALOG, *_INTERFACE}
+    assert {m for m in loaded if m.startswith("pyiceberg.")} <= {"pyiceberg.exceptions"}
+
+
 def test_names_kept_apart_for_start_up_match_their_owners() -> None:
     # Named in light modules so that parsing arguments or finding a statement's tables
     # imports no renderer or catalog; they must not drift from what they name.

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
     from sqllake.catalog import Lakehouse, TableName
+    from sqllake.catalog_open import CatalogSettings
     from sqllake.plan import nodes
     from sqllake.read.engine import Engine
     from sqllake.write.buffer import InsertBuffer
@@ -116,6 +117,12 @@ class Context(Protocol):
     @property
     def isolated(self) -> bool:
         """Whether reads see a stable snapshot (in a transaction)."""
+        ...
+
+    @property
+    def unopened_catalog(self) -> CatalogSettings | None:
+        """The catalog's settings while no statement has opened it (None after): a
+        query may then look small tables up itself (``execute/light_scans.py``)."""
         ...
 
     def load(self, name: TableName, offset: int | None = None) -> Table: ...

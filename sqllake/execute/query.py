@@ -34,11 +34,18 @@ def check_parameters(query: nodes.Query, params: Sequence[Any]) -> None:
         )
 
 
-def prepare(session: Context, query: nodes.Query) -> PreparedQuery:
-    """The DuckDB SQL of ``query`` with every lakehouse table read from a pruned scan."""
+def prepare(session: Context, query: nodes.Query, light: bool = False) -> PreparedQuery:
+    """The DuckDB SQL of ``query`` with every lakehouse table read from a pruned scan;
+    ``light``: small plain tables may be read without opening the catalog (no scans are
+    then reported)."""
     tree = query.tree.copy()
     references = table_references(tree, query.text)
     scans: tuple[ScanPlan, ...] = ()
+    if light and references:
+        from sqllake.execute.light_scans import point_at_tables as point_lightly
+
+        if point_lightly(session, tree, references):
+            return PreparedQuery(tree.sql(dialect=DIALECT, copy=False), scans)
     if references or next(feed_calls(tree), None) is not None:
         # Only a statement that reads a table needs the catalog and PyIceberg.
         from sqllake.execute.lakehouse_scans import point_at_tables
@@ -50,7 +57,7 @@ def prepare(session: Context, query: nodes.Query) -> PreparedQuery:
 
 def run_query(session: Context, plan: nodes.Query, params: Sequence[Any]) -> Result:
     check_parameters(plan, params)
-    prepared = prepare(session, plan)
+    prepared = prepare(session, plan, light=True)
     stream = session.engine.stream(prepared.sql, params)
     columns = stream.columns
     return Result(
