@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.cases.queries import LINEITEM_COLUMNS, Q6, literal
+from bench.compiled import byte_compile_sqllake
 
 ROOT = Path(__file__).resolve().parent
 PEER_ENVIRONMENT = "SQLLAKE_PEER_DUCKDB"
@@ -373,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per step")
     args = parser.parse_args(argv)
     lineitem = _lineitem(args.scale, args.data_dir)
+    byte_compile_sqllake()
     sides, notes = _sides(args.sides.split(","), os.environ.get(PEER_ENVIRONMENT))
     table: dict[str, dict[str, dict[str, object]]] = {}
     with tempfile.TemporaryDirectory(dir=args.data_dir) as tmp:

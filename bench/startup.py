@@ -6,10 +6,8 @@ that a change in the machine's speed is spread over all of them. The floor is
 ``python -c "import duckdb; duckdb.sql('SELECT 1').fetchall()"``: what any Python
 program that runs SQL in DuckDB pays before its first answer.
 
-sqllake's modules are byte-compiled first, where they are imported from: an installed
-wheel is compiled by pip at install, but an editable checkout, or one whose environment
-sets PYTHONDONTWRITEBYTECODE, would otherwise compile every module in every run (some
-0.08 s of a run, measured here).
+sqllake's modules are byte-compiled first, as an installed wheel is
+(``bench/compiled.py``).
 
 Beside the wall time (the target) each run's CPU time (user + system, of the child) is
 reported: on a machine shared with other work it moves less than the wall time.
@@ -18,8 +16,6 @@ reported: on a machine shared with other work it moves less than the wall time.
 from __future__ import annotations
 
 import argparse
-import compileall
-import importlib.util
 import os
 import resource
 import shutil
@@ -30,6 +26,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.compiled import byte_compile_sqllake
 
 FLOOR = "floor"
 
@@ -87,18 +85,11 @@ def _prepare(warehouse: Path, cwd: Path) -> None:
     _run([*_sqllake(warehouse), "-c", sql, "-c", "FLUSH t"], cwd)
 
 
-def _byte_compile() -> None:
-    """Compile sqllake's modules where they are imported from, as pip does at install."""
-    spec = importlib.util.find_spec("sqllake")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        compileall.compile_dir(folder, quiet=1)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=21, help="runs per case; medians are reported")
     args = p.parse_args(argv)
-    _byte_compile()
+    byte_compile_sqllake()
     scratch = Path(tempfile.mkdtemp(prefix="sqllake-startup-"))
     try:
         warehouse = scratch / "lakehouse"

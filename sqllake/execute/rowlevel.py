@@ -200,7 +200,8 @@ def change_rows(session: Context, plan: nodes.ChangeRows, params: Sequence[Any])
     sql = change_set_sql(plan, fields, str(name), target_view)
     prepared = prepare(session, nodes.Query(parse(sql), sql, 0))
     changes = session.engine.materialize(prepared.sql, params)
-    _cardinality(session, changes, plan, name)
+    if plan.sources:  # without a source each target row appears once
+        _cardinality(session, changes, plan, name)
     count = int(session.engine.row(f"SELECT count(*) FROM {changes}")[0]) + dropped_rows
     if not count and not dropped:  # nothing changes: no snapshot
         return Result.status_only(f"{plan.statement.upper()} 0", rowcount=0)

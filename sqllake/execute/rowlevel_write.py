@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 
@@ -30,9 +32,9 @@ from sqllake.read.deletion_vectors import read_vectors
 from sqllake.read.locations import normalize, opened_path
 from sqllake.read.scan import ScanPlan
 from sqllake.read.scan_sql import ROW_FILE, ROW_POS
-from sqllake.sql.text import quote_identifier
+from sqllake.sql.text import quote_identifier, quote_string
 from sqllake.storage import remove_files
-from sqllake.write.deletes import deletion_vector_file, position_delete_files
+from sqllake.write.deletes import delete_file_groups, deletion_vector_file, position_delete_file
 from sqllake.write.rowlevel import MERGE_ON_READ, StagedRows
 from sqllake.write.rows import write_rows
 
@@ -84,6 +86,49 @@ def _positions(session: Context, change: Change) -> dict[str, list[int]]:
         f"WHERE {ROW_FILE} IS NOT NULL GROUP BY {ROW_FILE}"
     ).fetchall()
     return {str(path): [int(p) for p in positions] for path, positions in rows}
+
+
+def _position_deletes(
+    session: Context,
+    change: Change,
+    marked: set[str],
+    committed: dict[str, Any],
+    written: list[DataFile],
+) -> list[DataFile]:
+    """Format 2: the change's positions in the ``marked`` files as position delete
+    files, one per partition (appended to ``written`` as each is written, so a failure
+    part way removes them). DuckDB names, groups and sorts the rows: a statement may
+    delete millions, which Python lists of them would make slow."""
+    groups = delete_file_groups(marked, committed, change.table)
+    mapping = ", ".join(
+        f"({quote_string(path)}, {quote_string(committed[path].file_path)}, {number})"
+        for number, group in enumerate(groups)
+        for path in group
+    )
+    rows = session.engine.relation(
+        f"SELECT __m.__group, __m.__recorded AS file_path, __c.{ROW_POS} AS pos "
+        f"FROM {change.changes} AS __c JOIN (VALUES {mapping}) AS __m(__file, __recorded, __group) "
+        f"ON __c.{ROW_FILE} = __m.__file ORDER BY 1, 2, 3"
+    ).to_arrow_table()
+    start = 0
+    for number, size in enumerate(_group_sizes(rows["__group"], len(groups))):
+        group = groups[number]
+        part = rows.slice(start, size).select(["file_path", "pos"])
+        written.append(
+            position_delete_file(change.table, part, committed[group[0]], committed[group[-1]])
+        )
+        start += size
+    return written
+
+
+def _group_sizes(column: pa.ChunkedArray, count: int) -> list[int]:
+    sizes = [0] * count
+    counted = pc.value_counts(column)
+    for value, size in zip(
+        counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
+    ):
+        sizes[value] = size
+    return sizes
 
 
 def _vectors(
@@ -152,11 +197,11 @@ def write_change(session: Context, change: Change, staged: StagedRows) -> None:
             sql = _new_rows_sql(change)
         written = _write(session, change, sql)
         if marked:
-            deleted = {p: v for p, v in _positions(session, change).items() if p in marked}
             if change.table.metadata.format_version >= 3:
+                deleted = {p: v for p, v in _positions(session, change).items() if p in marked}
                 deletes, replaced, kept_deletes = _vectors(change, staged, deleted)
             else:
-                deletes = position_delete_files(change.table, deleted, committed)
+                deletes = _position_deletes(session, change, marked, committed, deletes)
     except BaseException:
         remove_files(f.file_path for f in [*written, *deletes])
         raise

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -44,50 +44,47 @@ def _location(table: Table, suffix: str) -> str:
     return f"{table.location()}/data/{uuid.uuid4()}-{suffix}"
 
 
-def position_delete_files(
-    table: Table, deleted: Mapping[str, Sequence[int]], entries: Mapping[str, DataFile]
-) -> list[DataFile]:
-    """Position delete files for ``deleted`` (normalized data file path -> positions),
-    one per partition; ``entries`` gives each data file's manifest entry (its recorded
-    path, which the delete file names, and its partition)."""
+def delete_file_groups(
+    paths: Iterable[str], entries: Mapping[str, DataFile], table: Table
+) -> list[list[str]]:
+    """The data files (normalized paths) each position delete file covers: one file per
+    partition, since a delete file belongs to its data files' partition; each group
+    sorted by the paths the manifests record, as the delete file's rows must be."""
     groups: dict[tuple[int, str], list[str]] = defaultdict(list)
-    for path in deleted:
+    for path in paths:
         entry = entries[path]
         groups[(spec_of(entry, table.metadata.default_spec_id), repr(entry.partition))].append(path)
-    written = []
-    for paths in groups.values():
-        # Named as the manifests record them, sorted as the spec requires.
-        paths.sort(key=lambda p: entries[p].file_path)
-        names = [entries[p].file_path for p in paths for _ in deleted[p]]
-        positions = [pos for p in paths for pos in sorted(deleted[p])]
-        rows = pa.table(
-            [pa.array(names, pa.string()), pa.array(positions, pa.int64())],
-            schema=_POSITION_SCHEMA,
-        )
-        location = _location(table, "deletes.parquet")
-        with open_output(location, table.io) as sink:
-            pq.write_table(rows, sink, compression="zstd")
-        size = len(table.io.new_input(location))
-        first = entries[paths[0]]
-        file = DataFile.from_args(
-            content=DataFileContent.POSITION_DELETES,
-            file_path=location,
-            file_format=FileFormat.PARQUET,
-            partition=first.partition,
-            record_count=len(positions),
-            file_size_in_bytes=size,
-            sort_order_id=None,
-            equality_ids=None,
-            key_metadata=None,
-            # Readers skip a delete file whose path bounds exclude their data file.
-            lower_bounds={FILE_PATH_ID: entries[paths[0]].file_path.encode()},
-            upper_bounds={FILE_PATH_ID: entries[paths[-1]].file_path.encode()},
-            value_counts={FILE_PATH_ID: len(positions), POS_ID: len(positions)},
-            null_value_counts={FILE_PATH_ID: 0, POS_ID: 0},
-        )
-        file.spec_id = spec_of(first, table.metadata.default_spec_id)
-        written.append(file)
-    return written
+    return [sorted(group, key=lambda p: entries[p].file_path) for group in groups.values()]
+
+
+def position_delete_file(table: Table, rows: pa.Table, first: DataFile, last: DataFile) -> DataFile:
+    """Write one position delete file of ``rows`` (``file_path`` as the manifests record
+    it, ``pos``; sorted by both) covering the data files ``first`` to ``last`` of one
+    group of :func:`delete_file_groups`."""
+    rows = rows.cast(_POSITION_SCHEMA)
+    location = _location(table, "deletes.parquet")
+    with open_output(location, table.io) as sink:
+        pq.write_table(rows, sink, compression="zstd")
+    size = len(table.io.new_input(location))
+    count = rows.num_rows
+    file = DataFile.from_args(
+        content=DataFileContent.POSITION_DELETES,
+        file_path=location,
+        file_format=FileFormat.PARQUET,
+        partition=first.partition,
+        record_count=count,
+        file_size_in_bytes=size,
+        sort_order_id=None,
+        equality_ids=None,
+        key_metadata=None,
+        # Readers skip a delete file whose path bounds exclude their data file.
+        lower_bounds={FILE_PATH_ID: first.file_path.encode()},
+        upper_bounds={FILE_PATH_ID: last.file_path.encode()},
+        value_counts={FILE_PATH_ID: count, POS_ID: count},
+        null_value_counts={FILE_PATH_ID: 0, POS_ID: 0},
+    )
+    file.spec_id = spec_of(first, table.metadata.default_spec_id)
+    return file
 
 
 def deletion_vector_file(
