@@ -100,28 +100,29 @@ def _position_deletes(
     part way removes them). DuckDB names, groups and sorts the rows: a statement may
     delete millions, which Python lists of them would make slow."""
     groups = delete_file_groups(marked, committed, change.table)
-    mapping = ", ".join(
-        f"({quote_string(path)}, {quote_string(committed[path].file_path)}, {number})"
-        for number, group in enumerate(groups)
-        for path in group
-    )
+    ordered = [path for group in groups for path in group]
+    mapping = ", ".join(f"({quote_string(path)}, {n})" for n, path in enumerate(ordered))
     rows = session.engine.relation(
-        f"SELECT __m.__group, __m.__recorded AS file_path, __c.{ROW_POS} AS pos "
-        f"FROM {change.changes} AS __c JOIN (VALUES {mapping}) AS __m(__file, __recorded, __group) "
-        f"ON __c.{ROW_FILE} = __m.__file ORDER BY 1, 2, 3"
+        f"SELECT __m.__n, __c.{ROW_POS} AS pos FROM {change.changes} AS __c "
+        f"JOIN (VALUES {mapping}) AS __m(__file, __n) ON __c.{ROW_FILE} = __m.__file "
+        "ORDER BY 1, 2"
     ).to_arrow_table()
-    start = 0
-    for number, size in enumerate(_group_sizes(rows["__group"], len(groups))):
-        group = groups[number]
-        part = rows.slice(start, size).select(["file_path", "pos"])
+    per_file = _counts(rows["__n"], len(ordered))
+    start, first = 0, 0
+    for group in groups:
+        size = sum(per_file[first : first + len(group)])
+        part = rows.slice(start, size)
+        which = pc.subtract(part["__n"].combine_chunks(), first)
+        files = [committed[path] for path in group]
         written.append(
-            position_delete_file(change.table, part, committed[group[0]], committed[group[-1]])
+            position_delete_file(change.table, files, which, part["pos"].combine_chunks())
         )
-        start += size
+        start, first = start + size, first + len(group)
     return written
 
 
-def _group_sizes(column: pa.ChunkedArray, count: int) -> list[int]:
+def _counts(column: pa.ChunkedArray, count: int) -> list[int]:
+    """How many rows hold each of the values 0 .. count - 1."""
     sizes = [0] * count
     counted = pc.value_counts(column)
     for value, size in zip(

@@ -32,9 +32,14 @@ FILE_PATH_ID = 2147483546
 POS_ID = 2147483545
 _ROW_POSITION_ID = 2147483645  # the deletion vector's field: the row position
 
-_POSITION_SCHEMA = pa.schema(
+_POSITION_ROWS = pa.schema(
     [
-        pa.field("file_path", pa.string(), False, {"PARQUET:field_id": str(FILE_PATH_ID)}),
+        pa.field(
+            "file_path",
+            pa.dictionary(pa.int32(), pa.string()),
+            False,
+            {"PARQUET:field_id": str(FILE_PATH_ID)},
+        ),
         pa.field("pos", pa.int64(), False, {"PARQUET:field_id": str(POS_ID)}),
     ]
 )
@@ -57,16 +62,32 @@ def delete_file_groups(
     return [sorted(group, key=lambda p: entries[p].file_path) for group in groups.values()]
 
 
-def position_delete_file(table: Table, rows: pa.Table, first: DataFile, last: DataFile) -> DataFile:
-    """Write one position delete file of ``rows`` (``file_path`` as the manifests record
-    it, ``pos``; sorted by both) covering the data files ``first`` to ``last`` of one
-    group of :func:`delete_file_groups`."""
-    rows = rows.cast(_POSITION_SCHEMA)
+def position_delete_file(
+    table: Table, files: Sequence[DataFile], which: pa.Array, positions: pa.Array
+) -> DataFile:
+    """Write one position delete file for one group of :func:`delete_file_groups`:
+    ``files`` are its data files' entries in order, row ``i`` deletes position
+    ``positions[i]`` of ``files[which[i]]``, rows sorted by both. The file path column
+    is dictionary-encoded from the few paths, so millions of rows cost no string
+    copies; no Arrow schema is stored, so every reader sees plain strings."""
+    names = pa.DictionaryArray.from_arrays(
+        which.cast(pa.int32()), pa.array([f.file_path for f in files], pa.string())
+    )
+    rows = pa.Table.from_arrays([names, positions.cast(pa.int64())], schema=_POSITION_ROWS)
     location = _location(table, "deletes.parquet")
     with open_output(location, table.io) as sink:
-        pq.write_table(rows, sink, compression="zstd")
+        pq.write_table(
+            rows,
+            sink,
+            compression="zstd",
+            store_schema=False,
+            use_dictionary=["file_path"],
+            # Sorted positions: deltas pack them to a few bits each.
+            column_encoding={"pos": "DELTA_BINARY_PACKED"},
+        )
+    first, last = files[0], files[-1]
     size = len(table.io.new_input(location))
-    count = rows.num_rows
+    count = len(rows)
     file = DataFile.from_args(
         content=DataFileContent.POSITION_DELETES,
         file_path=location,
