@@ -85,33 +85,11 @@ def connect(
     return Connection(settings, autocommit=autocommit, write=write)
 
 
-# The DB-API names of :mod:`sqllake.dbapi`, imported on first use: ``import sqllake``
-# (and so ``sqllake --version``) then loads no engine, parser or catalog library.
-_DBAPI_NAMES = frozenset(
-    {
-        "BINARY",
-        "DATETIME",
-        "NUMBER",
-        "ROWID",
-        "STRING",
-        "Binary",
-        "Connection",
-        "Cursor",
-        "Date",
-        "DateFromTicks",
-        "Time",
-        "TimeFromTicks",
-        "Timestamp",
-        "TimestampFromTicks",
-        "apilevel",
-        "paramstyle",
-        "threadsafety",
-    }
-)
-
-
 def __getattr__(name: str) -> Any:
-    if name in _DBAPI_NAMES:
+    # Names of __all__ not defined here are the DB-API names of :mod:`sqllake.dbapi`,
+    # imported on first use: ``import sqllake`` (and so ``sqllake --version``) then
+    # loads no engine, parser or catalog library.
+    if name in __all__:
         from sqllake import dbapi
 
         return getattr(dbapi, name)

@@ -486,3 +486,12 @@ def test_each_part_imports_only_the_parts_before_it() -> None:
     behind = {"execute", "session", "changes", "maintenance", "cli", "dbapi", "(root)"}
     for part in ("compat", "plan", "read", "write"):
         assert not graph.get(part, set()) & behind, f"{part}/ imports {graph[part] & behind}"
+
+
+def test_every_handler_imported_on_first_use_exists() -> None:
+    from sqllake.execute import HANDLERS, Lazy
+
+    lazy = [handler for handler in HANDLERS.values() if isinstance(handler, Lazy)]
+    assert lazy
+    for handler in lazy:
+        assert callable(handler.resolve()), handler

@@ -156,9 +156,23 @@ class _DeleteManifestWriterV2(ManifestWriterV2):
 
 class _WithDeletes:
     """What a row-level snapshot adds to PyIceberg's producers: a DELETES manifest per
-    partition spec for the new delete files, and those files in the summary."""
+    partition spec for the new delete files, and those files in the summary. It comes
+    first among a producer's bases, so its methods wrap the producer's own."""
 
     _deletes: list[DataFile]
+    _added_data_files: list[DataFile]
+
+    def _manifests(self) -> list[ManifestFile]:
+        return super()._manifests() + self._delete_manifests(self)  # type: ignore[misc,no-any-return]
+
+    def _summary(self, snapshot_properties: dict[str, str] = EMPTY_DICT) -> Summary:
+        # The summary counts what _added_data_files holds: lend it the delete files.
+        data_files = self._added_data_files
+        self._added_data_files = [*data_files, *self._deletes]
+        try:
+            return super()._summary(snapshot_properties)  # type: ignore[misc,no-any-return]
+        finally:
+            self._added_data_files = data_files
 
     def _delete_manifests(self, producer: Any) -> list[ManifestFile]:
         by_spec: dict[int, list[DataFile]] = defaultdict(list)
@@ -181,7 +195,7 @@ class _WithDeletes:
         return written
 
 
-class _RowDeltaFiles(_OverwriteFiles, _WithDeletes):
+class _RowDeltaFiles(_WithDeletes, _OverwriteFiles):
     """PyIceberg's overwrite (removed and added data files), plus delete manifests."""
 
     def __init__(self, transaction: Transaction, delta: RowDelta) -> None:
@@ -193,20 +207,8 @@ class _RowDeltaFiles(_OverwriteFiles, _WithDeletes):
         )
         self._deletes = list(delta.deletes)
 
-    def _manifests(self) -> list[ManifestFile]:
-        return super()._manifests() + self._delete_manifests(self)
 
-    def _summary(self, snapshot_properties: dict[str, str] = EMPTY_DICT) -> Summary:
-        # The summary counts what _added_data_files holds: lend it the delete files.
-        data_files = self._added_data_files
-        self._added_data_files = [*data_files, *self._deletes]
-        try:
-            return super()._summary(snapshot_properties)
-        finally:
-            self._added_data_files = data_files
-
-
-class _RowDeltaAppend(_MergeAppendFiles, _WithDeletes):
+class _RowDeltaAppend(_WithDeletes, _MergeAppendFiles):
     """A row-level snapshot that removes no data file (merge-on-read): the parent's
     manifests are kept unread (data manifests merged as appends merge them), where the
     overwrite producer would read every one of them."""
@@ -224,17 +226,6 @@ class _RowDeltaAppend(_MergeAppendFiles, _WithDeletes):
             MERGE_ON_APPEND_DEFAULT,
         )
         self._deletes = list(delta.deletes)
-
-    def _manifests(self) -> list[ManifestFile]:
-        return super()._manifests() + self._delete_manifests(self)
-
-    def _summary(self, snapshot_properties: dict[str, str] = EMPTY_DICT) -> Summary:
-        data_files = self._added_data_files
-        self._added_data_files = [*data_files, *self._deletes]
-        try:
-            return super()._summary(snapshot_properties)
-        finally:
-            self._added_data_files = data_files
 
 
 def spec_of(file: DataFile, default: int) -> int:
