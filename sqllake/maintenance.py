@@ -65,7 +65,7 @@ from sqllake.write.manifest_rewrite import ManifestsRewritten, rewrite_manifests
 from sqllake.write.orphans import DEFAULT_ORPHAN_AGE_MS, remove_orphan_files
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 _log = logging.getLogger("sqllake")
 

@@ -23,9 +23,9 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqllake.catalog_open import CatalogSettings
+from sqllake.context import Pin
 from sqllake.errors import Error, ProgrammingError, UnconfirmedCommitError, located
 from sqllake.execute import HANDLERS
-from sqllake.execute.context import Pin
 from sqllake.names import DEFAULT_NAMESPACE, TableName
 from sqllake.plan import nodes
 from sqllake.plan.build import build

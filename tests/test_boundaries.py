@@ -391,7 +391,7 @@ def test_versions_of_the_dependencies_whose_internals_we_use_are_bounded() -> No
         assert "<" in spec, f"{name} has no upper bound: {spec}"
 
 
-# Handlers see a narrow context (execute/context.py), not the session.
+# Handlers see a narrow context (context.py), not the session.
 
 
 def test_handlers_never_import_the_session() -> None:
@@ -402,7 +402,7 @@ def test_handlers_never_import_the_session() -> None:
     ]
     for path in narrow:
         bad = {m for m in _imports(path) if m == "sqllake.session" or m.startswith("sqllake.dbapi")}
-        assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}: use execute/context.py"
+        assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}: use context.py"
 
 
 def test_only_the_session_reaches_into_its_transaction() -> None:
@@ -486,6 +486,9 @@ def test_each_part_imports_only_the_parts_before_it() -> None:
     behind = {"execute", "session", "changes", "maintenance", "cli", "dbapi", "(root)"}
     for part in ("compat", "plan", "read", "write"):
         assert not graph.get(part, set()) & behind, f"{part}/ imports {graph[part] & behind}"
+    # The handlers' interface and the change feed sit below the handlers.
+    for part in ("context", "changes"):
+        assert not graph.get(part, set()) & behind, f"{part} imports {graph[part] & behind}"
 
 
 def test_every_handler_imported_on_first_use_exists() -> None:

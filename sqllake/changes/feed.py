@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from sqllake.catalog import TableName
 from sqllake.changes.plan import Bound, change_sql, empty_sql, plan_changes, snapshot_range
-from sqllake.execute.scans import scan_select
 from sqllake.read.locations import SQL_NORMALIZE
+from sqllake.read.scan_sql import engine_scan_select
 from sqllake.read.timetravel import schema_of
 from sqllake.result import Column, Result
 from sqllake.sql.text import string_list
@@ -23,7 +23,7 @@ from sqllake.sql.text import string_list
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 def _referenced(context: Context) -> Callable[[list[str]], set[str]]:
@@ -47,7 +47,7 @@ def feed_sql(
     snapshots = snapshot_range(table, name, start, end)
     last = snapshots[-1] if snapshots else table.current_snapshot()
     schema = schema_of(table, last)
-    render = functools.partial(scan_select, context)
+    render = functools.partial(engine_scan_select, context.engine)
     changes = plan_changes(table, name, snapshots, schema, _referenced(context))
     keys = [schema.find_field(i).name for i in schema.identifier_field_ids]
     selects = [change_sql(c, schema, keys, render) for c in changes]

@@ -20,11 +20,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pyiceberg.avro.codecs import AVRO_CODEC_KEY
 from pyiceberg.avro.file import AvroFile, AvroOutputFile
-from pyiceberg.io import FileIO
+from pyiceberg.io import FileIO, OutputFile
 from pyiceberg.manifest import (
     MANIFEST_LIST_FILE_SCHEMAS,
     UNASSIGNED_SEQ,
@@ -39,6 +40,7 @@ from pyiceberg.manifest import (
 )
 from pyiceberg.schema import Schema, _SetFreshIDs, index_by_id
 from pyiceberg.table import TableProperties, Transaction
+from pyiceberg.table.locations import LocationProvider
 from pyiceberg.table.metadata import TableMetadata, TableMetadataV3
 from pyiceberg.table.refs import MAIN_BRANCH, SnapshotRefType
 from pyiceberg.table.snapshots import (
@@ -270,6 +272,49 @@ def _summary(
     )
 
 
+@dataclass(frozen=True)
+class NewSnapshot:
+    """A v3 snapshot being made on the main branch: its id, parent, sequence number and
+    the names and compression of the files it writes."""
+
+    transaction: Transaction
+    io: FileIO
+    locations: LocationProvider
+    snapshot_id: int
+    parent: Snapshot | None
+    sequence_number: int
+    commit: uuid.UUID
+    compression: Any
+
+    @classmethod
+    def start(cls, transaction: Transaction) -> NewSnapshot:
+        metadata = transaction.table_metadata
+        table = transaction._table  # noqa: SLF001 (its FileIO and location provider)
+        return cls(
+            transaction,
+            table.io,
+            table.location_provider(),
+            metadata.new_snapshot_id(),
+            metadata.current_snapshot(),
+            metadata.next_sequence_number(),
+            uuid.uuid4(),
+            metadata.properties.get(
+                TableProperties.WRITE_AVRO_COMPRESSION,
+                TableProperties.WRITE_AVRO_COMPRESSION_DEFAULT,
+            ),
+        )
+
+    def manifest_output(self, number: int) -> OutputFile:
+        return self.io.new_output(
+            self.locations.new_metadata_location(f"{self.commit}-m{number}.avro")
+        )
+
+    def stage(self, listed: Sequence[ManifestFile], summary: Summary) -> None:
+        """Write the manifest list of ``listed`` (assigning row ids to data manifests
+        that have none) and stage the snapshot as the new head of the main branch."""
+        _stage_snapshot(self, listed, summary)
+
+
 def append(transaction: Transaction, files: Sequence[DataFile], properties: dict[str, str]) -> None:
     """Stage one snapshot of a v3 table that appends ``files`` on its main branch.
 
@@ -277,20 +322,12 @@ def append(transaction: Transaction, files: Sequence[DataFile], properties: dict
     here are referenced by nothing until the transaction commits.
     """
     metadata = transaction.table_metadata
-    table = transaction._table  # noqa: SLF001 (its FileIO and location provider)
-    io, locations = table.io, table.location_provider()
-    snapshot_id = metadata.new_snapshot_id()
-    parent = metadata.current_snapshot()
-    sequence_number = metadata.next_sequence_number()
-    commit = uuid.uuid4()
-    compression = metadata.properties.get(
-        TableProperties.WRITE_AVRO_COMPRESSION, TableProperties.WRITE_AVRO_COMPRESSION_DEFAULT
-    )
+    new = NewSnapshot.start(transaction)
+    snapshot_id, parent, io = new.snapshot_id, new.parent, new.io
     written: list[ManifestFile] = []
     if files:
-        output = io.new_output(locations.new_metadata_location(f"{commit}-m0.avro"))
         with ManifestWriterV3(
-            metadata.spec(), metadata.schema(), output, snapshot_id, compression
+            metadata.spec(), metadata.schema(), new.manifest_output(0), snapshot_id, new.compression
         ) as writer:
             for file in files:
                 entry = ManifestEntry.from_args(
@@ -307,41 +344,21 @@ def append(transaction: Transaction, files: Sequence[DataFile], properties: dict
         for m in (manifests(io, parent.manifest_list) if parent is not None else [])
         if m.has_added_files() or m.has_existing_files()
     ]
-    stage_snapshot(
-        transaction,
-        written + kept,
-        _summary(metadata, files, properties),
-        snapshot_id,
-        sequence_number,
-        commit,
-        compression,
-    )
+    new.stage(written + kept, _summary(metadata, files, properties))
 
 
-def stage_snapshot(
-    transaction: Transaction,
-    listed: Sequence[ManifestFile],
-    summary: Summary,
-    snapshot_id: int,
-    sequence_number: int,
-    commit: uuid.UUID,
-    compression: Any,
-) -> None:
-    """Write the manifest list of ``listed`` (assigning row ids to data manifests that
-    have none) and stage the snapshot as the new head of the main branch."""
-    metadata = transaction.table_metadata
-    table = transaction._table  # noqa: SLF001 (its FileIO and location provider)
-    io, locations = table.io, table.location_provider()
-    parent = metadata.current_snapshot()
+def _stage_snapshot(new: NewSnapshot, listed: Sequence[ManifestFile], summary: Summary) -> None:
+    metadata = new.transaction.table_metadata
+    snapshot_id, sequence_number, parent = new.snapshot_id, new.sequence_number, new.parent
     first_row_id = getattr(metadata, "next_row_id", None) or 0
-    location = locations.new_metadata_location(f"snap-{snapshot_id}-0-{commit}.avro")
+    location = new.locations.new_metadata_location(f"snap-{snapshot_id}-0-{new.commit}.avro")
     with _ManifestListWriterV3(
-        io.new_output(location),
+        new.io.new_output(location),
         snapshot_id,
         parent.snapshot_id if parent is not None else None,
         sequence_number,
         first_row_id,
-        compression,
+        new.compression,
     ) as manifest_list:
         manifest_list.add_manifests(list(listed))
     snapshot = Snapshot(
@@ -364,4 +381,4 @@ def stage_snapshot(
         ),
     )
     requirement = AssertRefSnapshotId(snapshot_id=snapshot.parent_snapshot_id, ref=MAIN_BRANCH)
-    transaction._apply(updates, (requirement,))  # noqa: SLF001
+    new.transaction._apply(updates, (requirement,))  # noqa: SLF001

@@ -18,7 +18,6 @@ nothing until the catalog commit lands; after a failed commit they are orphans t
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -375,23 +374,15 @@ def _summary_v3(metadata: TableMetadata, delta: RowDelta) -> Summary:
 
 def _commit_v3(transaction: Transaction, delta: RowDelta) -> None:
     metadata = transaction.table_metadata
-    table = transaction._table  # noqa: SLF001 (its FileIO and location provider)
-    io, locations = table.io, table.location_provider()
-    snapshot_id = metadata.new_snapshot_id()
-    parent = metadata.current_snapshot()
-    sequence_number = metadata.next_sequence_number()
-    commit_id = uuid.uuid4()
-    compression = metadata.properties.get(
-        TableProperties.WRITE_AVRO_COMPRESSION, TableProperties.WRITE_AVRO_COMPRESSION_DEFAULT
-    )
+    new_snapshot = iceberg_v3.NewSnapshot.start(transaction)
+    snapshot_id, parent, io = new_snapshot.snapshot_id, new_snapshot.parent, new_snapshot.io
     counter = iter(range(1_000_000))
 
     def writer(content: ManifestContent, spec_id: int) -> _ManifestWriterV3Full:
-        output = io.new_output(
-            locations.new_metadata_location(f"{commit_id}-m{next(counter)}.avro")
-        )
+        output = new_snapshot.manifest_output(next(counter))
+        spec = metadata.specs()[spec_id]
         return _ManifestWriterV3Full(
-            content, metadata.specs()[spec_id], metadata.schema(), output, snapshot_id, compression
+            content, spec, metadata.schema(), output, snapshot_id, new_snapshot.compression
         )
 
     written: list[ManifestFile] = []
@@ -437,12 +428,4 @@ def _commit_v3(transaction: Transaction, delta: RowDelta) -> None:
         written.append(new.to_manifest_file())
     if dangling:
         delta = replace(delta, replaced_deletes=[*delta.replaced_deletes, *dangling])
-    iceberg_v3.stage_snapshot(
-        transaction,
-        written,
-        _summary_v3(metadata, delta),
-        snapshot_id,
-        sequence_number,
-        commit_id,
-        compression,
-    )
+    new_snapshot.stage(written, _summary_v3(metadata, delta))

@@ -19,7 +19,7 @@ from sqllake.plan.refs import ChangeRef
 from sqllake.result import Result
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 Handler = Callable[["Context", Any, Sequence[Any]], Result]
 

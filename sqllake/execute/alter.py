@@ -31,7 +31,7 @@ from sqllake.types import check_identifier_field, duckdb_type
 from sqllake.write.commit import commit_with_retry
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 class AlterContext:

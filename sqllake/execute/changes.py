@@ -26,7 +26,7 @@ from sqllake.sql.dialect import DIALECT
 from sqllake.sql.syntax import normalize, offset_of
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "UINTEGER"}
 

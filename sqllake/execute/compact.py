@@ -26,11 +26,11 @@ from pyiceberg.table.snapshots import Snapshot
 from sqllake.catalog import Lakehouse, TableName, refuse_relocated_write
 from sqllake.errors import UnconfirmedCommitError
 from sqllake.execute.insert import write_order
-from sqllake.execute.scans import engine_scan_select
 from sqllake.read import manifests as cached
 from sqllake.read.engine import Engine
 from sqllake.read.locations import normalize
 from sqllake.read.scan import ScanPlan, plan_scan
+from sqllake.read.scan_sql import engine_scan_select
 from sqllake.storage import remove_files
 from sqllake.write.commit import commit_with_retry
 from sqllake.write.compact import (

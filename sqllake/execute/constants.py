@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqllake.errors import NotSupportedError
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 def refuse_non_constant(expression: exp.Expr, message: str, offset: int) -> None:

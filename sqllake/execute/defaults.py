@@ -20,7 +20,7 @@ from sqllake.sql.dialect import DIALECT
 from sqllake.types import default_value, duckdb_type
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 V3 = 3
 

@@ -52,7 +52,7 @@ from sqllake.write.direct import direct_rows
 from sqllake.write.rows import conform, write_rows
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 def _targets(table: Table, name: TableName, plan: nodes.Insert) -> list[NestedField]:

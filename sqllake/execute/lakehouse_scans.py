@@ -16,10 +16,10 @@ from pyiceberg.table.snapshots import Snapshot
 from sqlglot import exp
 
 from sqllake.catalog import TableName
+from sqllake.context import Pin
 from sqllake.errors import ProgrammingError, located
 from sqllake.execute.changes import feed_calls, point_at_feed
 from sqllake.execute.constants import evaluate, moment, refuse_non_constant
-from sqllake.execute.context import Pin
 from sqllake.execute.scans import scan_select
 from sqllake.plan import nodes
 from sqllake.read.information_schema import VIEWS
@@ -41,7 +41,7 @@ from sqllake.write.buffer import BufferedRows, align, flushed_sequence
 if TYPE_CHECKING:
     from pyiceberg.schema import Schema
 
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 def _resolver(ref: TableReference, schema: Schema, unqualified_is_mine: bool):  # type: ignore[no-untyped-def]

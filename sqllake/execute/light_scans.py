@@ -43,7 +43,7 @@ from sqllake.read.query import TableReference, feed_calls, is_information_view, 
 
 if TYPE_CHECKING:
     from sqllake.catalog_open import CatalogSettings
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 # The most data files a table read here may have.
 MAX_FILES = 32

@@ -34,7 +34,7 @@ from sqllake.write.orphans import DEFAULT_ORPHAN_AGE_MS, remove_orphan_files
 from sqllake.write.refs import move_main
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 Args = dict[str, Any]
 At = dict[str, int]

@@ -37,9 +37,9 @@ from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import NestedField
 
 from sqllake.catalog import TableName, refuse_relocated_write
+from sqllake.context import Pin
 from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.execute.constants import evaluate
-from sqllake.execute.context import Pin
 from sqllake.execute.insert import insert as plain_insert
 from sqllake.execute.insert import insert_rows, write_order
 from sqllake.execute.query import prepare
@@ -68,7 +68,7 @@ from sqllake.write.rows import write_rows
 from sqllake.write.settings import DYNAMIC
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 @dataclass(frozen=True)

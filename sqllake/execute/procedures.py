@@ -16,7 +16,7 @@ from sqllake.result import Result
 from sqllake.sql.dialect import DIALECT
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqllake.secrets import mask
 from sqllake.sql.dialect import DIALECT
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
     from sqllake.read.scan import ScanPlan
 
 

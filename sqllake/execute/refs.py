@@ -12,7 +12,7 @@ from sqllake.result import Result
 from sqllake.write.refs import change_ref
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 def alter_ref(session: Context, plan: ChangeRef, params: Sequence[Any]) -> Result:

@@ -26,8 +26,8 @@ from pyiceberg.table import Table
 
 from sqllake.catalog import TableName, refuse_relocated_write
 from sqllake.compat.row_delta import every_row_matches
+from sqllake.context import Pin
 from sqllake.errors import NotSupportedError, ProgrammingError
-from sqllake.execute.context import Pin
 from sqllake.execute.query import prepare
 from sqllake.execute.rowlevel_sql import change_set_sql
 from sqllake.execute.rowlevel_write import Change, write_change
@@ -49,7 +49,7 @@ from sqllake.write.rowlevel import (
 )
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 def _refuse(session: Context, name: TableName, table: Table, mode: str, statement: str) -> None:

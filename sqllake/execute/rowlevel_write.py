@@ -39,7 +39,7 @@ from sqllake.write.rowlevel import MERGE_ON_READ, StagedRows
 from sqllake.write.rows import write_rows
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,4 @@
-"""The DuckDB SELECT of a planned scan, with what only the session can supply: which
-files lack their identity partition columns (from the footers) and the positions of
-deletion vectors (registered as a view). Queries, the change feed and row counts all
-read so."""
+"""The DuckDB SELECT of a planned scan on the session's engine, and row counts by it."""
 
 from __future__ import annotations
 
@@ -9,16 +6,14 @@ from typing import TYPE_CHECKING
 
 from pyiceberg.expressions import AlwaysTrue
 
-from sqllake.read.deletion_vectors import positions_table
-from sqllake.read.engine import Engine
-from sqllake.read.scan import ScanPlan, keep_missing_identity, plan_scan
-from sqllake.read.scan_sql import scan_sql
+from sqllake.read.scan import ScanPlan, plan_scan
+from sqllake.read.scan_sql import engine_scan_select
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
     from sqllake.catalog import TableName
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 def scan_select(session: Context, scan: ScanPlan, row_ids: bool = False) -> str:
@@ -30,17 +25,3 @@ def count_committed(context: Context, name: TableName, table: Table) -> int:
     snapshot = table.current_snapshot()
     scan = plan_scan(table, name, snapshot, table.schema(), AlwaysTrue(), [])
     return int(context.engine.row(f"SELECT count(*) FROM ({scan_select(context, scan)})")[0])
-
-
-def engine_scan_select(engine: Engine, scan: ScanPlan, row_ids: bool = False) -> str:
-    """The scan's SELECT for ``engine`` (the one that will run it)."""
-    needing = [f.path for f in scan.files if f.identity]
-    if needing:
-        # Keep identity fill-ins only for files that lack the column.
-        scan = keep_missing_identity(scan, engine.field_ids(needing))
-    vectors = None
-    if scan.deletion_vectors:
-        # One Puffin file holds the vectors of many data files, each its own entry.
-        files = list(dict.fromkeys((d.path, d.sequence) for d in scan.deletion_vectors))
-        vectors = engine.register(positions_table(files))
-    return scan_sql(scan, vectors, row_ids)

@@ -10,7 +10,7 @@ from sqllake.plan import nodes
 from sqllake.result import Result
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 def create_schema(session: Context, plan: nodes.CreateSchema, params: Sequence[Any]) -> Result:

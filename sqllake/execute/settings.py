@@ -31,7 +31,7 @@ from sqllake.translation import error_class
 from sqllake.write.settings import DYNAMIC, MODE_SETTING, STATIC
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 _TRUE = frozenset({"true", "1", "on", "yes", "t", "y"})

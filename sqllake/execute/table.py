@@ -39,7 +39,7 @@ from sqllake.write.partitioning import build_spec
 from sqllake.write.purge import purge
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 NAME_MAPPING = "schema.name-mapping.default"
 

@@ -9,7 +9,7 @@ from sqllake.plan import nodes
 from sqllake.result import Result
 
 if TYPE_CHECKING:
-    from sqllake.execute.context import Context
+    from sqllake.context import Context
 
 
 def begin(session: Context, plan: nodes.Begin, params: Sequence[Any]) -> Result:

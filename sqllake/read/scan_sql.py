@@ -13,18 +13,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pyiceberg.schema import Schema
 from pyiceberg.types import NestedField
 
 from sqllake.errors import NotSupportedError
+from sqllake.read.deletion_vectors import positions_table
 from sqllake.read.locations import SQL_NORMALIZE
 from sqllake.read.nested import NestedLayout
 from sqllake.read.nested_sql import ColumnRead, column_by_name, column_read, default_text
 from sqllake.read.parquet_read import ReadColumn, empty_select, read_parquet, schema_map
-from sqllake.read.scan import DataFileRef, DeleteFileRef, ScanPlan
+from sqllake.read.scan import DataFileRef, DeleteFileRef, ScanPlan, keep_missing_identity
 from sqllake.sql.text import quote_identifier, quote_string, string_list
 from sqllake.types import duckdb_type
+
+if TYPE_CHECKING:
+    from sqllake.read.engine import Engine
 
 
 def _schema_map(fields: Sequence[NestedField], reads: dict[int, ColumnRead] | None = None) -> str:
@@ -235,3 +240,20 @@ def scan_sql(plan: ScanPlan, vectors_view: str | None = None, row_ids: bool = Fa
     if row_ids or plan.has_deletes or any(f.identity for f in plan.files):
         return _joined(plan, vectors_view, row_ids)
     return _plain(plan)
+
+
+def engine_scan_select(engine: Engine, scan: ScanPlan, row_ids: bool = False) -> str:
+    """The scan's SELECT for ``engine`` (the one that will run it), with what only the
+    engine can supply: which files lack their identity partition columns (from the
+    footers) and the positions of deletion vectors (registered as a view). Queries, the
+    change feed, row-level changes and row counts all read so."""
+    needing = [f.path for f in scan.files if f.identity]
+    if needing:
+        # Keep identity fill-ins only for files that lack the column.
+        scan = keep_missing_identity(scan, engine.field_ids(needing))
+    vectors = None
+    if scan.deletion_vectors:
+        # One Puffin file holds the vectors of many data files, each its own entry.
+        files = list(dict.fromkeys((d.path, d.sequence) for d in scan.deletion_vectors))
+        vectors = engine.register(positions_table(files))
+    return scan_sql(scan, vectors, row_ids)
