@@ -61,6 +61,7 @@ from sqllake.read.locations import (
 )
 from sqllake.read.path_maps import NEEDS_SQL_CATALOG, READ_MAP, PathMaps
 from sqllake.secrets import remember_properties, remember_uri
+from sqllake.translation import NO_WAREHOUSE, pyiceberg_says
 from sqllake.write.purge import remove_replaced_metadata
 
 iceberg_v3.install()  # PyIceberg writes v3 metadata and upgrades to v3 from here on
@@ -472,7 +473,7 @@ class Lakehouse:
         except TableAlreadyExistsError:
             raise ProgrammingError(f"table {table} already exists") from None
         except ValueError as exc:
-            if "No default path" not in str(exc):
+            if not pyiceberg_says(exc, NO_WAREHOUSE):
                 raise
             raise ProgrammingError(
                 f"catalog {self.settings.catalog} has no warehouse to create table {table} in: "

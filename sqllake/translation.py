@@ -189,6 +189,17 @@ def _named(message: str) -> Iterator[tuple[str, str]]:
             yield field, found.group(found.lastindex or 1)
 
 
+# PyIceberg's refusals that share one exception class (ValueError), told apart by text.
+MISSING_FIELD = "missing field"  # a column path no field of the schema has
+NO_WAREHOUSE = "no warehouse"  # a catalog with no place for a new table
+_PYICEBERG_SAYS = {MISSING_FIELD: "Could not find", NO_WAREHOUSE: "No default path"}
+
+
+def pyiceberg_says(exc: builtins.BaseException, kind: str) -> bool:
+    """Whether PyIceberg's ``exc`` is the refusal ``kind`` (:data:`MISSING_FIELD`, ...)."""
+    return _PYICEBERG_SAYS[kind] in str(exc)
+
+
 def marked(exc: builtins.BaseException, marker: str) -> int | None:
     """The number after ``marker`` in the message of an error sqllake's SQL raised."""
     found = _MARKED[marker].search(str(exc))

@@ -498,3 +498,33 @@ def test_every_handler_imported_on_first_use_exists() -> None:
     assert lazy
     for handler in lazy:
         assert callable(handler.resolve()), handler
+
+
+def _reads_message_text(tree: ast.AST) -> bool:
+    """Whether the code asks if some text is ``in str(...)`` of an exception-like name."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and any(
+            isinstance(op, ast.In | ast.NotIn) for op in node.ops
+        ):
+            for side in node.comparators:
+                if (
+                    isinstance(side, ast.Call)
+                    and isinstance(side.func, ast.Name)
+                    and side.func.id == "str"
+                    and side.args
+                    and isinstance(side.args[0], ast.Name)
+                    and side.args[0].id in ("exc", "error", "err", "e")
+                ):
+                    return True
+    return False
+
+
+def test_only_translation_reads_the_text_of_foreign_errors() -> None:
+    for path in _modules():
+        if path != PACKAGE / "translation.py":
+            assert not _reads_message_text(ast.parse(path.read_text())), path
+
+
+def test_the_message_text_check_finds_text_reads() -> None:
+    assert _reads_message_text(ast.parse("if 'No default' not in str(exc): pass"))
+    assert not _reads_message_text(ast.parse("if kind in KINDS: pass"))

@@ -27,6 +27,7 @@ from sqllake.errors import NotSupportedError, ProgrammingError, located
 from sqllake.execute.defaults import evaluate_default, refuse_before_v3
 from sqllake.plan import nodes
 from sqllake.result import Result
+from sqllake.translation import MISSING_FIELD, pyiceberg_says
 from sqllake.types import check_identifier_field, duckdb_type
 from sqllake.write.commit import commit_with_retry
 
@@ -176,7 +177,7 @@ def _set_type(ctx: AlterContext, action: nodes.AlterAction) -> None:
     try:
         ctx.update.update_column(action.column.path, field_type=new)
     except (ValidationError, ValueError, TypeError) as exc:
-        if "Could not find" in str(exc):
+        if pyiceberg_says(exc, MISSING_FIELD):
             raise
         raise refusal from exc
 
@@ -460,7 +461,7 @@ def alter_table(session: Context, plan: nodes.AlterTable, params: Sequence[Any])
                     ACTIONS[type(action)](context, action)
                 except (ValueError, ValidationError) as exc:
                     column = getattr(action, "column", None)
-                    if column is not None and "Could not find field" in str(exc):
+                    if column is not None and pyiceberg_says(exc, MISSING_FIELD):
                         raise ProgrammingError(f"table {name} has no column {column}") from exc
                     raise ProgrammingError(f"table {name}: {exc}") from exc
         try:
