@@ -34,6 +34,7 @@ from sqllake.read.scan import ScanPlan
 from sqllake.read.scan_sql import ROW_FILE, ROW_POS
 from sqllake.sql.text import quote_identifier, quote_string
 from sqllake.storage import remove_files
+from sqllake.write import bulk
 from sqllake.write.deletes import delete_file_groups, deletion_vector_file, position_delete_file
 from sqllake.write.rowlevel import MERGE_ON_READ, StagedRows
 from sqllake.write.rows import write_rows
@@ -75,8 +76,17 @@ def _survivors_sql(session: Context, change: Change, paths: set[str]) -> str:
 
 
 def _write(session: Context, change: Change, sql: str) -> list[DataFile]:
-    ordered = f"SELECT * FROM ({sql}){write_order(change.table)}"
-    with session.engine.stream(ordered) as stream:
+    """The rows of ``sql`` (the table's columns, in its types) as new data files: by the
+    engine's own Parquet writer where the table allows (``write/bulk.py``; a rewrite of
+    a whole table then costs what loading it costs), else through Arrow."""
+    order = write_order(change.table)
+    if bulk.eligible(change.table):
+
+        def run(statement: str) -> list[tuple[Any, ...]]:
+            return session.engine.relation(statement).fetchall()
+
+        return bulk.copy_rows(run, change.table, str(change.name), sql, order).files
+    with session.engine.stream(f"SELECT * FROM ({sql}){order}") as stream:
         return write_rows(change.table, str(change.name), stream.batches, session.engine.threads)
 
 
