@@ -36,7 +36,7 @@ _maps = sa.Table(
 )
 
 # Run on every load of a table whose pointer moved: the catalog runs it on its driver's
-# cursor, beside the pointer lookup (see catalog.DriverStatement).
+# cursor, beside the pointer lookup (see catalog_db.DriverStatement).
 READ_MAP = sa.text(
     "SELECT recorded_prefix, actual_prefix FROM sqllake_path_map WHERE catalog_name = :catalog "
     "AND table_namespace = :namespace AND table_name = :name AND table_uuid = :uuid"

@@ -34,12 +34,8 @@ from pyiceberg.table import Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 from sqlalchemy.engine.interfaces import DBAPICursor
 
-from sqllake.catalog import (
-    DriverStatement,
-    Lakehouse,
-    TableName,
-    driver_transaction,
-)
+from sqllake.catalog import Lakehouse, TableName
+from sqllake.catalog_db import DriverStatement, driver_transaction
 from sqllake.errors import OperationalError, ProgrammingError, UnconfirmedCommitError
 from sqllake.storage import remove_files
 from sqllake.types import arrow_schema, cast_array, default_array
