@@ -12,8 +12,8 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sqllake.catalog import TableName
 from sqllake.changes.plan import Bound, change_sql, empty_sql, plan_changes, snapshot_range
+from sqllake.names import TableName
 from sqllake.read.locations import SQL_NORMALIZE
 from sqllake.read.scan_sql import engine_scan_select
 from sqllake.read.timetravel import schema_of

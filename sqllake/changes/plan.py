@@ -30,8 +30,8 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
-from sqllake.catalog import TableName
 from sqllake.errors import OperationalError, ProgrammingError
+from sqllake.names import TableName
 from sqllake.read.scan import DataFileRef, DeleteFileRef, ScanPlan, plan_scan
 from sqllake.read.timetravel import snapshot_as_of, snapshot_by_version
 from sqllake.sql.text import quote_identifier, quote_string

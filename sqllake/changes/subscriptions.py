@@ -37,9 +37,9 @@ import sqlalchemy as sa
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Operation, Snapshot
 
-from sqllake.catalog import TableName
 from sqllake.changes.plan import Bound, snapshot_range
 from sqllake.errors import NotSupportedError, ProgrammingError
+from sqllake.names import TableName
 from sqllake.secrets import mask_properties
 
 if TYPE_CHECKING:

@@ -9,14 +9,18 @@ current snapshot's summary, so they are current after every commit by any engine
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from pyiceberg.table import Table
 
-from sqllake.catalog import CATALOG_NAME, Lakehouse, TableName
+from sqllake.catalog_open import CATALOG_NAME
+from sqllake.names import TableName
 from sqllake.result import ARROW_OF
 from sqllake.types import duckdb_type
+
+if TYPE_CHECKING:
+    from sqllake.catalog import Lakehouse
 
 # (table, loaded table, committed rows if the summary is exact) -> rows a read returns
 RowCounter = Callable[[TableName, Table, int | None], int]

@@ -21,7 +21,7 @@ from sqllake.errors import NotSupportedError, ProgrammingError
 from sqllake.read.locations import PathMapping, normalize
 
 if TYPE_CHECKING:
-    from sqllake.catalog import TableName
+    from sqllake.names import TableName
 
 _metadata = sa.MetaData()
 _maps = sa.Table(

@@ -32,8 +32,8 @@ from pyiceberg.table import ManifestGroupPlanner, Table
 from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.transforms import IdentityTransform
 
-from sqllake.catalog import TableName
 from sqllake.errors import NotSupportedError, OperationalError
+from sqllake.names import TableName
 from sqllake.read import manifests as cached_manifests
 from sqllake.read.footers import special_layouts
 from sqllake.read.locations import local_path, normalize, opened_path

@@ -13,8 +13,8 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
-from sqllake.catalog import TableName
 from sqllake.errors import ProgrammingError
+from sqllake.names import TableName
 
 
 def snapshot_by_version(table: Table, name: TableName, version: object) -> Snapshot:

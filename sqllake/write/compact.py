@@ -29,9 +29,9 @@ from pyiceberg.table import Transaction
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import Snapshot
 
-from sqllake.catalog import TableName
 from sqllake.compat import pyiceberg as compat
 from sqllake.errors import NotSupportedError, OperationalError, ProgrammingError
+from sqllake.names import TableName
 from sqllake.read import manifests as cached
 from sqllake.write.buffer import SEQUENCE_PROPERTY, flushed_sequence
 from sqllake.write.parquet import WriterOptions

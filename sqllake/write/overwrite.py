@@ -34,9 +34,9 @@ from pyiceberg.table import Transaction
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import Snapshot
 
-from sqllake.catalog import TableName
 from sqllake.compat import pyiceberg as compat
 from sqllake.errors import OperationalError
+from sqllake.names import TableName
 from sqllake.write.buffer import SEQUENCE_PROPERTY, flushed_sequence
 from sqllake.write.compact import live_files
 

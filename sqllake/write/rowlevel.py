@@ -30,9 +30,9 @@ from pyiceberg.table import Transaction
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import Snapshot
 
-from sqllake.catalog import TableName
 from sqllake.compat import row_delta
 from sqllake.errors import OperationalError
+from sqllake.names import TableName
 from sqllake.properties import table_property
 from sqllake.read import manifests as cached
 from sqllake.read.locations import normalize
