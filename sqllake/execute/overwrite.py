@@ -111,11 +111,6 @@ def _seen(session: Context, name: TableName, offset: int) -> _Seen:
 
 def _refuse(session: Context, name: TableName, table: Table, statement: str) -> None:
     refuse_relocated_write(table, name)
-    if table.format_version > 2:
-        raise NotSupportedError(
-            f"{statement} of table {name} is not supported: it is an Iceberg format-version "
-            f"{table.format_version} table, whose manifests sqllake cannot rewrite yet"
-        )
     others = [t for t in session.transaction.tables_written() if t != name]
     if others and not session.lakehouse.is_sql_catalog:
         raise NotSupportedError(

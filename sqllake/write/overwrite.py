@@ -34,7 +34,9 @@ from pyiceberg.table import Transaction
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import Snapshot
 
+from sqllake.compat import iceberg_v3, row_delta
 from sqllake.compat import pyiceberg as compat
+from sqllake.compat.row_delta import RowDelta
 from sqllake.errors import OperationalError
 from sqllake.names import TableName
 from sqllake.write.buffer import SEQUENCE_PROPERTY, flushed_sequence
@@ -186,6 +188,14 @@ def overwrite_action(
         summary = {SEQUENCE_PROPERTY: str(mark)} if mark else {}
         if not removed and not files and mark == flushed_sequence(metadata):
             return  # nothing to change: no snapshot
+        if metadata.format_version >= iceberg_v3.FORMAT_VERSION:
+            # Format 3 manifests (row lineage, deletion vectors) are written by the
+            # row-level commit, which removes data and delete files alike.
+            data = [f for f in removed if f.content == DataFileContent.DATA]
+            deletes = [f for f in removed if f.content != DataFileContent.DATA]
+            delta = RowDelta(added=files, removed=data, replaced_deletes=deletes, summary=summary)
+            row_delta.commit(transaction, delta)
+            return
         compat.overwrite_files(transaction, removed, files, summary)
 
     return apply
