@@ -15,10 +15,11 @@ so far are deleted.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
@@ -35,7 +36,7 @@ from sqllake.read.scan_sql import ROW_FILE, ROW_POS
 from sqllake.sql.text import quote_identifier, quote_string
 from sqllake.storage import remove_files
 from sqllake.write import bulk
-from sqllake.write.deletes import delete_file_groups, deletion_vector_file, position_delete_file
+from sqllake.write.deletes import PositionDeleteWriter, delete_file_groups, deletion_vector_file
 from sqllake.write.rowlevel import MERGE_ON_READ, StagedRows
 from sqllake.write.rows import write_rows
 
@@ -98,48 +99,47 @@ def _positions(session: Context, change: Change) -> dict[str, list[int]]:
     return {str(path): [int(p) for p in positions] for path, positions in rows}
 
 
+# Rows of a position delete file written at once: each write is a row group (12 MiB).
+_DELETE_BATCH_ROWS = 1 << 20
+
+
 def _position_deletes(
-    session: Context,
-    change: Change,
-    marked: set[str],
-    committed: dict[str, Any],
-    written: list[DataFile],
+    session: Context, change: Change, marked: set[str], committed: dict[str, Any]
 ) -> list[DataFile]:
     """Format 2: the change's positions in the ``marked`` files as position delete
-    files, one per partition (appended to ``written`` as each is written, so a failure
-    part way removes them). DuckDB names, groups and sorts the rows: a statement may
-    delete millions, which Python lists of them would make slow."""
+    files, one per partition. DuckDB numbers, groups and sorts the rows (spilling to
+    disk as it needs) and streams them to the files: a statement may delete millions."""
     groups = delete_file_groups(marked, committed, change.table)
     ordered = [path for group in groups for path in group]
+    firsts = list(itertools.accumulate((len(g) for g in groups), initial=0))
     mapping = ", ".join(f"({quote_string(path)}, {n})" for n, path in enumerate(ordered))
-    rows = session.engine.relation(
-        f"SELECT __m.__n, __c.{ROW_POS} AS pos FROM {change.changes} AS __c "
-        f"JOIN (VALUES {mapping}) AS __m(__file, __n) ON __c.{ROW_FILE} = __m.__file "
-        "ORDER BY 1, 2"
-    ).to_arrow_table()
-    per_file = _counts(rows["__n"], len(ordered))
-    start, first = 0, 0
-    for group in groups:
-        size = sum(per_file[first : first + len(group)])
-        part = rows.slice(start, size)
-        which = pc.subtract(part["__n"].combine_chunks(), first)
-        files = [committed[path] for path in group]
-        written.append(
-            position_delete_file(change.table, files, which, part["pos"].combine_chunks())
-        )
-        start, first = start + size, first + len(group)
-    return written
-
-
-def _counts(column: pa.ChunkedArray, count: int) -> list[int]:
-    """How many rows hold each of the values 0 .. count - 1."""
-    sizes = [0] * count
-    counted = pc.value_counts(column)
-    for value, size in zip(
-        counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
-    ):
-        sizes[value] = size
-    return sizes
+    writer = PositionDeleteWriter(change.table)
+    current = -1
+    try:
+        with session.engine.stream(
+            f"SELECT __m.__n, __c.{ROW_POS} AS pos FROM {change.changes} AS __c "
+            f"JOIN (VALUES {mapping}) AS __m(__file, __n) ON __c.{ROW_FILE} = __m.__file "
+            "ORDER BY 1, 2",
+            batch_rows=_DELETE_BATCH_ROWS,
+        ) as stream:
+            for batch in stream.batches:
+                numbers, positions = batch.column(0), batch.column(1)
+                at = 0
+                while at < len(batch):
+                    group = bisect.bisect_right(firsts, numbers[at].as_py()) - 1
+                    if group != current:
+                        writer.start([committed[path] for path in groups[group]])
+                        current = group
+                    # The rows of this batch up to the group's end.
+                    end = at + int(pc.sum(pc.less(numbers[at:], firsts[group + 1])).as_py() or 0)
+                    which = pc.subtract(numbers[at:end], firsts[group])
+                    writer.write(which, positions[at:end])
+                    at = end
+        writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.written
 
 
 def _vectors(
@@ -212,7 +212,7 @@ def write_change(session: Context, change: Change, staged: StagedRows) -> None:
                 deleted = {p: v for p, v in _positions(session, change).items() if p in marked}
                 deletes, replaced, kept_deletes = _vectors(change, staged, deleted)
             else:
-                deletes = _position_deletes(session, change, marked, committed, deletes)
+                deletes = _position_deletes(session, change, marked, committed)
     except BaseException:
         remove_files(f.file_path for f in [*written, *deletes])
         raise

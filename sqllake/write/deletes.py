@@ -13,6 +13,7 @@ them when the statement or the transaction fails.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections import defaultdict
@@ -25,7 +26,7 @@ from pyiceberg.table import Table
 
 from sqllake.compat.row_delta import deletion_vector, spec_of
 from sqllake.read.deletion_vectors import BLOB_TYPE, PUFFIN_MAGIC, encode
-from sqllake.storage import open_output
+from sqllake.storage import open_output, remove_files
 
 # Reserved field ids of the position delete schema (Iceberg spec, "Position Delete Files").
 FILE_PATH_ID = 2147483546
@@ -62,50 +63,93 @@ def delete_file_groups(
     return [sorted(group, key=lambda p: entries[p].file_path) for group in groups.values()]
 
 
-def position_delete_file(
-    table: Table, files: Sequence[DataFile], which: pa.Array, positions: pa.Array
-) -> DataFile:
-    """Write one position delete file for one group of :func:`delete_file_groups`:
-    ``files`` are its data files' entries in order, row ``i`` deletes position
-    ``positions[i]`` of ``files[which[i]]``, rows sorted by both. The file path column
-    is dictionary-encoded from the few paths, so millions of rows cost no string
-    copies; no Arrow schema is stored, so every reader sees plain strings."""
-    names = pa.DictionaryArray.from_arrays(
-        which.cast(pa.int32()), pa.array([f.file_path for f in files], pa.string())
-    )
-    rows = pa.Table.from_arrays([names, positions.cast(pa.int64())], schema=_POSITION_ROWS)
-    location = _location(table, "deletes.parquet")
-    with open_output(location, table.io) as sink:
-        pq.write_table(
-            rows,
-            sink,
+class PositionDeleteWriter:
+    """Position delete files for the groups of :func:`delete_file_groups`, written as the
+    rows arrive (sorted by group, data file and position) so memory stays bounded by a
+    batch however many rows a statement deletes.
+
+    Rows name their data file by its index in the group's list (``which``): the file path
+    column is dictionary-encoded from the group's few paths, so millions of rows cost no
+    string copies, and no Arrow schema is stored, so every reader sees plain strings.
+    Sorted positions are delta-encoded to a few bits each.
+
+    Failure semantics: :meth:`abort` deletes every file started, finished or not; the
+    caller stages the finished ones only after the last rows are written.
+    """
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self._files: Sequence[DataFile] = ()
+        self._location = ""
+        self._sink: pa.NativeFile | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._rows = 0
+        self._started: list[str] = []
+        self.written: list[DataFile] = []
+
+    def start(self, files: Sequence[DataFile]) -> None:
+        """Begin the delete file of one group (``files``: its data files' entries)."""
+        self.finish()
+        self._files, self._rows = files, 0
+        self._location = _location(self._table, "deletes.parquet")
+        self._started.append(self._location)
+        self._sink = open_output(self._location, self._table.io)
+        self._writer = pq.ParquetWriter(
+            self._sink,
+            _POSITION_ROWS,
             compression="zstd",
             store_schema=False,
             use_dictionary=["file_path"],
-            # Sorted positions: deltas pack them to a few bits each.
             column_encoding={"pos": "DELTA_BINARY_PACKED"},
         )
-    first, last = files[0], files[-1]
-    size = len(table.io.new_input(location))
-    count = len(rows)
-    file = DataFile.from_args(
-        content=DataFileContent.POSITION_DELETES,
-        file_path=location,
-        file_format=FileFormat.PARQUET,
-        partition=first.partition,
-        record_count=count,
-        file_size_in_bytes=size,
-        sort_order_id=None,
-        equality_ids=None,
-        key_metadata=None,
-        # Readers skip a delete file whose path bounds exclude their data file.
-        lower_bounds={FILE_PATH_ID: first.file_path.encode()},
-        upper_bounds={FILE_PATH_ID: last.file_path.encode()},
-        value_counts={FILE_PATH_ID: count, POS_ID: count},
-        null_value_counts={FILE_PATH_ID: 0, POS_ID: 0},
-    )
-    file.spec_id = spec_of(first, table.metadata.default_spec_id)
-    return file
+
+    def write(self, which: pa.Array, positions: pa.Array) -> None:
+        assert self._writer is not None
+        names = pa.DictionaryArray.from_arrays(
+            which.cast(pa.int32()), pa.array([f.file_path for f in self._files], pa.string())
+        )
+        rows = pa.Table.from_arrays([names, positions.cast(pa.int64())], schema=_POSITION_ROWS)
+        self._writer.write_table(rows)
+        self._rows += len(rows)
+
+    def finish(self) -> None:
+        """Close the group's file and describe it."""
+        if self._writer is None or self._sink is None:
+            return
+        self._writer.close()
+        self._sink.close()
+        self._writer = self._sink = None
+        self.written.append(self._entry(len(self._table.io.new_input(self._location))))
+
+    def abort(self) -> None:
+        if self._writer is not None and self._sink is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+                self._sink.close()
+        self._writer = self._sink = None
+        remove_files(self._started, self._table.io)
+        self.written = []
+
+    def _entry(self, size: int) -> DataFile:
+        first, last, count = self._files[0], self._files[-1], self._rows
+        file = DataFile.from_args(
+            content=DataFileContent.POSITION_DELETES,
+            file_path=self._location,
+            file_format=FileFormat.PARQUET,
+            partition=first.partition,
+            record_count=count,
+            file_size_in_bytes=size,
+            sort_order_id=None,
+            equality_ids=None,
+            key_metadata=None,
+            # Readers skip a delete file whose path bounds exclude their data file.
+            lower_bounds={FILE_PATH_ID: first.file_path.encode()},
+            upper_bounds={FILE_PATH_ID: last.file_path.encode()},
+            value_counts={FILE_PATH_ID: count, POS_ID: count},
+            null_value_counts={FILE_PATH_ID: 0, POS_ID: 0},
+        )
+        file.spec_id = spec_of(first, self._table.metadata.default_spec_id)
+        return file
 
 
 def deletion_vector_file(
