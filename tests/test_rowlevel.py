@@ -194,3 +194,40 @@ def test_v3_deletion_vectors_read_back(target: CatalogTarget) -> None:
         (800, sum(i for i in range(1000) if i % 10 > 1))
     ]
     con.close()
+
+
+def test_position_delete_files_stream_per_partition_and_abort_removes_them(
+    lake: sqllake.Connection, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sqllake.catalog import TableName
+    from sqllake.write.deletes import PositionDeleteWriter
+
+    cur = lake.cursor()
+    cur.execute("CREATE TABLE p (id INT, region VARCHAR) PARTITIONED BY (region)")
+    cur.execute("INSERT INTO p VALUES (1, 'eu'), (2, 'eu'), (3, 'us')")
+    table = lake.session.lakehouse.load(TableName(("default",), "p"))
+    files = {f.partition[0]: f for f in (t.file for t in table.scan().plan_files())}
+    writer = PositionDeleteWriter(table)
+    writer.start([files["eu"]])
+    writer.write(pa.array([0, 0], pa.int32()), pa.array([0, 1], pa.int64()))
+    writer.write(pa.array([0], pa.int32()), pa.array([5], pa.int64()))  # a second batch
+    writer.start([files["us"]])
+    writer.write(pa.array([0], pa.int32()), pa.array([0], pa.int64()))
+    writer.finish()
+    eu, us = writer.written
+    assert (eu.record_count, us.record_count) == (3, 1)
+    read = pq.read_table(eu.file_path.removeprefix("file://"))
+    assert read.column("file_path").to_pylist() == [files["eu"].file_path] * 3
+    assert read.schema.field("file_path").type == pa.string()  # no dictionary for readers
+    assert read.column("pos").to_pylist() == [0, 1, 5]
+
+    writer.start([files["eu"]])  # a third file, part-written when the statement fails
+    writer.write(pa.array([0], pa.int32()), pa.array([1], pa.int64()))
+    writer.abort()
+    assert writer.written == []
+    for done in (eu, us):
+        assert not Path(done.file_path.removeprefix("file://")).exists()
+    assert not list(Path(table.location().removeprefix("file://")).rglob("*-deletes.parquet"))
