@@ -9,7 +9,6 @@ configured for PyIceberg (``~/.pyiceberg.yaml`` or ``PYICEBERG_CATALOG__*``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
@@ -19,22 +18,20 @@ from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import (
     BadRequestError,
     CommitFailedException,
-    ForbiddenError,
     NamespaceAlreadyExistsError,
     NoSuchNamespaceError,
     NoSuchTableError,
     TableAlreadyExistsError,
-    UnauthorizedError,
-    ValidationError,
 )
 from pyiceberg.io import load_file_io
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.serializers import Compressor, FromByteStream
-from pyiceberg.table import Table, TableProperties, Transaction
+from pyiceberg.table import Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 
 from sqllake import storage
+from sqllake.catalog_commit import REFUSED, Staged, settle, snapshot_ids, without_retries
 from sqllake.catalog_db import DriverStatement, driver_transaction, sqlite_pragmas, state_database
 from sqllake.catalog_open import CATALOG_NAME as CATALOG_NAME
 from sqllake.catalog_open import DEFAULT_WAREHOUSE as DEFAULT_WAREHOUSE
@@ -94,52 +91,6 @@ _MOVE_POINTER = sa.text(
     "WHERE catalog_name = :catalog AND table_namespace = :namespace AND table_name = :name "
     "AND metadata_location = :old"
 )
-
-# Answers after which a commit certainly did not land: the catalog refused it.
-_REFUSED = (
-    CommitFailedException,
-    BadRequestError,
-    UnauthorizedError,
-    ForbiddenError,
-    NoSuchTableError,
-    NoSuchNamespaceError,
-    ValidationError,
-)
-
-
-def _snapshot_ids(metadata: TableMetadata) -> frozenset[int]:
-    return frozenset(snapshot.snapshot_id for snapshot in metadata.snapshots)
-
-
-@dataclass(frozen=True)
-class _Staged:
-    """One table's part of a commit: its new metadata file, written, not yet published."""
-
-    name: TableName
-    base: str  # the metadata file the pointer must still name
-    location: str  # the new metadata file
-    snapshot_ids: frozenset[int]  # the snapshots it adds
-
-    def landed(self, metadata: TableMetadata, pointer: str) -> bool:
-        """Whether the table, read again, includes this commit (later commits may follow)."""
-        if pointer == self.location:
-            return True
-        if any(entry.metadata_file == self.location for entry in metadata.metadata_log):
-            return True
-        return bool(self.snapshot_ids) and self.snapshot_ids <= _snapshot_ids(metadata)
-
-
-def _without_retries(table: Table) -> Table:
-    """The table with PyIceberg's own commit retries turned off, for this process only.
-
-    PyIceberg retries a failed commit by rebuilding the snapshot on fresh metadata,
-    which would skip the checks a change makes; sqllake retries instead (see
-    ``write/commit.py``). The property changes only this in-memory copy: a commit
-    applies its updates to the catalog's current metadata, never to this copy's.
-    """
-    properties = {**table.metadata.properties, TableProperties.COMMIT_NUM_RETRIES: "0"}
-    metadata = table.metadata.model_copy(update={"properties": properties})
-    return Table(table.name(), metadata, table.metadata_location, table.io, table.catalog)
 
 
 class Lakehouse:
@@ -425,7 +376,7 @@ class Lakehouse:
     def _commit_sql(self, changes: Sequence[Change]) -> None:
         catalog = self._catalog
         assert isinstance(catalog, SqlCatalog)
-        staged: list[_Staged] = []
+        staged: list[Staged] = []
         tables: list[Table] = []
         bases: list[TableMetadata] = []
         for name, apply in changes:
@@ -437,7 +388,7 @@ class Lakehouse:
             new = compat.stage(catalog, table, transaction)
             compat.write_metadata(new)
             ids = compat.added_snapshot_ids(transaction)
-            staged.append(_Staged(name, table.metadata_location, new.metadata_location, ids))
+            staged.append(Staged(name, table.metadata_location, new.metadata_location, ids))
             tables.append(Table(table.name(), new.metadata, new.metadata_location, new.io, catalog))
             bases.append(table.metadata)
         if not staged:
@@ -455,7 +406,7 @@ class Lakehouse:
         except CommitFailedException:
             raise
         except BaseException as exc:  # the database may have committed before the answer was lost
-            self._settle([(each.name, each.landed) for each in staged], exc)
+            settle([(each.name, each.landed) for each in staged], exc, self._read_back)
         # The next load finds the pointer where this commit left it and skips re-reading
         # the metadata file just written.
         for each, table, base in zip(staged, tables, bases, strict=True):
@@ -463,12 +414,12 @@ class Lakehouse:
             remove_replaced_metadata(base, table)
 
     def _commit_other(self, name: TableName, apply: Callable[[Transaction], None]) -> None:
-        transaction = compat.transaction(_without_retries(self.load(name)))
+        transaction = compat.transaction(without_retries(self.load(name)))
         apply(transaction)
         added = compat.added_snapshot_ids(transaction)
         try:
             transaction.commit_transaction()
-        except _REFUSED:
+        except REFUSED:
             raise
         except BaseException as exc:  # sent, but the answer is unknown
             if not added:
@@ -476,34 +427,16 @@ class Lakehouse:
                     f"the catalog did not confirm the change to {name} ({exc}); "
                     "check the table before running the statement again"
                 ) from exc
-            self._settle([(name, lambda metadata, _pointer: added <= _snapshot_ids(metadata))], exc)
+            settle(
+                [(name, lambda metadata, _pointer: added <= snapshot_ids(metadata))],
+                exc,
+                self._read_back,
+            )
 
-    def _settle(
-        self,
-        commits: Sequence[tuple[TableName, Callable[[TableMetadata, str], bool]]],
-        cause: BaseException,
-    ) -> None:
-        """Find out whether a commit whose answer was lost landed, by reading each table's
-        pointer again; return if it did, raise :class:`UnconfirmedCommitError` if not."""
-        names = ", ".join(str(name) for name, _ in commits)
-        try:
-            landed = []
-            for name, check in commits:
-                current = self._load(name, self._pointer(name))
-                landed.append(check(current.metadata, current.metadata_location))
-        except BaseException as exc:
-            raise UnconfirmedCommitError(
-                f"the catalog did not confirm the commit to {names} ({cause}) and could not be "
-                f"asked whether it landed ({exc}); nothing was deleted: check the table "
-                "before running the statement again"
-            ) from cause
-        if all(landed):
-            return
-        state = "did not land" if not any(landed) else "landed for only some of the tables"
-        raise UnconfirmedCommitError(
-            f"the commit to {names} {state} ({cause}); its files were kept, since the catalog "
-            "did not confirm its answer"
-        ) from cause
+    def _read_back(self, name: TableName) -> tuple[TableMetadata, str]:
+        """The table as the catalog now has it: its metadata and metadata file."""
+        current = self._load(name, self._pointer(name))
+        return current.metadata, current.metadata_location
 
     def drop_table(self, table: TableName) -> Table:
         """Remove the table from the catalog (its files stay); the table as it was."""
