@@ -231,3 +231,17 @@ def test_position_delete_files_stream_per_partition_and_abort_removes_them(
     for done in (eu, us):
         assert not Path(done.file_path.removeprefix("file://")).exists()
     assert not list(Path(table.location().removeprefix("file://")).rglob("*-deletes.parquet"))
+
+
+@pytest.mark.parametrize("mode", ["copy-on-write", "merge-on-read"])
+def test_a_not_null_violation_names_no_row_of_the_writers_order(
+    lake: sqllake.Connection, mode: str
+) -> None:
+    cur = lake.cursor()
+    cur.execute(f"CREATE TABLE nn (id INT NOT NULL, v INT) WITH ('write.update.mode' = '{mode}')")
+    cur.execute("INSERT INTO nn VALUES (1, 1), (2, 2), (3, 3)")
+    with pytest.raises(sqllake.IntegrityError) as raised:
+        cur.execute("UPDATE nn SET id = NULL WHERE id = 2")
+    assert (raised.value.table, raised.value.column, raised.value.row) == ("default.nn", "id", None)
+    assert "(row" not in str(raised.value)
+    assert rows(lake, "SELECT * FROM nn ORDER BY id") == [(1, 1), (2, 2), (3, 3)]

@@ -26,6 +26,7 @@ from pyiceberg.table import Table
 
 from sqllake.catalog import TableName
 from sqllake.compat.row_delta import live_vectors, referenced_file
+from sqllake.errors import IntegrityError
 from sqllake.execute.insert import write_order
 from sqllake.execute.rowlevel_sql import WRITE, value_column
 from sqllake.execute.scans import scan_select
@@ -38,7 +39,7 @@ from sqllake.storage import remove_files
 from sqllake.write import bulk
 from sqllake.write.deletes import PositionDeleteWriter, delete_file_groups, deletion_vector_file
 from sqllake.write.rowlevel import MERGE_ON_READ, StagedRows
-from sqllake.write.rows import write_rows
+from sqllake.write.rows import not_null_error, write_rows
 
 if TYPE_CHECKING:
     from sqllake.context import Context
@@ -79,7 +80,19 @@ def _survivors_sql(session: Context, change: Change, paths: set[str]) -> str:
 def _write(session: Context, change: Change, sql: str) -> list[DataFile]:
     """The rows of ``sql`` (the table's columns, in its types) as new data files: by the
     engine's own Parquet writer where the table allows (``write/bulk.py``; a rewrite of
-    a whole table then costs what loading it costs), else through Arrow."""
+    a whole table then costs what loading it costs), else through Arrow.
+
+    A NOT NULL violation names the column and table but no row: the writers count rows
+    in the order written (survivors of a rewrite first), which no statement shows."""
+    try:
+        return _written_files(session, change, sql)
+    except IntegrityError as exc:
+        if exc.row is None or exc.column is None or exc.table is None:
+            raise
+        raise not_null_error(exc.column, exc.table, None) from None
+
+
+def _written_files(session: Context, change: Change, sql: str) -> list[DataFile]:
     order = write_order(change.table)
     if bulk.eligible(change.table):
 
